@@ -1,0 +1,1 @@
+"""The ``tracelock`` command: thin commands over the library."""

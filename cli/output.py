@@ -1,0 +1,79 @@
+"""Printing rows: a rich table by default, or csv/json/jsonl/markdown for machines and PRs."""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import json
+import sys
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+__all__ = ["OutputFormat", "console", "err_console", "print_rows", "to_json_value"]
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class OutputFormat(str, enum.Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    markdown = "markdown"
+
+
+def to_json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, dict):
+        return {str(k): to_json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [to_json_value(v) for v in value]
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    return value
+
+
+def _cell(value: Any) -> str:
+    value = to_json_value(value)
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return "" if value is None else str(value)
+
+
+def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: OutputFormat, title: str = "") -> None:
+    """Write rows to stdout in the requested format."""
+    if fmt is OutputFormat.json:
+        data = [dict(zip(columns, map(to_json_value, row), strict=True)) for row in rows]
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.jsonl:
+        for row in rows:
+            record = dict(zip(columns, map(to_json_value, row), strict=True))
+            sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.csv:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(columns)
+        writer.writerows([_cell(v) for v in row] for row in rows)
+        sys.stdout.write(buffer.getvalue())
+    elif fmt is OutputFormat.markdown:
+        lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+        lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in rows]
+        sys.stdout.write("\n".join(lines) + "\n")
+    elif len(columns) == 1 and len(rows) == 1:
+        console.print(_cell(rows[0][0]), highlight=False, soft_wrap=True)  # a scalar prints bare, like clickhouse-client
+    else:
+        table = Table(title=title or None, show_lines=False)
+        for name in columns:
+            table.add_column(name, overflow="fold")
+        for row in rows:
+            table.add_row(*(_cell(v) for v in row))
+        console.print(table)

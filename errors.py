@@ -1,0 +1,76 @@
+"""Every error tracelock raises, in one tree.
+
+    TracelockError                 base; str() is one line that names the problem
+    ├── ConfigError                a setting or file is wrong; names the field (and its path)
+    ├── InputError                 data sent to us is bad (a 4xx / INVALID_ARGUMENT); names the problem
+    └── StoreError                 the database said no
+        ├── StoreUnavailable       cannot reach the server, or the chDB directory is held elsewhere
+        │   └── DataDirLocked      another process owns the chDB data directory
+        ├── QueryError             ClickHouse rejected a statement (unknown table/column, syntax, ...)
+        └── SchemaError            the stored schema is newer than this code, or a migration failed
+
+Third-party errors (chDB, clickhouse-connect) are translated at one boundary,
+:func:`tracelock.store.errors.translate_errors`, with the original chained as ``__cause__``.
+Later components add their own subclasses here so the tree stays drawn in one place.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConfigError",
+    "DataDirLocked",
+    "InputError",
+    "QueryError",
+    "SchemaError",
+    "StoreError",
+    "StoreUnavailable",
+    "TracelockError",
+]
+
+
+class TracelockError(Exception):
+    """Base of all tracelock errors."""
+
+
+class ConfigError(TracelockError):
+    """A configuration value is wrong. ``field`` is its dotted/YAML path when known."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        self.field = field
+        super().__init__(f"{field}: {message}" if field else message)
+
+
+class InputError(TracelockError):
+    """Data sent to tracelock is malformed; permanent, never worth retrying."""
+
+
+class StoreError(TracelockError):
+    """The store (chDB or ClickHouse server) failed."""
+
+
+class StoreUnavailable(StoreError):
+    """The store cannot be reached or opened."""
+
+
+class DataDirLocked(StoreUnavailable):
+    """Another process holds the embedded chDB data directory."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        super().__init__(
+            f"chDB data directory {path} is in use by another process (a running `tracelock collector`?). "
+            "One process owns a chDB directory at a time: stop it, or send queries through it."
+        )
+
+
+class QueryError(StoreError):
+    """ClickHouse rejected a statement. ``code`` is ClickHouse's error code when known."""
+
+    def __init__(self, message: str, *, code: int | None = None, sql: str | None = None) -> None:
+        self.code = code
+        self.sql = sql
+        super().__init__(message)
+
+
+class SchemaError(StoreError):
+    """The schema cannot be brought to the version this code expects."""

@@ -1,0 +1,171 @@
+"""Embedded ClickHouse (chDB): the default store, one process per data directory."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from tracelock.errors import DataDirLocked, StoreUnavailable
+from tracelock.store.base import QueryResult, Store, check_identifier, parse_datetime, render_settings
+from tracelock.store.errors import translate_errors
+
+__all__ = ["ChdbStore"]
+
+# Settings every session runs with: UTC everywhere, numbers as JSON numbers.
+_SESSION_SETTINGS = (
+    "SET session_timezone = 'UTC'",
+    "SET output_format_json_quote_64bit_integers = 0",
+    "SET output_format_json_quote_decimals = 0",
+    "SET output_format_json_quote_denormals = 1",
+)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def _param_text(value: Any, nested: bool = False) -> str:
+    """A Python value in the text form ClickHouse parses for a ``{name:Type}`` query parameter."""
+    if value is None:
+        return "NULL" if nested else "\\N"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        text = value.strftime("%Y-%m-%d %H:%M:%S.%f")
+        return f"'{text}'" if nested else text
+    if isinstance(value, date):
+        return f"'{value.isoformat()}'" if nested else value.isoformat()
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple | set):
+        return "[" + ",".join(_param_text(v, nested=True) for v in value) + "]"
+    if isinstance(value, dict):
+        items = ",".join(f"{_param_text(k, True)}:{_param_text(v, True)}" for k, v in value.items())
+        return "{" + items + "}"
+    text = str(value)
+    return f"'{_escape(text)}'" if nested else text
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
+
+
+def _needs_conversion(values: Sequence[Any]) -> bool:
+    for value in values:
+        if value is not None:
+            return isinstance(value, datetime | date | list | tuple | dict)
+    return False
+
+
+def convert_row(row: list[Any], types: list[str]) -> tuple[Any, ...]:
+    """Apply the few conversions JSON output needs: DateTime text -> aware datetime."""
+    out = list(row)
+    for i, ctype in enumerate(types):
+        if ctype.startswith(("DateTime", "Nullable(DateTime")) and isinstance(out[i], str):
+            out[i] = parse_datetime(out[i])
+    return tuple(out)
+
+
+class ChdbStore(Store):
+    """One chDB session on a data directory, selected database, serialised calls."""
+
+    def __init__(self, path: str | Path, database: str = "tracelock") -> None:
+        from chdb import session as chdb_session
+
+        self.path = str(Path(path).resolve())
+        self.database = check_identifier(database, "database")
+        self.description = f"chdb:{self.path}"
+        self._lock = threading.RLock()
+        Path(self.path).mkdir(parents=True, exist_ok=True)
+        try:
+            self._session = chdb_session.Session(self.path)
+        except Exception as exc:
+            if "Cannot lock file" in str(exc) or "already running" in str(exc):
+                raise DataDirLocked(self.path) from exc
+            raise StoreUnavailable(f"{self.description}: cannot open chDB: {exc}") from exc
+        for statement in _SESSION_SETTINGS:
+            self._run(statement)
+        self._run(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        self._run(f"USE {self.database}")
+
+    def _run(self, sql: str, params: Mapping[str, Any] | None = None, fmt: str = "CSV") -> Any:
+        rendered = {k: _param_text(v) for k, v in params.items()} if params else None
+        with self._lock, translate_errors(self.description, sql):
+            return self._session.query(sql, fmt, params=rendered)
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        raw = self._run(sql, params, fmt="JSONCompact")
+        text = raw.bytes() if hasattr(raw, "bytes") else bytes(raw)
+        if not text.strip():
+            return QueryResult(columns=[], types=[], rows=[])
+        doc = json.loads(text)
+        columns = [m["name"] for m in doc["meta"]]
+        types = [m["type"] for m in doc["meta"]]
+        return QueryResult(columns, types, [convert_row(r, types) for r in doc["data"]])
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        self._run(sql, params)
+
+    def insert(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        settings: Mapping[str, object] | None = None,
+    ) -> int:
+        if not columns:
+            return 0
+        lengths = {len(v) for v in columns.values()}
+        if len(lengths) != 1:
+            raise ValueError(f"insert into {table}: columns have different lengths {sorted(lengths)}")
+        (rows,) = lengths
+        if rows == 0:
+            return 0
+        payload = {
+            name: ([_json_value(v) for v in values] if _needs_conversion(values) else list(values))
+            for name, values in columns.items()
+        }
+        body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
+        self.insert_formatted(table, list(columns), "JSONColumns", body, settings=settings)
+        return rows
+
+    def insert_formatted(
+        self,
+        table: str,
+        column_names: Sequence[str],
+        fmt: str,
+        body: bytes,
+        *,
+        settings: Mapping[str, object] | None = None,
+    ) -> None:
+        check_identifier(table, "table")
+        names = ", ".join(f"`{check_identifier(c, 'column')}`" for c in column_names)
+        check_identifier(fmt, "format")
+        sql = f"INSERT INTO {table} ({names}){render_settings(settings)}"
+        with self._lock, translate_errors(self.description, sql):
+            with self._session.send_insert(sql, fmt) as inserter:
+                inserter.append(body)
+                inserter.finish()
+
+    def close(self) -> None:
+        with self._lock:
+            session = getattr(self, "_session", None)
+            if session is not None:
+                session.close()
+                self._session = None

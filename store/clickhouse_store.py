@@ -1,0 +1,113 @@
+"""A ClickHouse server or cluster through clickhouse-connect (HTTP): the same SQL as chDB."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from tracelock.errors import ConfigError, StoreUnavailable
+from tracelock.store.base import QueryResult, Store, check_identifier
+from tracelock.store.errors import translate_errors
+
+__all__ = ["ClickHouseStore", "parse_clickhouse_url"]
+
+
+def parse_clickhouse_url(url: str) -> dict[str, Any]:
+    """``http[s]://user:password@host:port/?database=x`` -> clickhouse-connect keyword arguments."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https", "clickhouse"):
+        raise ConfigError(f"unsupported scheme {parsed.scheme!r}; use http:// or https://", field="clickhouse_url")
+    if not parsed.hostname:
+        raise ConfigError(f"no host in {url!r}", field="clickhouse_url")
+    secure = parsed.scheme == "https"
+    kwargs: dict[str, Any] = {
+        "host": parsed.hostname,
+        "port": parsed.port or (8443 if secure else 8123),
+        "username": parsed.username or "default",
+        "password": parsed.password or "",
+        "secure": secure,
+    }
+    query = parse_qs(parsed.query)
+    if "database" in query:
+        kwargs["database"] = query["database"][0]
+    return kwargs
+
+
+def _aware(value: Any) -> Any:
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+class ClickHouseStore(Store):
+    """clickhouse-connect client bound to one database, timezone UTC."""
+
+    def __init__(self, url: str, database: str = "tracelock") -> None:
+        import clickhouse_connect
+
+        kwargs = parse_clickhouse_url(url)
+        self.database = check_identifier(kwargs.pop("database", database), "database")
+        self.description = f"clickhouse:{kwargs['host']}:{kwargs['port']}"
+        settings = {"session_timezone": "UTC"}
+        try:
+            with translate_errors(self.description):
+                admin = clickhouse_connect.get_client(**kwargs, settings=settings)
+                admin.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+                admin.close()
+                self._client = clickhouse_connect.get_client(
+                    **kwargs, database=self.database, settings=settings
+                )
+        except StoreUnavailable:
+            raise
+        except Exception as exc:
+            raise StoreUnavailable(f"{self.description}: {exc}") from exc
+
+    def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
+        with translate_errors(self.description, sql):
+            result = self._client.query(sql, parameters=dict(params or {}))
+        types = [t.name for t in result.column_types]
+        rows = [tuple(_aware(v) for v in row) for row in result.result_rows]
+        return QueryResult(list(result.column_names), types, rows)
+
+    def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
+        with translate_errors(self.description, sql):
+            self._client.command(sql, parameters=dict(params or {}))
+
+    def insert(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        settings: Mapping[str, object] | None = None,
+    ) -> int:
+        check_identifier(table, "table")
+        names = [check_identifier(c, "column") for c in columns]
+        if not names:
+            return 0
+        data = [list(v) for v in columns.values()]
+        with translate_errors(self.description, f"INSERT INTO {table}"):
+            summary = self._client.insert(
+                table, data, column_names=names, column_oriented=True, settings=dict(settings or {})
+            )
+        return int(summary.written_rows)
+
+    def insert_formatted(
+        self,
+        table: str,
+        column_names: Sequence[str],
+        fmt: str,
+        body: bytes,
+        *,
+        settings: Mapping[str, object] | None = None,
+    ) -> None:
+        check_identifier(table, "table")
+        names = [check_identifier(c, "column") for c in column_names]
+        with translate_errors(self.description, f"INSERT INTO {table} FORMAT {fmt}"):
+            self._client.raw_insert(
+                table, names, insert_block=body, settings=dict(settings or {}), fmt=check_identifier(fmt)
+            )
+
+    def close(self) -> None:
+        self._client.close()

@@ -1,0 +1,199 @@
+"""The schema lives in ``deploy/sql``; this module reads it, applies it in order once, and derives the
+cluster variant from it.
+
+Migration files are ``NNNN_name.sql``: statements separated by ``;`` at the end of a line, tables named
+unqualified (the store has its database selected). ``0000_schema_migrations.sql`` is applied first on
+every run (it is idempotent); each later file is applied once and recorded in ``schema_migrations``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import resources
+from pathlib import Path
+
+from tracelock.errors import SchemaError
+from tracelock.store.base import Store, check_identifier
+
+__all__ = [
+    "Migration",
+    "apply_migrations",
+    "applied_versions",
+    "cluster_statements",
+    "load_migrations",
+    "split_statements",
+    "strip_cluster",
+]
+
+_FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    text: str
+
+    @property
+    def checksum(self) -> str:
+        return hashlib.sha256(self.text.encode()).hexdigest()
+
+    @property
+    def statements(self) -> list[str]:
+        return split_statements(self.text)
+
+
+def sql_dir() -> Path:
+    """Folder of the shipped DDL (package data ``deploy/sql``)."""
+    return Path(str(resources.files("tracelock") / "deploy" / "sql"))
+
+
+def load_migrations(directory: Path | None = None) -> list[Migration]:
+    directory = directory or sql_dir()
+    migrations = []
+    for path in sorted(directory.iterdir()):
+        match = _FILE.match(path.name)
+        if match:
+            migrations.append(Migration(int(match.group(1)), path.name, path.read_text()))
+    versions = [m.version for m in migrations]
+    if len(set(versions)) != len(versions):
+        raise SchemaError(f"two migration files share a version number in {directory}")
+    return migrations
+
+
+def split_statements(text: str) -> list[str]:
+    """Split on ``;`` that ends a line; drop comment-only chunks."""
+    statements = []
+    for chunk in re.split(r";\s*$", text, flags=re.M):
+        lines = [ln for ln in chunk.strip().splitlines() if not ln.lstrip().startswith("--")]
+        if "".join(lines).strip():
+            statements.append(chunk.strip())
+    return statements
+
+
+def applied_versions(store: Store) -> dict[int, str]:
+    """Version -> checksum of every migration recorded in the store."""
+    rows = store.query("SELECT Version, argMax(Checksum, AppliedAt) FROM schema_migrations GROUP BY Version")
+    return {int(v): c for v, c in rows}
+
+
+def apply_migrations(store: Store, migrations: list[Migration] | None = None) -> list[Migration]:
+    """Bring the store's schema up to date; return the migrations applied now (in order).
+
+    Idempotent: a second call applies nothing. Raises SchemaError when the store has a migration newer
+    than this code knows (it was written by a newer tracelock).
+    """
+    migrations = migrations if migrations is not None else load_migrations()
+    bootstrap = [m for m in migrations if m.version == 0]
+    for migration in bootstrap:
+        for statement in migration.statements:
+            store.command(statement)
+    done = applied_versions(store)
+    known = max((m.version for m in migrations), default=0)
+    newer = sorted(v for v in done if v > known)
+    if newer:
+        raise SchemaError(
+            f"{store.description}: schema version {newer[-1]} is newer than this tracelock "
+            f"(it knows up to {known}); upgrade tracelock"
+        )
+    applied = []
+    for migration in migrations:
+        if migration.version == 0 or migration.version in done:
+            continue
+        for statement in migration.statements:
+            try:
+                store.command(statement)
+            except Exception as exc:
+                raise SchemaError(f"migration {migration.name} failed: {exc}") from exc
+        store.insert(
+            "schema_migrations",
+            {
+                "Version": [migration.version],
+                "Name": [migration.name],
+                "Checksum": [migration.checksum],
+                "AppliedAt": [datetime.now(timezone.utc)],
+            },
+        )
+        applied.append(migration)
+    return applied
+
+
+# --- cluster variant ---------------------------------------------------------------------------------
+# Generated from the same files, never kept by hand. Each MergeTree table `t` becomes a replicated local
+# table `t_local` on every node plus a Distributed table `t` over it; materialized views read and write
+# the local tables; plain views keep reading the Distributed names. The sharding key of a table comes
+# from a `-- tracelock:shard_by EXPR` comment before it (rand() otherwise): trace tables shard by
+# TraceId so every span of a trace, and its summary, live on one shard.
+
+_CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
+_ENGINE = re.compile(r"ENGINE = (\w*)MergeTree\(([^)]*)\)")
+_MV = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\s+TO (\w+)(.*?)\bFROM (\w+)", re.S)
+_VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)")
+_SHARD = re.compile(r"--\s*tracelock:shard_by\s+(.+)")
+
+
+def cluster_statements(cluster: str, migrations: list[Migration] | None = None) -> list[str]:
+    """DDL for a ClickHouse cluster (``ON CLUSTER``, ReplicatedMergeTree + Distributed)."""
+    check_identifier(cluster, "cluster")
+    migrations = migrations if migrations is not None else load_migrations()
+    on = f"ON CLUSTER '{cluster}'"
+    out: list[str] = []
+    for migration in migrations:
+        for statement in migration.statements:
+            shard = _SHARD.search(statement)
+            table = _CREATE_TABLE.search(statement)
+            engine = _ENGINE.search(statement)
+            if table and engine:
+                name = table.group(1)
+                local = f"{name}_local"
+                params = engine.group(2).strip()
+                zk = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
+                replicated = f"ENGINE = Replicated{engine.group(1)}MergeTree({zk}{', ' + params if params else ''})"
+                text = _CREATE_TABLE.sub(f"CREATE TABLE IF NOT EXISTS {local} {on}", statement, count=1)
+                out.append(_ENGINE.sub(lambda _m, r=replicated: r, text, count=1))
+                key = shard.group(1).strip() if shard else "rand()"
+                out.append(
+                    f"CREATE TABLE IF NOT EXISTS {name} {on} AS {local}\n"
+                    f"ENGINE = Distributed('{cluster}', currentDatabase(), '{local}', {key})"
+                )
+                continue
+            mv = _MV.search(statement)
+            if mv:
+                name, target, body, source = mv.groups()
+                text = _MV.sub(
+                    lambda _m: f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {on}\nTO {target}_local{body}"
+                    f"FROM {source}_local",
+                    statement,
+                    count=1,
+                )
+                out.append(text)
+                continue
+            view = _VIEW.search(statement)
+            if view:
+                out.append(_VIEW.sub(f"CREATE VIEW IF NOT EXISTS {view.group(1)} {on}", statement, count=1))
+                continue
+            out.append(statement)
+    return out
+
+
+_ON_CLUSTER = re.compile(r" ON CLUSTER '[^']*'")
+_REPLICATED = re.compile(r"ENGINE = Replicated(\w*)MergeTree\('[^']*', '[^']*'(?:, )?([^)]*)\)")
+_DISTRIBUTED = re.compile(r"ENGINE = Distributed\('[^']*', currentDatabase\(\), '(\w+)', [^\n]*\)$", re.M)
+
+
+def strip_cluster(statements: list[str]) -> list[str]:
+    """The cluster DDL with its cluster parts removed, so it applies on a single node (chDB).
+
+    Replicated engines become their plain form; a Distributed table becomes a Merge table over its local
+    table (read-only, like a one-shard Distributed table seen from a reader).
+    """
+    out = []
+    for statement in statements:
+        text = _ON_CLUSTER.sub("", statement)
+        text = _REPLICATED.sub(lambda m: f"ENGINE = {m.group(1)}MergeTree({m.group(2)})", text)
+        text = _DISTRIBUTED.sub(lambda m: f"ENGINE = Merge(currentDatabase(), '^{m.group(1)}$')", text)
+        out.append(text)
+    return out
