@@ -19,12 +19,15 @@ def init(
 ) -> None:
     """Create the database and tables, or migrate them to this version of tracelock."""
     app = get_context(ctx)
-    with app.open_store() as store:
+    with app.open_store(migrate=False) as store:
         applied = apply_migrations(store)
         if retention_days:
-            store.command(f"ALTER TABLE otel_traces MODIFY TTL toDateTime(Timestamp) + toIntervalDay({retention_days:d})")
+            ttl = f"toDateTime(Timestamp) + toIntervalDay({retention_days:d})"
+            store.command(f"ALTER TABLE otel_traces MODIFY TTL {ttl}")
         names = ", ".join(m.name for m in applied) or "none (schema already current)"
-        console.print(f"[green]schema ready[/] in {store.description} database {store.database}; applied: {names}")
+        console.print(
+            f"[green]schema ready[/] in {store.description} database {store.database}; applied: {names}"
+        )
 
 
 def query(

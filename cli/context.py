@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from tracelock.store import Store, StoreSettings, open_store
+from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 
 __all__ = ["AppContext", "get_context"]
 
@@ -16,9 +16,20 @@ __all__ = ["AppContext", "get_context"]
 class AppContext:
     settings: StoreSettings
 
-    def open_store(self) -> Store:
-        """Open the configured store (a ClickHouse URL wins over the chDB data directory)."""
-        return open_store(self.settings)
+    def open_store(self, *, migrate: bool = True) -> Store:
+        """Open the configured store (a ClickHouse URL wins over the chDB data directory).
+
+        With ``migrate`` the schema is brought up to date first (a no-op costing one query when it is
+        current), so every command works on a fresh data directory without a separate ``init``.
+        """
+        store = open_store(self.settings)
+        if migrate:
+            try:
+                apply_migrations(store)
+            except BaseException:
+                store.close()
+                raise
+        return store
 
     @property
     def data_dir(self) -> Path:

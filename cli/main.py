@@ -41,7 +41,10 @@ app = typer.Typer(
 def _global_options(
     ctx: typer.Context,
     data_dir: Path = typer.Option(
-        Path(DEFAULT_DATA_DIR), "--data-dir", envvar="TRACELOCK_DATA_DIR", help="Embedded chDB data directory."
+        Path(DEFAULT_DATA_DIR),
+        "--data-dir",
+        envvar="TRACELOCK_DATA_DIR",
+        help="Embedded chDB data directory.",
     ),
     clickhouse_url: str = typer.Option(
         None,
@@ -49,9 +52,13 @@ def _global_options(
         envvar="TRACELOCK_CLICKHOUSE_URL",
         help="ClickHouse server URL (http[s]://user:pass@host:port); when set, used instead of chDB.",
     ),
-    database: str = typer.Option("tracelock", "--database", envvar="TRACELOCK_DATABASE", help="Database name."),
+    database: str = typer.Option(
+        "tracelock", "--database", envvar="TRACELOCK_DATABASE", help="Database name."
+    ),
 ) -> None:
-    ctx.obj = AppContext(StoreSettings(data_dir=data_dir, clickhouse_url=clickhouse_url or None, database=database))
+    ctx.obj = AppContext(
+        StoreSettings(data_dir=data_dir, clickhouse_url=clickhouse_url or None, database=database)
+    )
 
 
 for _module in COMMAND_MODULES:

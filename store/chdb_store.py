@@ -98,6 +98,12 @@ class ChdbStore(Store):
         except Exception as exc:
             if "Cannot lock file" in str(exc) or "already running" in str(exc):
                 raise DataDirLocked(self.path) from exc
+            if "EmbeddedServer already initialized" in str(exc):
+                # chDB embeds one server per process: a second directory needs the first closed.
+                raise StoreUnavailable(
+                    f"{self.description}: this process already has another chDB data directory open; "
+                    "close that store first (chDB serves one directory per process)"
+                ) from exc
             raise StoreUnavailable(f"{self.description}: cannot open chDB: {exc}") from exc
         for statement in _SESSION_SETTINGS:
             self._run(statement)
@@ -158,10 +164,13 @@ class ChdbStore(Store):
         names = ", ".join(f"`{check_identifier(c, 'column')}`" for c in column_names)
         check_identifier(fmt, "format")
         sql = f"INSERT INTO {table} ({names}){render_settings(settings)}"
-        with self._lock, translate_errors(self.description, sql):
-            with self._session.send_insert(sql, fmt) as inserter:
-                inserter.append(body)
-                inserter.finish()
+        with (
+            self._lock,
+            translate_errors(self.description, sql),
+            self._session.send_insert(sql, fmt) as inserter,
+        ):
+            inserter.append(body)
+            inserter.finish()
 
     def close(self) -> None:
         with self._lock:

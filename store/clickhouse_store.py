@@ -18,7 +18,9 @@ def parse_clickhouse_url(url: str) -> dict[str, Any]:
     """``http[s]://user:password@host:port/?database=x`` -> clickhouse-connect keyword arguments."""
     parsed = urlparse(url)
     if parsed.scheme not in ("http", "https", "clickhouse"):
-        raise ConfigError(f"unsupported scheme {parsed.scheme!r}; use http:// or https://", field="clickhouse_url")
+        raise ConfigError(
+            f"unsupported scheme {parsed.scheme!r}; use http:// or https://", field="clickhouse_url"
+        )
     if not parsed.hostname:
         raise ConfigError(f"no host in {url!r}", field="clickhouse_url")
     secure = parsed.scheme == "https"

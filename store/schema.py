@@ -20,8 +20,8 @@ from tracelock.store.base import Store, check_identifier
 
 __all__ = [
     "Migration",
-    "apply_migrations",
     "applied_versions",
+    "apply_migrations",
     "cluster_statements",
     "load_migrations",
     "split_statements",
@@ -151,7 +151,9 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
                 local = f"{name}_local"
                 params = engine.group(2).strip()
                 zk = f"'/clickhouse/tables/{{shard}}/{{database}}/{local}', '{{replica}}'"
-                replicated = f"ENGINE = Replicated{engine.group(1)}MergeTree({zk}{', ' + params if params else ''})"
+                replicated = (
+                    f"ENGINE = Replicated{engine.group(1)}MergeTree({zk}{', ' + params if params else ''})"
+                )
                 text = _CREATE_TABLE.sub(f"CREATE TABLE IF NOT EXISTS {local} {on}", statement, count=1)
                 out.append(_ENGINE.sub(lambda _m, r=replicated: r, text, count=1))
                 key = shard.group(1).strip() if shard else "rand()"
@@ -164,8 +166,10 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
             if mv:
                 name, target, body, source = mv.groups()
                 text = _MV.sub(
-                    lambda _m: f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {on}\nTO {target}_local{body}"
-                    f"FROM {source}_local",
+                    lambda _m, name=name, target=target, body=body, source=source: (
+                        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {on}\nTO {target}_local{body}"
+                        f"FROM {source}_local"
+                    ),
                     statement,
                     count=1,
                 )
