@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import threading
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -11,7 +13,7 @@ from typing import Any
 
 from tracelock.errors import DataDirLocked, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, check_identifier, parse_datetime, render_settings
-from tracelock.store.errors import translate_errors
+from tracelock.store.errors import first_line, translate_errors
 
 __all__ = ["ChdbStore"]
 
@@ -82,6 +84,30 @@ def convert_row(row: list[Any], types: list[str]) -> tuple[Any, ...]:
     return tuple(out)
 
 
+def _held_by_another_process(path: str) -> bool:
+    """True when another process holds the ClickHouse lock (``flock`` on ``<path>/status``).
+
+    Checked before opening because chDB reports a held directory only as a bare "Error initializing
+    EmbeddedServer" (the reason goes to stderr). Never called for a path this process already has
+    open: flock would see our own lock.
+    """
+    status = Path(path) / "status"
+    if not status.exists():
+        return False
+    with open(status, "rb") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
+
+
+# Paths this process has open (chDB shares one embedded server per process and path).
+_open_paths: Counter[str] = Counter()
+_open_paths_lock = threading.Lock()
+
+
 class ChdbStore(Store):
     """One chDB session on a data directory, selected database, serialised calls."""
 
@@ -93,22 +119,33 @@ class ChdbStore(Store):
         self.description = f"chdb:{self.path}"
         self._lock = threading.RLock()
         Path(self.path).mkdir(parents=True, exist_ok=True)
-        try:
-            self._session = chdb_session.Session(self.path)
-        except Exception as exc:
-            if "Cannot lock file" in str(exc) or "already running" in str(exc):
-                raise DataDirLocked(self.path) from exc
-            if "EmbeddedServer already initialized" in str(exc):
-                # chDB embeds one server per process: a second directory needs the first closed.
-                raise StoreUnavailable(
-                    f"{self.description}: this process already has another chDB data directory open; "
-                    "close that store first (chDB serves one directory per process)"
-                ) from exc
-            raise StoreUnavailable(f"{self.description}: cannot open chDB: {exc}") from exc
+        with _open_paths_lock:
+            if not _open_paths[self.path] and _held_by_another_process(self.path):
+                raise DataDirLocked(self.path)
+            try:
+                self._session = chdb_session.Session(self.path)
+            except Exception as exc:
+                self._session = None
+                self._raise_open_error(exc)
+            _open_paths[self.path] += 1
         for statement in _SESSION_SETTINGS:
             self._run(statement)
         self._run(f"CREATE DATABASE IF NOT EXISTS {self.database}")
         self._run(f"USE {self.database}")
+
+    def _raise_open_error(self, exc: Exception) -> None:
+        text = str(exc)
+        if "Cannot lock file" in text or "already running" in text:
+            raise DataDirLocked(self.path) from exc
+        if "EmbeddedServer already initialized" in text:
+            # chDB embeds one server per process: a second directory needs the first closed.
+            raise StoreUnavailable(
+                f"{self.description}: this process already has another chDB data directory open; "
+                "close that store first (chDB serves one directory per process)"
+            ) from exc
+        if "Error initializing EmbeddedServer" in text and _held_by_another_process(self.path):
+            raise DataDirLocked(self.path) from exc
+        raise StoreUnavailable(f"{self.description}: cannot open chDB: {first_line(text)}") from exc
 
     def _run(self, sql: str, params: Mapping[str, Any] | None = None, fmt: str = "CSV") -> Any:
         rendered = {k: _param_text(v) for k, v in params.items()} if params else None
@@ -178,3 +215,5 @@ class ChdbStore(Store):
             if session is not None:
                 session.close()
                 self._session = None
+                with _open_paths_lock:
+                    _open_paths[self.path] -= 1
