@@ -1,0 +1,79 @@
+"""Fixtures every test file may use. Helpers append small, clearly named fixtures below.
+
+chDB embeds one server per process and serves one data directory at a time, so the in-process
+``store`` fixture shares one directory for the whole session and isolates tests by database.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracelock.store import Store, apply_migrations
+from tracelock.store.chdb_store import ChdbStore
+
+SERVER_URL_ENV = "TRACELOCK_TEST_CLICKHOUSE_URL"
+
+
+@pytest.fixture(scope="session")
+def chdb_session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The one chDB data directory in-process tests share (each test gets its own database)."""
+    return tmp_path_factory.mktemp("chdb")
+
+
+def _fresh_database() -> str:
+    return f"t_{uuid.uuid4().hex[:12]}"
+
+
+def open_test_store(kind: str, chdb_dir: Path, database: str) -> Store:
+    """A store of ``kind`` (chdb | clickhouse) on a fresh database; skips when no server is configured."""
+    if kind == "clickhouse":
+        url = os.environ.get(SERVER_URL_ENV)
+        if not url:
+            pytest.skip(f"ClickHouse server tests need {SERVER_URL_ENV} (no modern server on this machine)")
+        from tracelock.store.clickhouse_store import ClickHouseStore
+
+        return ClickHouseStore(url, database)
+    return ChdbStore(chdb_dir, database)
+
+
+@pytest.fixture(params=["chdb", "clickhouse"])
+def any_store(request: pytest.FixtureRequest, chdb_session_dir: Path) -> Iterator[Store]:
+    """A migrated store on a fresh database, once on chDB and once on a ClickHouse server (if set)."""
+    database = _fresh_database()
+    store = open_test_store(request.param, chdb_session_dir, database)
+    try:
+        apply_migrations(store)
+        yield store
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {database}")
+        store.close()
+
+
+@pytest.fixture
+def store(chdb_session_dir: Path) -> Iterator[Store]:
+    """A migrated chDB store on a fresh database."""
+    database = _fresh_database()
+    store = ChdbStore(chdb_session_dir, database)
+    try:
+        apply_migrations(store)
+        yield store
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {database}")
+        store.close()
+
+
+@pytest.fixture
+def bare_store(chdb_session_dir: Path) -> Iterator[Store]:
+    """A chDB store on a fresh, empty database (no migrations applied)."""
+    database = _fresh_database()
+    store = ChdbStore(chdb_session_dir, database)
+    try:
+        yield store
+    finally:
+        store.command(f"DROP DATABASE IF EXISTS {database}")
+        store.close()
