@@ -65,13 +65,21 @@ def load_migrations(directory: Path | None = None) -> list[Migration]:
 
 
 def split_statements(text: str) -> list[str]:
-    """Split on ``;`` that ends a line; drop comment-only chunks."""
-    statements = []
-    for chunk in re.split(r";\s*$", text, flags=re.M):
-        lines = [ln for ln in chunk.strip().splitlines() if not ln.lstrip().startswith("--")]
-        if "".join(lines).strip():
-            statements.append(chunk.strip())
-    return statements
+    """Split on a ``;`` ending a SQL line (never a comment line); drop comment-only chunks."""
+    statements: list[str] = []
+    current: list[str] = []
+    for line in text.splitlines():
+        is_comment = line.lstrip().startswith("--")
+        if not is_comment and line.rstrip().endswith(";"):
+            current.append(line.rstrip()[:-1])
+            statements.append("\n".join(current).strip())
+            current = []
+        else:
+            current.append(line)
+    statements.append("\n".join(current).strip())
+    return [
+        s for s in statements if any(ln.strip() and not ln.lstrip().startswith("--") for ln in s.splitlines())
+    ]
 
 
 def applied_versions(store: Store) -> dict[int, str]:

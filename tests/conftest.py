@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -41,39 +42,35 @@ def open_test_store(kind: str, chdb_dir: Path, database: str) -> Store:
     return ChdbStore(chdb_dir, database)
 
 
-@pytest.fixture(params=["chdb", "clickhouse"])
-def any_store(request: pytest.FixtureRequest, chdb_session_dir: Path) -> Iterator[Store]:
-    """A migrated store on a fresh database, once on chDB and once on a ClickHouse server (if set)."""
+@contextmanager
+def _store_on_fresh_database(kind: str, chdb_dir: Path, *, migrate: bool) -> Iterator[Store]:
     database = _fresh_database()
-    store = open_test_store(request.param, chdb_session_dir, database)
+    store = open_test_store(kind, chdb_dir, database)
     try:
-        apply_migrations(store)
+        if migrate:
+            apply_migrations(store)
         yield store
     finally:
         store.command(f"DROP DATABASE IF EXISTS {database}")
         store.close()
+
+
+@pytest.fixture(params=["chdb", "clickhouse"])
+def any_store(request: pytest.FixtureRequest, chdb_session_dir: Path) -> Iterator[Store]:
+    """A migrated store on a fresh database, once on chDB and once on a ClickHouse server (if set)."""
+    with _store_on_fresh_database(request.param, chdb_session_dir, migrate=True) as store:
+        yield store
 
 
 @pytest.fixture
 def store(chdb_session_dir: Path) -> Iterator[Store]:
     """A migrated chDB store on a fresh database."""
-    database = _fresh_database()
-    store = ChdbStore(chdb_session_dir, database)
-    try:
-        apply_migrations(store)
+    with _store_on_fresh_database("chdb", chdb_session_dir, migrate=True) as store:
         yield store
-    finally:
-        store.command(f"DROP DATABASE IF EXISTS {database}")
-        store.close()
 
 
 @pytest.fixture
 def bare_store(chdb_session_dir: Path) -> Iterator[Store]:
     """A chDB store on a fresh, empty database (no migrations applied)."""
-    database = _fresh_database()
-    store = ChdbStore(chdb_session_dir, database)
-    try:
+    with _store_on_fresh_database("chdb", chdb_session_dir, migrate=False) as store:
         yield store
-    finally:
-        store.command(f"DROP DATABASE IF EXISTS {database}")
-        store.close()
