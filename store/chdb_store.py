@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import json
 import threading
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -75,12 +76,48 @@ def _needs_conversion(values: Sequence[Any]) -> bool:
     return False
 
 
+def _split_type_args(args: str) -> list[str]:
+    """``"K, Array(V)"`` -> ``["K", "Array(V)"]`` (top-level commas only)."""
+    parts, depth, current = [], 0, []
+    for char in args:
+        if char == "," and depth == 0:
+            parts.append("".join(current).strip())
+            current = []
+            continue
+        depth += (char == "(") - (char == ")")
+        current.append(char)
+    parts.append("".join(current).strip())
+    return parts
+
+
+@functools.lru_cache(maxsize=512)
+def _converter(ctype: str) -> Callable[[Any], Any] | None:
+    """How to turn a JSON value of ClickHouse type ``ctype`` into the Python value the server client
+    returns (aware datetime, date); None when the JSON value is already right."""
+    for wrapper in ("Nullable(", "LowCardinality(", "SimpleAggregateFunction("):
+        if ctype.startswith(wrapper):
+            inner = ctype[len(wrapper) : -1]
+            return _converter(_split_type_args(inner)[-1] if wrapper.startswith("Simple") else inner)
+    if ctype.startswith("DateTime"):
+        return lambda v: parse_datetime(v) if isinstance(v, str) else v
+    if ctype == "Date" or ctype == "Date32":
+        return lambda v: date.fromisoformat(v) if isinstance(v, str) else v
+    if ctype.startswith("Array("):
+        item = _converter(ctype[6:-1])
+        return None if item is None else lambda v: None if v is None else [item(x) for x in v]
+    if ctype.startswith("Map("):
+        value = _converter(_split_type_args(ctype[4:-1])[1])
+        return None if value is None else lambda v: None if v is None else {k: value(x) for k, x in v.items()}
+    return None
+
+
 def convert_row(row: list[Any], types: list[str]) -> tuple[Any, ...]:
-    """Apply the few conversions JSON output needs: DateTime text -> aware datetime."""
+    """Apply the conversions JSON output needs so both stores return the same Python values."""
     out = list(row)
     for i, ctype in enumerate(types):
-        if ctype.startswith(("DateTime", "Nullable(DateTime")) and isinstance(out[i], str):
-            out[i] = parse_datetime(out[i])
+        convert = _converter(ctype)
+        if convert is not None and out[i] is not None:
+            out[i] = convert(out[i])
     return tuple(out)
 
 
