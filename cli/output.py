@@ -49,7 +49,9 @@ def _cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: OutputFormat, title: str = "") -> None:
+def print_rows(
+    columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: OutputFormat, title: str = ""
+) -> None:
     """Write rows to stdout in the requested format."""
     if fmt is OutputFormat.json:
         data = [dict(zip(columns, map(to_json_value, row), strict=True)) for row in rows]
@@ -69,7 +71,8 @@ def print_rows(columns: Sequence[str], rows: Sequence[Sequence[Any]], fmt: Outpu
         lines += ["| " + " | ".join(_cell(v).replace("|", "\\|") for v in row) + " |" for row in rows]
         sys.stdout.write("\n".join(lines) + "\n")
     elif len(columns) == 1 and len(rows) == 1:
-        console.print(_cell(rows[0][0]), highlight=False, soft_wrap=True)  # a scalar prints bare, like clickhouse-client
+        # A scalar prints bare, like clickhouse-client, so shell scripts can use it.
+        console.print(_cell(rows[0][0]), highlight=False, soft_wrap=True)
     else:
         table = Table(title=title or None, show_lines=False)
         for name in columns:
