@@ -1,0 +1,81 @@
+"""The CLI as a user runs it: a real subprocess per command, a fresh data directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tracelock.cli.main import hoist_global_options
+
+
+def tracelock(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tracelock", *args],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "COLUMNS": "200", **(env or {})},
+    )
+
+
+def test_init_then_query_prints_zero(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    first = tracelock("init", "--data-dir", data)
+    assert first.returncode == 0, first.stderr
+    assert "0001_otel_traces.sql" in first.stdout
+    second = tracelock("init", "--data-dir", data)
+    assert second.returncode == 0 and "none (schema already current)" in second.stdout
+    count = tracelock("query", "--data-dir", data, "SELECT count() FROM tracelock.otel_traces")
+    assert (count.returncode, count.stdout) == (0, "0\n")
+
+
+def test_query_formats_and_environment_data_dir(tmp_path: Path) -> None:
+    env = {"TRACELOCK_DATA_DIR": str(tmp_path / "d")}
+    sql = "SELECT number AS n, toString(number * 2) AS s FROM numbers(2)"
+    as_json = tracelock("query", sql, "--format", "json", env=env)
+    assert as_json.returncode == 0, as_json.stderr
+    assert json.loads(as_json.stdout) == [{"n": 0, "s": "0"}, {"n": 1, "s": "2"}]
+    as_csv = tracelock("query", sql, "--format", "csv", env=env)
+    assert as_csv.stdout.splitlines() == ["n,s", "0,0", "1,2"]
+    table = tracelock("query", sql, env=env)
+    assert table.returncode == 0 and "┃ n" in table.stdout
+    assert (tmp_path / "d").is_dir(), "TRACELOCK_DATA_DIR was not used"
+
+
+def test_query_errors_are_one_line_and_exit_one(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    unknown = tracelock("--data-dir", data, "query", "SELECT * FROM no_such_table")
+    assert unknown.returncode == 1
+    assert unknown.stderr.count("\n") == 1 and "no_such_table" in unknown.stderr
+    syntax = tracelock("--data-dir", data, "query", "SELEC 1")
+    assert syntax.returncode == 1 and "Syntax error" in syntax.stderr
+
+
+def test_bad_configuration_exits_two_naming_the_field(tmp_path: Path) -> None:
+    bad_db = tracelock("query", "SELECT 1", "--data-dir", str(tmp_path), "--database", "x;drop")
+    assert bad_db.returncode == 2 and "database" in bad_db.stderr
+    bad_url = tracelock("query", "SELECT 1", "--clickhouse-url", "ftp://h")
+    assert bad_url.returncode == 2 and "clickhouse_url: unsupported scheme 'ftp'" in bad_url.stderr
+
+
+def test_help_lists_the_commands() -> None:
+    shown = tracelock("--help")
+    assert shown.returncode == 0
+    for command in ("init", "query"):
+        assert f" {command} " in shown.stdout
+
+
+def test_global_options_are_accepted_after_the_subcommand() -> None:
+    argv = ["query", "SELECT 1", "--data-dir", "D", "--format=json", "--database=x"]
+    assert hoist_global_options(argv) == [
+        "--data-dir",
+        "D",
+        "--database=x",
+        "query",
+        "SELECT 1",
+        "--format=json",
+    ]
+    assert hoist_global_options(["--data-dir", "D", "init"]) == ["--data-dir", "D", "init"]
