@@ -2,6 +2,7 @@
 
     TracelockError                 base; str() is one line that names the problem
     ├── ConfigError                a setting or file is wrong; names the field (and its path)
+    │   └── RulesError             a sampler rules file is invalid; names file, line, rule and field
     ├── InputError                 data sent to us is bad (a 4xx / INVALID_ARGUMENT); names the problem
     └── StoreError                 the database said no
         ├── StoreUnavailable       cannot reach the server, or the chDB directory is held elsewhere
@@ -21,6 +22,7 @@ __all__ = [
     "DataDirLocked",
     "InputError",
     "QueryError",
+    "RulesError",
     "SchemaError",
     "StoreError",
     "StoreUnavailable",
@@ -74,3 +76,13 @@ class QueryError(StoreError):
 
 class SchemaError(StoreError):
     """The schema cannot be brought to the version this code expects."""
+
+
+class RulesError(ConfigError):
+    """A sampler rules file is invalid. ``problems`` lists each as ``file:line: rule 'x': field: message``."""
+
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = list(problems)
+        count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
+        ConfigError.__init__(self, f"invalid rules file {path} ({count}):\n  " + "\n  ".join(problems))
