@@ -2,8 +2,11 @@
 
     TracelockError                 base; str() is one line that names the problem
     ├── ConfigError                a setting or file is wrong; names the field (and its path)
+    │   ├── LockFileError          a lock file is invalid; names file, line, case and field
     │   └── RulesError             a sampler rules file is invalid; names file, line, rule and field
     ├── InputError                 data sent to us is bad (a 4xx / INVALID_ARGUMENT); names the problem
+    │   └── ResultsError           an eval-results file/stream is malformed; names source and line
+    ├── RunnerError                `lock check --runner` command crashed, timed out or gave no results
     └── StoreError                 the database said no
         ├── StoreUnavailable       cannot reach the server, or the chDB directory is held elsewhere
         │   └── DataDirLocked      another process owns the chDB data directory
@@ -21,8 +24,11 @@ __all__ = [
     "ConfigError",
     "DataDirLocked",
     "InputError",
+    "LockFileError",
     "QueryError",
+    "ResultsError",
     "RulesError",
+    "RunnerError",
     "SchemaError",
     "StoreError",
     "StoreUnavailable",
@@ -76,6 +82,41 @@ class QueryError(StoreError):
 
 class SchemaError(StoreError):
     """The schema cannot be brought to the version this code expects."""
+
+
+class LockFileError(ConfigError):
+    """A lock file is invalid. The message names the file, the line when known, the case and the field."""
+
+    def __init__(
+        self,
+        path: str,
+        message: str,
+        *,
+        line: int | None = None,
+        case: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.case = case
+        where = f"{path}:{line}" if line else path
+        if case:
+            where += f": case {case!r}"
+        self.where = where
+        ConfigError.__init__(self, message, field=None)
+        self.field = field
+        self.args = (f"{where}: {field}: {message}" if field else f"{where}: {message}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class ResultsError(InputError):
+    """Eval results (JSONL) are malformed; the message names the source and line."""
+
+
+class RunnerError(TracelockError):
+    """The command given to ``lock check --runner`` failed, timed out or produced no results."""
 
 
 class RulesError(ConfigError):

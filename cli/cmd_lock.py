@@ -1,0 +1,318 @@
+"""``tracelock lock add|validate|list|show|sync|check``: regression locks and the CI gate.
+
+Exit codes of ``tracelock lock check`` (the contract CI relies on):
+    0  every lock holds
+    1  a lock regressed or has no result
+    2  usage or configuration error (bad option, invalid lock file, malformed results file, results that
+       match no lock, versions that do not line up)
+    3  the runner or the store failed (crash, non-zero exit, timeout, no results; store unreachable)
+The other ``lock`` commands exit 0 on success, 2 on an invalid lock file or bad option, 1 otherwise.
+"""
+
+from __future__ import annotations
+
+import getpass
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+
+import typer
+from ruamel.yaml import YAML
+
+from tracelock.cli.context import get_context
+from tracelock.cli.output import OutputFormat, console, err_console, print_rows
+from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
+from tracelock.lock.capture import CapturedTrace, capture_seed, capture_trace
+from tracelock.lock.checking import CheckOptions, run_check
+from tracelock.lock.expect_spec import parse_expect
+from tracelock.lock.files import add_case, discover_lock_files, load_lock_dir, validate_lock_dir
+from tracelock.lock.model import LockCase, Provenance
+from tracelock.lock.records import find_locked_case, mirror_locks
+
+__all__ = ["register"]
+
+lock_app = typer.Typer(
+    help="Regression locks: production traces pinned as permanent test cases, and the CI gate."
+)
+
+_LOCKS = typer.Option(
+    Path("locks"), "--locks", "-l", envvar="TRACELOCK_LOCKS", help="Directory of lock files."
+)
+
+
+def _fail(message: str, code: int) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _default_dataset(locks_dir: Path, captured: CapturedTrace) -> str:
+    if locks_dir.is_dir():
+        existing = discover_lock_files(locks_dir)
+        if len(existing) == 1:
+            return existing[0].stem
+    for name in ("tracelock.feature", "tracelock.intent"):
+        if captured.labels.get(name):
+            return captured.labels[name]
+    raise ConfigError("cannot tell which dataset to add to: pass --dataset NAME", field="--dataset")
+
+
+@lock_app.command("add")
+def add(
+    ctx: typer.Context,
+    seed_id: str = typer.Argument(None, help="Seed id (or a unique prefix) from `tracelock seeds list`."),
+    trace_id: str = typer.Option(None, "--trace-id", help="Lock any stored trace instead of a seed."),
+    span_id: str = typer.Option("", "--span-id", help="With --trace-id: the span whose input to lock."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset (lock file) name."),
+    case_id: str = typer.Option(
+        None, "--case-id", help="Case id (default: <seed rule or dataset>-<trace id[:12]>)."
+    ),
+    expect: list[str] = typer.Option(
+        None,
+        "--expect",
+        "-e",
+        help="Assertion, repeatable: passed | contains:TEXT | regex:RE | score:NAME>=X | "
+        "judge:NAME>=X | json_schema:@FILE | exact:TEXT | not_contains:TEXT | cost_usd<=X ...",
+    ),
+    judge_model: str = typer.Option("", "--judge-model", help="Judge model recorded with judge: assertions."),
+    judge_version: str = typer.Option(
+        "", "--judge-version", help="Judge version recorded with judge: assertions."
+    ),
+    repeats: int = typer.Option(1, "--repeats", min=1, help="Attempts the eval runner should make."),
+    min_passes: int = typer.Option(
+        None, "--min-passes", min=1, help="Attempts that must pass (default: all)."
+    ),
+    description: str = typer.Option("", "--description", help="Why this case exists (the bug it locks out)."),
+    created_by: str = typer.Option(
+        None, "--created-by", envvar="TRACELOCK_USER", help="Author (default: $USER)."
+    ),
+    locks_dir: Path = _LOCKS,
+) -> None:
+    """Lock a seed (or any stored trace) as a regression case; bumps the dataset version."""
+    if bool(seed_id) == bool(trace_id):
+        raise _fail("give exactly one of SEED_ID or --trace-id", 2)
+    if min_passes is not None and min_passes > repeats:
+        raise _fail(f"--min-passes {min_passes} exceeds --repeats {repeats}", 2)
+    assertions = tuple(
+        parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in (expect or ["passed"])
+    )
+    with get_context(ctx).open_store() as store:
+        captured = (
+            capture_seed(store, seed_id) if seed_id else capture_trace(store, trace_id, span_id=span_id)
+        )
+        dataset = dataset or _default_dataset(locks_dir, captured)
+        case = LockCase(
+            id=case_id or f"{captured.seed_rule or dataset}-{captured.trace_id[:12]}",
+            dataset=dataset,
+            added_in=1,
+            input=captured.input,
+            expect=assertions,
+            description=description,
+            repeats=repeats,
+            min_passes=min_passes,
+            keys=captured.keys,
+            labels=captured.labels,
+            provenance=Provenance(
+                source_trace_id=captured.trace_id,
+                source_span_id=captured.span_id,
+                store=captured.store,
+                seed_id=captured.seed_id,
+                seed_rule=captured.seed_rule,
+                feedback_ids=tuple(captured.feedback_ids),
+                observed_output=captured.output,
+                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                created_by=created_by or getpass.getuser(),
+            ),
+        )
+        path = locks_dir / f"{dataset}.yaml"
+        lock_file = add_case(locks_dir, dataset, case)
+        mirror_locks(store, [lock_file])
+    console.print(
+        f"[green]locked[/] {dataset}/{case.id} in {path} (dataset version {lock_file.version}); "
+        f"source trace {captured.trace_id}",
+        highlight=False,
+    )
+
+
+@lock_app.command("validate")
+def validate(
+    paths: list[Path] = typer.Argument(None, help="Lock files to check (default: every file in --locks)."),
+    locks_dir: Path = _LOCKS,
+) -> None:
+    """Check lock files against their schema and rules; print every problem (exit 2 when there is one)."""
+    files, problems = validate_lock_dir(list(paths) if paths else discover_lock_files(locks_dir))
+    for problem in problems:
+        err_console.print(f"[red]invalid:[/] {problem}", highlight=False, soft_wrap=True)
+    cases = sum(len(f.cases) for f in files)
+    if problems:
+        raise typer.Exit(2)
+    console.print(f"[green]ok:[/] {len(files)} lock file(s), {cases} case(s)", highlight=False)
+
+
+@lock_app.command("list")
+def list_cases(
+    locks_dir: Path = _LOCKS,
+    version: int = typer.Option(None, "--version", help="Cases of this dataset version (default: current)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
+) -> None:
+    """List lock cases (of an older dataset version with --version: old versions stay reproducible)."""
+    rows = []
+    for lock_file in load_lock_dir(locks_dir):
+        for case in lock_file.cases_at(version):
+            rows.append(
+                (
+                    lock_file.dataset,
+                    case.id,
+                    case.added_in,
+                    f"{case.min_passes or case.repeats}/{case.repeats}",
+                    ", ".join(a.describe() for a in case.expect),
+                    case.provenance.source_trace_id,
+                )
+            )
+    print_rows(["dataset", "case", "added_in", "must_pass", "expect", "source_trace"], rows, fmt)
+
+
+@lock_app.command("sync")
+def sync(ctx: typer.Context, locks_dir: Path = _LOCKS) -> None:
+    """Mirror every lock case into the store's ``locks`` table (coverage counts, trace links)."""
+    files = load_lock_dir(locks_dir)
+    with get_context(ctx).open_store() as store:
+        written = mirror_locks(store, files)
+    console.print(f"[green]synced[/] {written} case(s) from {len(files)} lock file(s)", highlight=False)
+
+
+_SHOW_SPANS = """
+SELECT SpanId, ParentSpanId AS Parent, SpanName, round(Duration / 1e6, 1) AS Ms, StatusCode AS Status,
+       RequestModel AS Model, PromptVersion AS Prompt,
+       leftUTF8(if(SpanAttributes['gen_ai.output.messages'] != '', SpanAttributes['gen_ai.output.messages'],
+                   SpanAttributes['output.value']), 60) AS Output
+FROM otel_traces
+WHERE TraceId = {trace_id:String}
+ORDER BY Timestamp, SpanId
+"""
+
+
+def _case_yaml(case: LockCase) -> str:
+    yaml = YAML(typ="rt")
+    yaml.width = 4096
+    buffer = io.StringIO()
+    yaml.dump(case.to_dict(), buffer)
+    return buffer.getvalue()
+
+
+@lock_app.command("show")
+def show(
+    ctx: typer.Context,
+    case_id: str = typer.Argument(..., help="Case id."),
+    dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset, when the id is in several."),
+    locks_dir: Path = _LOCKS,
+) -> None:
+    """Print a lock case next to its source trace's spans."""
+    cases = []
+    if locks_dir.is_dir():
+        cases = [c for f in load_lock_dir(locks_dir) for c in f.cases if c.id == case_id]
+    if dataset:
+        cases = [c for c in cases if c.dataset == dataset]
+    if len(cases) > 1:
+        raise _fail(
+            f"case {case_id!r} is in datasets ({', '.join(c.dataset for c in cases)}); pass --dataset",
+            2,
+        )
+    with get_context(ctx).open_store() as store:
+        trace_id = ""
+        if cases:
+            case = cases[0]
+            console.print(
+                f"[bold]{case.dataset}/{case.id}[/] (line {case.line} of {locks_dir / case.dataset}.yaml)"
+            )
+            console.print(_case_yaml(case), highlight=False, markup=False)
+            trace_id = case.provenance.source_trace_id
+        else:
+            rows = [r for r in find_locked_case(store, case_id) if not dataset or r["Dataset"] == dataset]
+            if not rows:
+                raise InputError(f"no lock case {case_id!r} in {locks_dir} or in the store's locks table")
+            row = rows[0]
+            console.print(
+                f"[bold]{row['Dataset']}/{case_id}[/] (from the locks table; file {row['LockFile']})"
+            )
+            print_rows(list(row), [tuple(row.values())], OutputFormat.json)
+            trace_id = row["SourceTraceId"]
+        if not trace_id:
+            console.print("[yellow]no source trace recorded for this case[/]")
+            return
+        spans = store.query(_SHOW_SPANS, {"trace_id": trace_id})
+    if not spans.rows:
+        console.print(f"[yellow]source trace {trace_id} is not in the store (expired or another store?)[/]")
+        return
+    print_rows(spans.columns, spans.rows, OutputFormat.table, title=f"source trace {trace_id}")
+
+
+@lock_app.command("check")
+def check(
+    ctx: typer.Context,
+    locks_dir: Path = _LOCKS,
+    results: Path = typer.Option(
+        None, "--results", "-r", help="Eval results JSONL (the `tracelock eval` shape)."
+    ),
+    run_id: str = typer.Option(None, "--run-id", help="Read the results of this eval run from the store."),
+    runner: str = typer.Option(
+        None,
+        "--runner",
+        help="Shell command that runs the evals. It gets TRACELOCK_RESULTS (a file path) and TRACELOCK_LOCKS "
+        "in its environment, writes results JSONL to $TRACELOCK_RESULTS (or stdout) and exits 0.",
+    ),
+    runner_timeout: float = typer.Option(
+        1800.0, "--runner-timeout", min=0.1, help="Seconds before the runner is killed."
+    ),
+    dataset: list[str] = typer.Option(
+        None, "--dataset", "-d", help="Check only these datasets (repeatable)."
+    ),
+    min_pass_rate: float = typer.Option(
+        1.0, "--min-pass-rate", help="Share of lock cases that must hold (missing cases always fail)."
+    ),
+    fail_on_flaky: bool = typer.Option(False, "--fail-on-flaky", help="Count flaky cases as failures."),
+    baseline: str = typer.Option(
+        None, "--baseline", help="Compare with the last passing gate run of this release tag."
+    ),
+    baseline_results: Path = typer.Option(
+        None, "--baseline-results", help="Compare with these results instead."
+    ),
+    release: str = typer.Option(
+        "", "--release", envvar="TRACELOCK_RELEASE", help="Release tag recorded with the run."
+    ),
+    junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
+    markdown: Path = typer.Option(None, "--markdown", help="Write a markdown PR-comment summary here."),
+    record: bool = typer.Option(
+        True, "--record/--no-record", help="Write lock_results (and the locks mirror) to the store."
+    ),
+) -> None:
+    """The CI gate. Exit 0: locks hold; 1: a lock regressed/missing; 2: usage error; 3: runner/store fail."""
+    sources = [s for s in (results, run_id, runner) if s]
+    if len(sources) != 1:
+        raise _fail("give exactly one of --results FILE, --run-id ID or --runner COMMAND", 2)
+    options = CheckOptions(
+        locks_dir=locks_dir,
+        results=results,
+        run_id=run_id,
+        runner=runner,
+        runner_timeout=runner_timeout,
+        datasets=list(dataset or []),
+        min_pass_rate=min_pass_rate,
+        fail_on_flaky=fail_on_flaky,
+        baseline_tag=baseline,
+        baseline_results=baseline_results,
+        release=release,
+        junit=junit,
+        markdown=markdown,
+        record=record,
+    )
+    try:
+        code = run_check(options, open_store=get_context(ctx).open_store, console=console)
+    except (RunnerError, StoreError) as exc:
+        raise _fail(str(exc), 3) from None
+    except (ConfigError, LockFileError, InputError) as exc:
+        raise _fail(str(exc), 2) from None
+    raise typer.Exit(code)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(lock_app, name="lock")
