@@ -1,0 +1,42 @@
+-- Coverage report: slices of production traces with complaints or thumbs-down, ranked by how many such
+-- traces they have, each with the number of eval cases and lock cases that carry the same labels.
+-- Placeholders: $live_traces (embedded), $eval_slice/$eval_filter over eval_records,
+-- $lock_slice over locks (a dimension locks do not record reads as '').
+WITH live AS ($live_traces)
+SELECT
+    o.slice AS slice,
+    o.traces AS traces,
+    o.complaint_traces AS complaint_traces,
+    o.thumbs_down_traces AS thumbs_down_traces,
+    o.bad_traces AS bad_traces,
+    o.bad_examples AS bad_examples,
+    e.eval_cases AS eval_cases,
+    e.eval_attempts AS eval_attempts,
+    l.locks AS locks
+FROM
+(
+    SELECT
+        slice,
+        count() AS traces,
+        countIf(complained) AS complaint_traces,
+        countIf(thumbs_down) AS thumbs_down_traces,
+        countIf(complained OR thumbs_down) AS bad_traces,
+        groupArraySortedIf(3)(TraceId, complained OR thumbs_down) AS bad_examples
+    FROM live
+    GROUP BY slice
+) AS o
+LEFT JOIN
+(
+    SELECT $eval_slice AS slice, uniqExact(DatasetId, CaseId) AS eval_cases, count() AS eval_attempts
+    FROM eval_records FINAL
+    WHERE $eval_filter
+    GROUP BY slice
+) AS e ON e.slice = o.slice
+LEFT JOIN
+(
+    SELECT $lock_slice AS slice, count() AS locks
+    FROM locks FINAL
+    GROUP BY slice
+) AS l ON l.slice = o.slice
+WHERE o.bad_traces > 0
+ORDER BY o.bad_traces DESC, o.slice
