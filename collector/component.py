@@ -1,0 +1,127 @@
+"""The contract every collector component follows, written once here.
+
+Data flows receiver -> processors -> exporter as :class:`SpanBatch` objects. A batch carries the
+serialized OTLP requests themselves, not Python span objects: the ClickHouse writer hands the bytes to
+ClickHouse, which parses and flattens them (see ``exporters/clickhouse/spans_sql.py``). Processors
+therefore work in one of two ways:
+
+- declaratively, by changing ``batch.rewrite`` (attribute renames, value limits, origin stamping) that
+  the writer executes inside ClickHouse - the normalise processor does this, at no per-span cost;
+- or by looking at spans through ``batch.request()`` (a parsed ExportTraceServiceRequest) and returning
+  a batch built with :meth:`SpanBatch.from_request` - for processors that must see values (a sampler).
+
+Lifecycle (every component): ``start(host)`` once before data flows, ``shutdown()`` once after; shutdown
+without start must work, and start -> shutdown -> start again must work. ``consume`` may be called from
+several threads at once and must not block on the network longer than its own timeout.
+
+Failures: raise :class:`~tracelock.errors.InputError` for bad data (permanent, 400/INVALID_ARGUMENT),
+:class:`~tracelock.errors.Overloaded` when full (retryable, 429/RESOURCE_EXHAUSTED), anything else is
+treated as retryable by the pipeline (the batch stays in the WAL and is written again, deduplicated).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+if TYPE_CHECKING:
+    from tracelock.collector.host import Host
+
+__all__ = [
+    "AttributeRewrite",
+    "Component",
+    "Exporter",
+    "Processor",
+    "Receiver",
+    "SpanBatch",
+]
+
+
+@dataclass(frozen=True)
+class AttributeRewrite:
+    """What ClickHouse does to attributes while it parses a batch: the normalise step, as data.
+
+    ``aliases`` maps a non-canonical attribute name to its canonical key in priority order: the
+    canonical key present on a span always wins, then the first alias listed. ``max_value_chars``
+    truncates every attribute value; ``stamp_origin`` sets ``tracelock.origin`` (resource value, else
+    ``eval`` when a ``tracelock.eval.*`` key is present, else ``live``) on spans that lack it.
+    """
+
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    max_value_chars: int = 65536
+    stamp_origin: bool = True
+
+
+@dataclass(frozen=True)
+class SpanBatch:
+    """Spans in flight: serialized ExportTraceServiceRequests plus what to do with them.
+
+    ``bodies`` are protobuf bytes, each a valid request; their concatenation is one valid request.
+    ``wal_seqs`` are the write-ahead-log records the batch came from (empty outside the collector).
+    ``replay`` is True when some spans may already be stored (WAL replay, retry): the writer then skips
+    spans whose (TraceId, SpanId) exists.
+    """
+
+    bodies: tuple[bytes, ...]
+    span_count: int
+    rewrite: AttributeRewrite = field(default_factory=AttributeRewrite)
+    wal_seqs: tuple[int, ...] = ()
+    replay: bool = False
+
+    @classmethod
+    def from_request(cls, request: ExportTraceServiceRequest, **kwargs: Any) -> SpanBatch:
+        count = sum(len(ss.spans) for rs in request.resource_spans for ss in rs.scope_spans)
+        return cls(bodies=(request.SerializeToString(),), span_count=count, **kwargs)
+
+    def request(self) -> ExportTraceServiceRequest:
+        """All spans of the batch as one parsed request (costs a parse; the hot path never calls it)."""
+        return ExportTraceServiceRequest.FromString(b"".join(self.bodies))
+
+    def with_request(self, request: ExportTraceServiceRequest) -> SpanBatch:
+        """This batch (same WAL records, rewrite, replay flag) with its spans replaced by ``request``."""
+        fresh = SpanBatch.from_request(request)
+        return replace(self, bodies=fresh.bodies, span_count=fresh.span_count)
+
+    @staticmethod
+    def merge(batches: Sequence[SpanBatch]) -> SpanBatch:
+        """One batch from several that share a rewrite (the batch processor's job)."""
+        first = batches[0]
+        return SpanBatch(
+            bodies=tuple(b for batch in batches for b in batch.bodies),
+            span_count=sum(b.span_count for b in batches),
+            rewrite=first.rewrite,
+            wal_seqs=tuple(s for batch in batches for s in batch.wal_seqs),
+            replay=any(b.replay for b in batches),
+        )
+
+
+class Component(ABC):
+    """Lifecycle shared by receivers, processors and exporters."""
+
+    def start(self, host: Host) -> None:  # noqa: B027 - optional hook
+        """Acquire resources (sockets, stores, threads). Called downstream-first by the graph."""
+
+    def shutdown(self) -> None:  # noqa: B027 - optional hook
+        """Release resources; idempotent. Called upstream-first by the graph."""
+
+
+class Processor(Component):
+    """Transforms a batch synchronously; returns the batch to pass on (possibly with fewer spans)."""
+
+    @abstractmethod
+    def consume(self, batch: SpanBatch) -> SpanBatch: ...
+
+
+class Exporter(Component):
+    """Makes a batch durable in storage. Returns only when written; raises when not (retried)."""
+
+    @abstractmethod
+    def consume(self, batch: SpanBatch) -> None: ...
+
+
+class Receiver(Component):
+    """Accepts data from the network and passes it to ``host.ingest`` (which answers ack or refusal)."""

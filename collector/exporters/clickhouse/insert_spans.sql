@@ -1,0 +1,69 @@
+-- OTLP ExportTraceServiceRequest bytes (ProtobufSingle, schema otlp_trace.proto) -> otel_traces rows.
+-- ClickHouse parses the protobuf, flattens resource -> scope -> span, turns AnyValues into strings,
+-- renames attribute aliases to canonical keys, truncates long values and stamps tracelock.origin; the
+-- collector only hands over bytes. The placeholders {source} {where} {pair_kv} {value_kv} are replaced
+-- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
+-- Layers: 1 flatten, 2 convert + rank attribute pairs, 3 keep the first pair per key, 4 build rows.
+INSERT INTO otel_traces
+(
+    Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
+    ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage,
+    `Events.Timestamp`, `Events.Name`, `Events.Attributes`,
+    `Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`
+)
+SELECT
+    fromUnixTimestamp64Nano(toInt64(sp.start_time_unix_nano)) AS Timestamp,
+    lower(hex(sp.trace_id)) AS TraceId,
+    lower(hex(sp.span_id)) AS SpanId,
+    lower(hex(sp.parent_span_id)) AS ParentSpanId,
+    sp.trace_state AS TraceState,
+    sp.name AS SpanName,
+    transform(sp.kind, [0, 1, 2, 3, 4, 5], ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'], 'Unspecified') AS SpanKind,
+    r_map['service.name'] AS ServiceName,
+    r_map AS ResourceAttributes,
+    scope.name AS ScopeName,
+    scope.version AS ScopeVersion,
+    if(mapContains(s_map, 'tracelock.origin') OR NOT {stamp_origin:Bool}, s_map,
+       mapUpdate(s_map, map('tracelock.origin',
+           if(mapContains(r_map, 'tracelock.origin'), r_map['tracelock.origin'],
+              if(arrayExists(k -> startsWith(k, 'tracelock.eval.'), mapKeys(s_map)), 'eval', 'live'))))) AS SpanAttributes,
+    if(sp.end_time_unix_nano > sp.start_time_unix_nano, sp.end_time_unix_nano - sp.start_time_unix_nano, 0) AS Duration,
+    transform(sp.status.code, [0, 1, 2], ['Unset', 'Ok', 'Error'], 'Unset') AS StatusCode,
+    sp.status.message AS StatusMessage,
+    arrayMap(e -> fromUnixTimestamp64Nano(toInt64(e.time_unix_nano)), sp.events) AS `Events.Timestamp`,
+    arrayMap(e -> e.name, sp.events) AS `Events.Name`,
+    arrayMap(e -> mapFromArrays(arrayMap(kv -> kv.key, e.attributes), arrayMap(kv -> {value_kv}, e.attributes)), sp.events) AS `Events.Attributes`,
+    arrayMap(l -> lower(hex(l.trace_id)), sp.links) AS `Links.TraceId`,
+    arrayMap(l -> lower(hex(l.span_id)), sp.links) AS `Links.SpanId`,
+    arrayMap(l -> l.trace_state, sp.links) AS `Links.TraceState`,
+    arrayMap(l -> mapFromArrays(arrayMap(kv -> kv.key, l.attributes), arrayMap(kv -> {value_kv}, l.attributes)), sp.links) AS `Links.Attributes`
+FROM
+(
+    SELECT
+        sp, scope,
+        CAST(mapFromArrays(arrayMap(p -> p.1, s_kept), arrayMap(p -> p.2, s_kept)), 'Map(String, String)') AS s_map,
+        CAST(mapFromArrays(arrayMap(p -> p.1, r_kept), arrayMap(p -> p.2, r_kept)), 'Map(String, String)') AS r_map
+    FROM
+    (
+        SELECT
+            sp, scope,
+            arrayFilter((p, i) -> indexOf(arrayMap(q -> q.1, s_pairs), p.1) = i, s_pairs, arrayEnumerate(s_pairs)) AS s_kept,
+            arrayFilter((p, i) -> indexOf(arrayMap(q -> q.1, r_pairs), p.1) = i, r_pairs, arrayEnumerate(r_pairs)) AS r_kept
+        FROM
+        (
+            SELECT
+                sp, scope,
+                arraySort(p -> p.3, arrayMap(kv -> {pair_kv}, sp.attributes)) AS s_pairs,
+                arraySort(p -> p.3, arrayMap(kv -> {pair_kv}, r_attrs)) AS r_pairs
+            FROM
+            (
+                SELECT rs.resource.attributes AS r_attrs, ss.scope AS scope, sp
+                FROM {source}
+                ARRAY JOIN resource_spans AS rs
+                ARRAY JOIN rs.scope_spans AS ss
+                ARRAY JOIN ss.spans AS sp
+            )
+        )
+    )
+)
+{where}

@@ -1,0 +1,45 @@
+"""Write OTLP spans into a Store in-process, exactly as the running collector does (no server needed).
+
+Used by the demo, by tests and by anything that has an ExportTraceServiceRequest in hand: the same
+validation (id lengths), the same normalisation (semconv aliases, origin stamp, value limits) and the
+same ClickHouse-side flattening as the collector's pipeline.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tracelock.collector.component import AttributeRewrite, SpanBatch
+from tracelock.collector.exporters.clickhouse.writer import SpanWriter
+from tracelock.collector.processors.normalize.normalize import default_rewrite
+from tracelock.collector.receivers.otlp.decode import count_and_check_spans, decode_protobuf
+from tracelock.store import Store
+
+__all__ = ["load_request"]
+
+
+def load_request(
+    store: Store,
+    request: ExportTraceServiceRequest | bytes,
+    *,
+    rewrite: AttributeRewrite | None = None,
+    spool_dir: str | Path | None = None,
+) -> int:
+    """Validate, normalise and insert the spans of ``request`` (a message or its serialized bytes).
+
+    Returns the number of spans written. Raises InputError (bad ids, malformed bytes) before writing
+    anything. ``trace_summaries`` follow through the schema's materialized view.
+    """
+    if isinstance(request, bytes | bytearray | memoryview):
+        body = bytes(request)
+        count = count_and_check_spans(decode_protobuf(body))
+    else:
+        count = count_and_check_spans(request)
+        body = request.SerializeToString()
+    if count == 0:
+        return 0
+    batch = SpanBatch(bodies=(body,), span_count=count, rewrite=rewrite or default_rewrite())
+    SpanWriter(store, spool_dir).write(batch.bodies, batch.rewrite)
+    return count

@@ -1,0 +1,126 @@
+"""Turn what an OTLP client sent into a validated ExportTraceServiceRequest (or a precise InputError).
+
+Protobuf bodies are parsed by the upb backend (a few microseconds per span); the only per-span Python
+work is the id-length check the OTLP spec requires before anything is acknowledged. OTLP/JSON follows
+the spec's JSON mapping: lowerCamelCase names, enums as integers, trace/span ids as hex (not base64).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import zlib
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from tracelock.errors import InputError
+
+__all__ = [
+    "count_and_check_spans",
+    "decode_json",
+    "decode_protobuf",
+    "decompress",
+]
+
+
+def decompress(body: bytes, encoding: str, limit: int) -> bytes:
+    """Undo ``Content-Encoding`` (gzip, deflate or identity), refusing output over ``limit`` bytes."""
+    encoding = (encoding or "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return body
+    if encoding not in ("gzip", "deflate", "x-gzip"):
+        raise InputError(f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or identity")
+    wbits = 16 + zlib.MAX_WBITS if encoding in ("gzip", "x-gzip") else zlib.MAX_WBITS
+    inflater = zlib.decompressobj(wbits)
+    try:
+        out = inflater.decompress(body, limit + 1)
+    except zlib.error as exc:
+        raise InputError(f"corrupt {encoding} body: {exc}") from exc
+    if len(out) > limit:
+        raise InputError(f"decompressed body exceeds the limit of {limit} bytes")
+    if not inflater.eof:
+        raise InputError(f"truncated {encoding} body: the compressed stream ends early")
+    return out
+
+
+def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
+    try:
+        return ExportTraceServiceRequest.FromString(body)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise InputError(f"malformed protobuf ExportTraceServiceRequest: {exc}") from exc
+
+
+_ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+
+
+def _hex_ids_to_base64(obj: dict[str, Any], where: str) -> None:
+    for name in _ID_FIELDS:
+        value = obj.get(name)
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise InputError(f"{where}.{name}: expected a hex string, got {type(value).__name__}")
+        try:
+            raw = bytes.fromhex(value)
+        except ValueError as exc:
+            raise InputError(f"{where}.{name}: {value[:40]!r} is not hex") from exc
+        obj[name] = base64.b64encode(raw).decode()
+
+
+def _list(obj: Any, name: str, where: str) -> list[Any]:
+    value = obj.get(name) or []
+    if not isinstance(value, list):
+        raise InputError(f"{where}.{name}: expected a list")
+    return value
+
+
+def decode_json(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP/JSON -> request. Hex ids become bytes; unknown fields are ignored (as the spec allows)."""
+    try:
+        doc = json.loads(body)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"malformed JSON: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise InputError("malformed OTLP/JSON: the body must be a JSON object with resourceSpans")
+    for i, rs in enumerate(_list(doc, "resourceSpans", "")):
+        for j, ss in enumerate(_list(rs, "scopeSpans", f"resourceSpans[{i}]")):
+            for k, span in enumerate(_list(ss, "spans", f"resourceSpans[{i}].scopeSpans[{j}]")):
+                where = f"resourceSpans[{i}].scopeSpans[{j}].spans[{k}]"
+                if not isinstance(span, dict):
+                    raise InputError(f"{where}: expected an object")
+                _hex_ids_to_base64(span, where)
+                for n, link in enumerate(_list(span, "links", where)):
+                    _hex_ids_to_base64(link, f"{where}.links[{n}]")
+    try:
+        return json_format.ParseDict(doc, ExportTraceServiceRequest(), ignore_unknown_fields=True)
+    except (json_format.ParseError, binascii.Error, ValueError, TypeError) as exc:
+        raise InputError(f"malformed OTLP/JSON: {exc}") from exc
+
+
+def count_and_check_spans(request: ExportTraceServiceRequest) -> int:
+    """Number of spans; raises InputError naming the first span whose ids have the wrong length."""
+    count = 0
+    for i, rs in enumerate(request.resource_spans):
+        for j, ss in enumerate(rs.scope_spans):
+            spans = ss.spans
+            for k, span in enumerate(spans):
+                if (
+                    len(span.trace_id) != 16
+                    or len(span.span_id) != 8
+                    or len(span.parent_span_id) not in (0, 8)
+                ):
+                    raise InputError(_bad_id(span, f"resource_spans[{i}].scope_spans[{j}].spans[{k}]"))
+            count += len(spans)
+    return count
+
+
+def _bad_id(span: Any, where: str) -> str:
+    for name, want in (("trace_id", (16,)), ("span_id", (8,)), ("parent_span_id", (0, 8))):
+        got = len(getattr(span, name))
+        if got not in want:
+            return f"{where}.{name}: {got} bytes, expected {' or '.join(map(str, want))}"
+    return f"{where}: invalid ids"
