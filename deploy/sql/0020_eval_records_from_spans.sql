@@ -1,8 +1,11 @@
 -- Eval spans become eval_records rows inside ClickHouse, so every writer of otel_traces (tracelock's
 -- collector, the contrib ClickHouse exporter, a replayed export) produces them without Python code.
--- An eval span is a span stamped tracelock.origin = 'eval' that carries tracelock.eval.case_id; the SDK
--- (tracelock.evals) writes one per case attempt, with the shared keys, task labels, eval keys, the
--- primary score and one gen_ai.evaluation.result event per scorer.
+-- An eval span is the span of one case attempt: stamped tracelock.origin = 'eval', carrying
+-- tracelock.eval.case_id and its outcome (tracelock.eval.passed and/or tracelock.eval.score). The SDK
+-- (tracelock.evals) writes one per attempt, with the shared keys, task labels, eval keys, the primary
+-- score and one gen_ai.evaluation.result event per scorer. Child spans inside the attempt (the task's
+-- LLM and tool calls) inherit origin and eval keys from the eval context but carry no outcome, so they
+-- do not become rows of their own.
 -- Keys and labels are read from the span first, then from the resource (as in otel_traces' columns).
 CREATE MATERIALIZED VIEW IF NOT EXISTS eval_records_from_spans_mv
 TO eval_records
@@ -43,12 +46,13 @@ AS SELECT
     Duration / 1e6 AS LatencyMs,
     'sdk' AS Source
 FROM otel_traces
-WHERE Origin = 'eval' AND SpanAttributes['tracelock.eval.case_id'] != '';
+WHERE Origin = 'eval' AND SpanAttributes['tracelock.eval.case_id'] != ''
+    AND (mapContains(SpanAttributes, 'tracelock.eval.passed') OR mapContains(SpanAttributes, 'tracelock.eval.score'));
 
--- gen_ai.evaluation.result events sent by other tools (online evaluators, LLM-as-judge services) on any
--- span that is not a tracelock eval span: one eval_records row per evaluated span, every event a named
--- score. The run is the span's tracelock.eval.run_id when set, else 'otel:<service>'; the case is the
--- span's tracelock.eval.case_id when set, else the span id. Score is the mean of the events' values;
+-- gen_ai.evaluation.result events sent by other tools (online evaluators, LLM-as-judge services) on
+-- production spans (origin live): one eval_records row per evaluated span, every event a named score.
+-- The run is 'otel:<service>'; the case is the evaluated span's id. Events inside tracelock eval runs
+-- are already folded into their eval span's row by the view above. Score is the mean of the events' values;
 -- Passed is 1 when every event passed (label pass/passed/true/correct/yes, or a value >= 0.5 when the
 -- event has no label).
 CREATE MATERIALIZED VIEW IF NOT EXISTS eval_records_from_events_mv
@@ -56,8 +60,8 @@ TO eval_records
 AS WITH arrayFilter((a, n) -> n = 'gen_ai.evaluation.result', `Events.Attributes`, `Events.Name`) AS evaluations
 SELECT
     Timestamp,
-    if(SpanAttributes['tracelock.eval.run_id'] != '', SpanAttributes['tracelock.eval.run_id'], concat('otel:', toString(ServiceName))) AS EvalRunId,
-    if(SpanAttributes['tracelock.eval.case_id'] != '', SpanAttributes['tracelock.eval.case_id'], SpanId) AS CaseId,
+    concat('otel:', toString(ServiceName)) AS EvalRunId,
+    SpanId AS CaseId,
     toUInt16(0) AS Repeat,
     if(SpanAttributes['tracelock.dataset.id'] != '', SpanAttributes['tracelock.dataset.id'],
         ResourceAttributes['tracelock.dataset.id']) AS DatasetId,
@@ -90,5 +94,4 @@ SELECT
     Duration / 1e6 AS LatencyMs,
     'otlp-event' AS Source
 FROM otel_traces
-WHERE has(`Events.Name`, 'gen_ai.evaluation.result')
-    AND NOT (Origin = 'eval' AND SpanAttributes['tracelock.eval.case_id'] != '');
+WHERE has(`Events.Name`, 'gen_ai.evaluation.result') AND Origin != 'eval';
