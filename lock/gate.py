@@ -29,6 +29,7 @@ __all__ = [
     "BaselineEntry",
     "CaseOutcome",
     "GateReport",
+    "decide_case",
     "run_gate",
 ]
 
@@ -191,7 +192,8 @@ def _dataset_version(lock_file: LockFile, attempts: list[Attempt]) -> int:
     return version
 
 
-def _decide(case: LockCase, version: int, attempts: list[Attempt]) -> CaseOutcome:
+def decide_case(case: LockCase, version: int, attempts: list[Attempt]) -> CaseOutcome:
+    """Passed, flaky, regressed or missing, from the attempts of one case."""
     attempts = sorted(attempts, key=lambda a: (a.run_id, a.repeat))
     failures: list[str] = []
     passes = 0
@@ -269,7 +271,7 @@ def run_gate(
             if dataset == lock_file.dataset and case_id not in in_version:
                 unmatched.extend(found)
         for case in lock_file.cases_at(version):
-            outcome = _decide(case, version, matched.get((lock_file.dataset, case.id), []))
+            outcome = decide_case(case, version, matched.get((lock_file.dataset, case.id), []))
             if baseline is not None:
                 outcome.baseline = baseline.entries.get(outcome.key)
             outcomes.append(outcome)
