@@ -24,6 +24,8 @@ __all__ = [
     "apply_migrations",
     "cluster_statements",
     "load_migrations",
+    "migration_statements",
+    "retention_statements",
     "split_statements",
     "strip_cluster",
 ]
@@ -88,16 +90,24 @@ def applied_versions(store: Store) -> dict[int, str]:
     return {int(v): c for v, c in rows}
 
 
-def apply_migrations(store: Store, migrations: list[Migration] | None = None) -> list[Migration]:
+def migration_statements(migration: Migration, cluster: str | None = None) -> list[str]:
+    """The statements of one migration, for a single node or (with ``cluster``) for a cluster."""
+    return cluster_statements(cluster, [migration]) if cluster else migration.statements
+
+
+def apply_migrations(
+    store: Store, migrations: list[Migration] | None = None, *, cluster: str | None = None
+) -> list[Migration]:
     """Bring the store's schema up to date; return the migrations applied now (in order).
 
     Idempotent: a second call applies nothing. Raises SchemaError when the store has a migration newer
-    than this code knows (it was written by a newer tracelock).
+    than this code knows (it was written by a newer tracelock). With ``cluster`` every statement runs
+    ``ON CLUSTER`` with replicated local tables behind Distributed ones.
     """
     migrations = migrations if migrations is not None else load_migrations()
     bootstrap = [m for m in migrations if m.version == 0]
     for migration in bootstrap:
-        for statement in migration.statements:
+        for statement in migration_statements(migration, cluster):
             store.command(statement)
     done = applied_versions(store)
     known = max((m.version for m in migrations), default=0)
@@ -111,7 +121,7 @@ def apply_migrations(store: Store, migrations: list[Migration] | None = None) ->
     for migration in migrations:
         if migration.version == 0 or migration.version in done:
             continue
-        for statement in migration.statements:
+        for statement in migration_statements(migration, cluster):
             try:
                 store.command(statement)
             except Exception as exc:
@@ -127,6 +137,23 @@ def apply_migrations(store: Store, migrations: list[Migration] | None = None) ->
         )
         applied.append(migration)
     return applied
+
+
+# Tables whose rows expire with the retention setting, and the time column that ages them.
+RETENTION_TABLES = {"otel_traces": "toDateTime(Timestamp)", "trace_summaries": "toDateTime(Start)"}
+
+
+def retention_statements(days: int, cluster: str | None = None) -> list[str]:
+    """``ALTER TABLE ... MODIFY TTL`` for the trace tables (``REMOVE TTL`` when ``days`` is 0)."""
+    if not isinstance(days, int) or days < 0:
+        raise SchemaError(f"retention must be a whole number of days >= 0, not {days!r}")
+    on = f" ON CLUSTER '{check_identifier(cluster, 'cluster')}'" if cluster else ""
+    suffix = "_local" if cluster else ""
+    out = []
+    for table, age in RETENTION_TABLES.items():
+        change = f"MODIFY TTL {age} + toIntervalDay({days:d})" if days else "REMOVE TTL"
+        out.append(f"ALTER TABLE {table}{suffix}{on} {change}")
+    return out
 
 
 # --- cluster variant ---------------------------------------------------------------------------------

@@ -79,3 +79,28 @@ def test_global_options_are_accepted_after_the_subcommand() -> None:
         "--format=json",
     ]
     assert hoist_global_options(["--data-dir", "D", "init"]) == ["--data-dir", "D", "init"]
+
+
+def test_retention_sets_and_removes_the_ttl(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    sql = (
+        "SELECT name, engine_full LIKE '%TTL toDateTime(%) + toIntervalDay(30)%' AS ttl FROM system.tables "
+        "WHERE database = 'tracelock' AND name IN ('otel_traces', 'trace_summaries') ORDER BY name"
+    )
+    assert tracelock("init", "--data-dir", data, "--retention-days", "30").returncode == 0
+    assert json.loads(tracelock("query", "--data-dir", data, sql, "--format", "json").stdout) == [
+        {"name": "otel_traces", "ttl": 1},
+        {"name": "trace_summaries", "ttl": 1},
+    ]
+    assert tracelock("init", "--data-dir", data, "--retention-days", "0").returncode == 0
+    plain = tracelock("query", "--data-dir", data, sql, "--format", "csv").stdout.splitlines()[1:]
+    assert plain == ["otel_traces,0", "trace_summaries,0"]
+
+
+def test_cluster_ddl_is_printed_and_refused_on_chdb(tmp_path: Path) -> None:
+    printed = tracelock("init", "--cluster", "prod", "--print-ddl", "--retention-days", "7")
+    assert printed.returncode == 0
+    assert "CREATE TABLE IF NOT EXISTS otel_traces_local ON CLUSTER 'prod'" in printed.stdout
+    assert "ALTER TABLE otel_traces_local ON CLUSTER 'prod' MODIFY TTL" in printed.stdout
+    refused = tracelock("init", "--data-dir", str(tmp_path / "d"), "--cluster", "prod")
+    assert refused.returncode == 2 and "cluster: needs a ClickHouse server" in refused.stderr
