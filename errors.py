@@ -6,6 +6,7 @@
     │   └── RulesError             a sampler rules file is invalid; names file, line, rule and field
     ├── InputError                 data sent to us is bad (a 4xx / INVALID_ARGUMENT); names the problem
     │   └── ResultsError           an eval-results file/stream is malformed; names source and line
+    ├── Overloaded                 the collector is full (queue/WAL); retry later (429 / RESOURCE_EXHAUSTED)
     ├── RunnerError                `lock check --runner` command crashed, timed out or gave no results
     └── StoreError                 the database said no
         ├── StoreUnavailable       cannot reach the server, or the chDB directory is held elsewhere
@@ -25,6 +26,7 @@ __all__ = [
     "DataDirLocked",
     "InputError",
     "LockFileError",
+    "Overloaded",
     "QueryError",
     "ResultsError",
     "RulesError",
@@ -127,3 +129,14 @@ class RulesError(ConfigError):
         self.problems = list(problems)
         count = f"{len(problems)} problems" if len(problems) > 1 else "1 problem"
         ConfigError.__init__(self, f"invalid rules file {path} ({count}):\n  " + "\n  ".join(problems))
+
+
+class Overloaded(TracelockError):
+    """The collector cannot take more data right now (queue or WAL full); retryable.
+
+    Maps to gRPC ``RESOURCE_EXHAUSTED`` / HTTP 429 with ``Retry-After: retry_after`` seconds.
+    """
+
+    def __init__(self, message: str, *, retry_after: float = 1.0) -> None:
+        self.retry_after = retry_after
+        super().__init__(message)
