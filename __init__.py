@@ -11,7 +11,12 @@ from typing import Any
 __version__ = "0.1.0"
 
 # public name -> module that defines it (filled in as components land)
-_EXPORTS: dict[str, str] = {}
+_EXPORTS: dict[str, str] = {
+    "eval_context": "tracelock.processors",
+    "instrument": "tracelock.processors",
+    "labels": "tracelock.processors",
+    "normalize_attributes": "tracelock.semconv",
+}
 
 __all__ = sorted(["__version__", *_EXPORTS])
 

@@ -1,0 +1,139 @@
+"""Stamp the shared keys on every span: version keys from the Resource, labels/eval keys from context.
+
+Process-constant version keys belong on the ``Resource`` (:func:`shared_keys_resource` builds one):
+they cost nothing per span and the store reads a key from the span first, then from the resource.
+Per-request keys come from :func:`tracelock.labels` / :func:`tracelock.processors.eval_context`
+(an in-process context value) or, in a downstream service, from W3C Baggage.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+
+from tracelock.processors._attrs import attribute_dict, stamp
+from tracelock.processors.context import BAGGAGE_KEY, STAMP_KEY, build_keys, stamp_from_baggage
+from tracelock.processors.problems import PROBLEMS, ProblemLog
+from tracelock.semconv import KEY_BY_NAME, VERSION_KEYS, check_attribute
+
+__all__ = ["VERSION_KEYWORDS", "SharedKeysProcessor", "shared_keys_resource", "version_keys"]
+
+# keyword -> canonical name, one per process-level version key (response_model is per call: not here)
+VERSION_KEYWORDS: dict[str, str] = {
+    KEY_BY_NAME[name].short: name for name in VERSION_KEYS if name != "gen_ai.response.model"
+}
+_get_current = otel_context.get_current
+
+
+def version_keys(values: Mapping[str, Any], *, problems: ProblemLog = PROBLEMS) -> dict[str, Any]:
+    """Canonical version-key attributes from ``instrument``-style keywords (None values skipped)."""
+    unknown = [k for k in values if k not in VERSION_KEYWORDS and k not in KEY_BY_NAME]
+    for name in unknown:
+        problems.report("unknown_key", name, "not a version key keyword", span_name="instrument")
+    known = {k: v for k, v in values.items() if k not in unknown}
+    return build_keys(known, problems=problems, where="instrument")
+
+
+def shared_keys_resource(
+    service_name: str | None = None,
+    *,
+    attributes: Mapping[str, Any] | None = None,
+    **versions: str | None,
+) -> Resource:
+    """A Resource with the service name, the version keys and ``tracelock.origin = "live"``.
+
+    ``Resource.create`` also merges ``OTEL_RESOURCE_ATTRIBUTES``/``OTEL_SERVICE_NAME`` and the SDK's
+    defaults, as any OTel application expects.
+    """
+    attrs: dict[str, Any] = {"tracelock.origin": "live", **version_keys(versions)}
+    if service_name:
+        attrs["service.name"] = service_name
+    attrs.update(attributes or {})
+    return Resource.create(attrs)
+
+
+class SharedKeysProcessor(SpanProcessor):
+    """Stamps ``span_attributes`` (static) and the context's labels/eval keys in ``on_start``.
+
+    ``span_attributes`` is for keys the Resource cannot carry (an application's existing provider has
+    its own Resource): version keys and ``tracelock.origin = "live"``. Eval scopes override the origin.
+    ``trust_baggage=False`` ignores incoming Baggage (e.g. at an edge facing untrusted clients).
+    ``validate_every`` checks the finished span's ``tracelock.*`` attributes against the registry on one
+    span in N (reported once per key with the span name, counted; 0 disables).
+
+    Never blocks, never raises into the application: failures go to :data:`PROBLEMS`.
+    """
+
+    def __init__(
+        self,
+        span_attributes: Mapping[str, Any] | None = None,
+        *,
+        trust_baggage: bool = True,
+        validate_every: int = 16,
+        problems: ProblemLog = PROBLEMS,
+    ) -> None:
+        self._static: dict[str, Any] = build_keys(span_attributes or {}, problems=problems, where="processor")
+        self._trust_baggage = trust_baggage and BAGGAGE_KEY is not None
+        self._validate_every = validate_every
+        self._seen = 0
+        self._problems = problems
+        # one-entry caches keyed by object identity (the object is held, so its id is not reused)
+        self._bag_obj: object = None
+        self._bag_keys: dict[str, Any] | None = None
+        self._merge_obj: object = None
+        self._merged: dict[str, Any] = self._static
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        try:
+            ctx = parent_context if parent_context is not None else _get_current()
+            keys = ctx.get(STAMP_KEY)
+            if keys is None and self._trust_baggage:
+                bag = ctx.get(BAGGAGE_KEY)
+                if bag:
+                    if bag is not self._bag_obj:
+                        self._bag_keys = stamp_from_baggage(bag)
+                        self._bag_obj = bag
+                    keys = self._bag_keys
+            if keys is None:
+                attrs = self._static
+            elif not self._static:
+                attrs = keys
+            else:
+                if keys is not self._merge_obj:
+                    self._merged = {**self._static, **keys}
+                    self._merge_obj = keys
+                attrs = self._merged
+            if attrs:
+                stamp(span, attrs)
+        except Exception as exc:  # never into the request path
+            self._problems.report("internal_error", "on_start", repr(exc))
+
+    def _on_ending(self, span: Span) -> None:
+        if not self._validate_every:
+            return
+        self._seen += 1
+        if self._seen % self._validate_every:
+            return
+        try:
+            attrs = attribute_dict(span)
+            items = attrs.items() if attrs is not None else (span.attributes or {}).items()
+            for name, value in items:
+                if name.startswith("tracelock.") or name in KEY_BY_NAME:
+                    problem = check_attribute(name, value)
+                    if problem is not None:
+                        self._problems.violation(problem, span_name=span.name)
+        except Exception as exc:
+            self._problems.report("internal_error", "validate", repr(exc))
+
+    def on_end(self, span: ReadableSpan) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
