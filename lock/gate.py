@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 from tracelock.errors import ConfigError
 from tracelock.lock.assertions import check_attempt
-from tracelock.lock.model import LockCase, LockFile
+from tracelock.lock.model import LockCase, LockFile, normalize_version
 from tracelock.lock.results import Attempt
 
 __all__ = [
@@ -170,7 +170,7 @@ def _match(
 
 
 def _dataset_version(lock_file: LockFile, attempts: list[Attempt]) -> int:
-    versions = {a.dataset_version for a in attempts if a.dataset_version}
+    versions = {normalize_version(a.dataset_version) for a in attempts if a.dataset_version}
     if not versions:
         return lock_file.version
     if len(versions) > 1:
