@@ -1,0 +1,131 @@
+"""``tracelock report divergence`` and ``tracelock report coverage``: the join, as tables or a page."""
+
+from __future__ import annotations
+
+import enum
+import sys
+from pathlib import Path
+
+import typer
+
+from tracelock.cli.context import get_context
+from tracelock.cli.output import console
+from tracelock.errors import ConfigError
+from tracelock.report import Window, coverage_report, divergence_report
+from tracelock.report.dimensions import Dimension, parse_assignments, resolve_dimension
+from tracelock.report.html import render_html
+from tracelock.report.render import render_coverage, render_divergence
+
+__all__ = ["ReportFormat", "parse_by", "register", "write_output"]
+
+report_app = typer.Typer(help="Offline vs online: divergence and coverage reports.", no_args_is_help=True)
+
+
+class ReportFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    markdown = "markdown"
+    html = "html"
+
+
+def parse_by(text: str) -> list[Dimension]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    dims = [resolve_dimension(n, option="--by") for n in names]
+    if len({d.name for d in dims}) != len(dims):
+        raise ConfigError(f"a label appears twice in {text!r}", field="--by")
+    return dims
+
+
+def write_output(text: str, output: Path | None, default_name: str | None = None) -> None:
+    """Write to ``output`` (or ``default_name`` for HTML), else stdout."""
+    target = output or (Path(default_name) if default_name else None)
+    if target is None:
+        sys.stdout.write(text)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(text, encoding="utf-8")
+    console.print(f"[green]wrote[/] {target}", highlight=False)
+
+
+_FORMAT = typer.Option(ReportFormat.table, "--format", "-f", help="table, json, csv, markdown or html.")
+_OUTPUT = typer.Option(
+    None, "--output", "-o", help="Write to this file (HTML defaults to tracelock-<report>.html)."
+)
+_SINCE = typer.Option(None, "--since", help="Window start on production traces: ISO-8601 or 7d/6h/30m ago.")
+_UNTIL = typer.Option(None, "--until", help="Window end (exclusive): ISO-8601 or 1d ago.")
+_DATASET = typer.Option(None, "--dataset", help="Only eval records of this dataset id.")
+
+
+@report_app.command("divergence")
+def divergence_command(
+    ctx: typer.Context,
+    baseline: list[str] = typer.Option(..., "--baseline", help="KEY=VALUE of the baseline (repeatable)."),
+    candidate: list[str] = typer.Option(..., "--candidate", help="KEY=VALUE of the candidate (repeatable)."),
+    by: str = typer.Option(
+        "intent", "--by", help="Comma-separated task labels to slice by (label.<name> too)."
+    ),
+    since: str = _SINCE,
+    until: str = _UNTIL,
+    dataset: str = _DATASET,
+    min_eval_cases: int = typer.Option(10, "--min-eval-cases", min=0, help="Fewer cases per arm: flagged."),
+    min_traces: int = typer.Option(
+        30, "--min-traces", min=0, help="Fewer traces per arm: flagged few_traces."
+    ),
+    fmt: ReportFormat = _FORMAT,
+    output: Path = _OUTPUT,
+) -> None:
+    """Per slice: offline eval score baseline vs candidate next to online outcomes, with flags."""
+    base = parse_assignments(baseline, option="--baseline")
+    cand = parse_assignments(candidate, option="--candidate")
+    dims, window = parse_by(by), Window.parse(since, until)
+    with get_context(ctx).open_store() as store:
+        report = divergence_report(
+            store,
+            base,
+            cand,
+            dims,
+            window,
+            min_eval_cases=min_eval_cases,
+            min_traces=min_traces,
+            dataset=dataset,
+        )
+    if fmt is ReportFormat.html:
+        write_output(
+            render_html(divergence=report, title="tracelock divergence"), output, "tracelock-divergence.html"
+        )
+        return
+    text = render_divergence(report, fmt.value, console)
+    if text is not None:
+        write_output(text, output)
+
+
+@report_app.command("coverage")
+def coverage_command(
+    ctx: typer.Context,
+    by: str = typer.Option("intent,customer.tier", "--by", help="Comma-separated task labels to slice by."),
+    where: list[str] = typer.Option([], "--where", help="KEY=VALUE: only traces with this key (repeatable)."),
+    since: str = _SINCE,
+    until: str = _UNTIL,
+    dataset: str = _DATASET,
+    limit: int = typer.Option(50, "--limit", min=1, help="Slices to show."),
+    fmt: ReportFormat = _FORMAT,
+    output: Path = _OUTPUT,
+) -> None:
+    """Complaint and thumbs-down slices ranked by volume, with their eval cases and locks."""
+    selector = parse_assignments(where, option="--where") if where else {}
+    dims, window = parse_by(by), Window.parse(since, until)
+    with get_context(ctx).open_store() as store:
+        report = coverage_report(store, dims, window, selector=selector, dataset=dataset, limit=limit)
+    if fmt is ReportFormat.html:
+        write_output(
+            render_html(coverage=report, title="tracelock coverage"), output, "tracelock-coverage.html"
+        )
+        return
+    text = render_coverage(report, fmt.value, console)
+    if text is not None:
+        write_output(text, output)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(report_app, name="report")
