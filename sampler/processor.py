@@ -1,0 +1,124 @@
+"""The ``seed_sampler`` collector processor: tracelock's seed rules inside the collector pipeline.
+
+    processors:
+      seed_sampler:
+        rules: deploy/rules/default.yaml   # omitted: the built-in rules
+        trace_rules_every: 30s             # 0s: trace/slice rules only via `tracelock seeds run`
+        settle: 30s                        # a trace is evaluated once it ended this long ago
+        lookback: 2h
+    service:
+      pipelines:
+        traces: {processors: [normalize, seed_sampler, batch]}
+
+The rules file is loaded and compiled when the processor is created, so a bad file stops the collector
+from starting with the file's own error. ``consume`` evaluates span rules on each request's bytes and
+returns the batch with matched spans stamped; a background thread applies trace and slice rules to
+stored summaries. A failure of either never stops spans from flowing: it is counted and logged once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tracelock.collector.component import Processor, SpanBatch
+from tracelock.collector.registry_types import Factory
+from tracelock.sampler.online import SeedSampler
+from tracelock.sampler.rules import load_rules, parse_duration
+
+if TYPE_CHECKING:
+    from tracelock.collector.host import Host
+
+__all__ = ["FACTORY", "SeedSamplerConfig", "SeedSamplerProcessor"]
+
+log = logging.getLogger("tracelock.sampler")
+
+
+class SeedSamplerConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rules: str | None = Field(None, description="Rules file (YAML); the built-in rules when omitted.")
+    trace_rules_every: str = Field(
+        "30s", description="How often trace and slice rules run; 0s turns them off."
+    )
+    settle: str = Field("30s", description="A trace is evaluated once its last span ended this long ago.")
+    lookback: str = Field("2h", description="How far back each trace/slice pass looks.")
+    stamp: bool = Field(True, description="Stamp tracelock.seed.rules / tracelock.seed.ids on matched spans.")
+
+    @field_validator("trace_rules_every", "settle", "lookback")
+    @classmethod
+    def _duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
+
+
+class SeedSamplerProcessor(Processor):
+    def __init__(self, config: SeedSamplerConfig) -> None:
+        self.config = config
+        self.rules = load_rules(path=config.rules) if config.rules else load_rules()
+        self.sampler: SeedSampler | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failures = 0
+
+    def start(self, host: Host) -> None:
+        self.sampler = SeedSampler(self.rules, host.store, stamp=self.config.stamp)
+        self._stop.clear()
+        every = parse_duration(self.config.trace_rules_every).total_seconds()
+        if every > 0:
+            self._thread = threading.Thread(
+                target=self._trace_loop, args=(every,), name="seed-sampler-traces", daemon=True
+            )
+            self._thread.start()
+
+    def consume(self, batch: SpanBatch) -> SpanBatch:
+        sampler = self.sampler
+        if sampler is None or sampler.engine.empty:
+            return batch
+        bodies = []
+        changed = False
+        for body in batch.bodies:
+            try:
+                new_body, _ = sampler.process(body)
+            except Exception as exc:  # the sampler must never cost the user their spans
+                self._failed(exc)
+                new_body = body
+            changed = changed or new_body is not body
+            bodies.append(new_body)
+        return replace(batch, bodies=tuple(bodies)) if changed else batch
+
+    def run_trace_rules_once(self) -> None:
+        if self.sampler is None:
+            return
+        try:
+            self.sampler.run_trace_rules(
+                settle=parse_duration(self.config.settle),
+                lookback=parse_duration(self.config.lookback),
+            )
+        except Exception as exc:
+            self._failed(exc)
+
+    def _trace_loop(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.run_trace_rules_once()
+
+    def _failed(self, exc: Exception) -> None:
+        self.failures += 1
+        if self.failures == 1:
+            log.warning("seed sampler failed (counted; spans still flow; logged once): %s", exc)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+        self.sampler = None
+
+
+FACTORY = Factory(
+    kind="processor", type="seed_sampler", config_model=SeedSamplerConfig, create=SeedSamplerProcessor
+)
