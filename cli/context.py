@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 
+from tracelock.errors import DataDirLocked
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 
 __all__ = ["AppContext", "get_context"]
@@ -21,8 +22,18 @@ class AppContext:
 
         With ``migrate`` the schema is brought up to date first (a no-op costing one query when it is
         current), so every command works on a fresh data directory without a separate ``init``.
+        When a running collector holds the chDB directory, queries go through its admin endpoint
+        (read-only; the collector has already migrated the schema).
         """
-        store = open_store(self.settings)
+        try:
+            store = open_store(self.settings)
+        except DataDirLocked:
+            from tracelock.store.remote_store import remote_store_for
+
+            remote = remote_store_for(self.settings.data_dir, self.settings.database)
+            if remote is None:
+                raise
+            return remote
         if migrate:
             try:
                 apply_migrations(store)

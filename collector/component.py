@@ -99,7 +99,7 @@ class SpanBatch:
         )
 
 
-class Component(ABC):
+class Component(ABC):  # noqa: B024 - both lifecycle hooks are optional
     """Lifecycle shared by receivers, processors and exporters."""
 
     def start(self, host: Host) -> None:  # noqa: B027 - optional hook

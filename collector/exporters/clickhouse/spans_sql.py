@@ -66,7 +66,8 @@ def _scalar_json(v: str) -> str:
     return (
         f"coalesce(if(isNull({v}.string_value), NULL, toJSONString(assumeNotNull({v}.string_value))), "
         f"toString({v}.bool_value), toString({v}.int_value), toString({v}.double_value), "
-        f"if(isNull({v}.bytes_value), NULL, toJSONString(base64Encode(assumeNotNull({v}.bytes_value)))), 'null')"
+        f"if(isNull({v}.bytes_value), NULL, toJSONString(base64Encode(assumeNotNull({v}.bytes_value)))), "
+        "'null')"
     )
 
 

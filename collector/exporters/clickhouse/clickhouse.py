@@ -1,0 +1,37 @@
+"""The ClickHouse exporter: columnar batch inserts of spans into ``otel_traces`` (chDB or server)."""
+
+from __future__ import annotations
+
+from tracelock.collector.component import Exporter, SpanBatch
+from tracelock.collector.exporters.clickhouse.config import ClickHouseExporterConfig
+from tracelock.collector.exporters.clickhouse.writer import SpanWriter
+from tracelock.collector.host import Host
+
+__all__ = ["ClickHouseExporter"]
+
+
+class ClickHouseExporter(Exporter):
+    def __init__(self, config: ClickHouseExporterConfig) -> None:
+        self.config = config
+        self._writer: SpanWriter | None = None
+
+    def start(self, host: Host) -> None:
+        store = host.open_store(self.config.endpoint, self.config.database)
+        self._writer = SpanWriter(store, host.state_dir / "spool")
+
+    def consume(self, batch: SpanBatch) -> None:
+        if self._writer is None:
+            raise RuntimeError("clickhouse exporter used before start()")
+        dedup = None
+        if batch.replay:
+            request = batch.request()
+            dedup = {
+                span.trace_id.hex()
+                for rs in request.resource_spans
+                for ss in rs.scope_spans
+                for span in ss.spans
+            }
+        self._writer.write(batch.bodies, batch.rewrite, dedup_trace_ids=dedup)
+
+    def shutdown(self) -> None:
+        self._writer = None

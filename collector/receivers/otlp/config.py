@@ -1,0 +1,66 @@
+"""Settings of the ``otlp`` receiver (the OpenTelemetry Collector's shape: ``protocols: grpc/http``)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tracelock.collector.security import AuthConfig, TLSConfig
+
+__all__ = [
+    "GrpcProtocolConfig",
+    "HttpProtocolConfig",
+    "OTLPReceiverConfig",
+    "ProtocolsConfig",
+    "split_endpoint",
+]
+
+LANGFUSE_TRACES_PATH = "/api/public/otel/v1/traces"
+
+
+def split_endpoint(endpoint: str) -> tuple[str, int]:
+    host, sep, port = endpoint.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        raise ValueError(f"endpoint {endpoint!r} must be host:port")
+    return host.strip("[]"), int(port)
+
+
+class _Protocol(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint: str
+    auth: AuthConfig | None = Field(None, description="Bearer-token auth (tracelock.collector.security).")
+    tls: TLSConfig | None = Field(None, description="Server TLS / mTLS.")
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str) -> str:
+        split_endpoint(value)
+        return value
+
+
+class GrpcProtocolConfig(_Protocol):
+    endpoint: str = "127.0.0.1:4317"
+    max_recv_msg_size_mib: int = Field(16, ge=1, le=512)
+    max_workers: int = Field(8, ge=1, le=256)
+
+
+class HttpProtocolConfig(_Protocol):
+    endpoint: str = "127.0.0.1:4318"
+    max_request_body_mib: int = Field(16, ge=1, le=512, description="Limit before and after decompression.")
+    traces_paths: list[str] = Field(
+        default_factory=lambda: ["/v1/traces", LANGFUSE_TRACES_PATH],
+        description="Paths accepting OTLP trace exports (Langfuse's SDK path included by default).",
+    )
+
+
+class ProtocolsConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    grpc: GrpcProtocolConfig | None = Field(default_factory=GrpcProtocolConfig)
+    http: HttpProtocolConfig | None = Field(default_factory=HttpProtocolConfig)
+
+
+class OTLPReceiverConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    protocols: ProtocolsConfig = Field(default_factory=ProtocolsConfig)

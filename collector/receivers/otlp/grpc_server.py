@@ -1,0 +1,81 @@
+"""OTLP/gRPC ``TraceService/Export`` on grpcio, taking the request as raw bytes (parsed once, by us)."""
+
+from __future__ import annotations
+
+from concurrent import futures
+from typing import Any
+
+import grpc
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceResponse,
+)
+
+from tracelock.collector.host import Host
+from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
+from tracelock.collector.receivers.otlp.decode import count_and_check_spans, decode_protobuf
+from tracelock.collector.status import answer_for
+
+__all__ = ["GrpcTraceServer"]
+
+_SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
+_OK = ExportTraceServiceResponse().SerializeToString()
+
+
+class GrpcTraceServer:
+    def __init__(self, config: GrpcProtocolConfig, host: Host) -> None:
+        self.config = config
+        self.host = host
+        self.port: int | None = None
+        self._server: grpc.Server | None = None
+
+    def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
+        metrics = self.host.metrics
+        try:
+            request = decode_protobuf(body)
+            count = count_and_check_spans(request)
+            if count == 0:
+                return _OK
+            self.host.ingest(body, count, "grpc")
+            return _OK
+        except Exception as exc:  # every failure becomes one OTLP status; the server keeps serving
+            answer = answer_for(exc)
+            if answer.http_status == 400:
+                metrics.bad_requests.labels("grpc", answer.reason).inc()
+            if answer.retry_after is not None:
+                context.set_trailing_metadata((("retry-after", str(int(answer.retry_after))),))
+            context.abort(answer.grpc_code, answer.message)
+            raise  # unreachable: abort raises
+
+    def start(self) -> None:
+        limit = self.config.max_recv_msg_size_mib << 20
+        interceptors: list[Any] = []
+        if self.config.auth is not None and self.config.auth.enabled:
+            from tracelock.collector.security import BearerTokens, GrpcBearerAuthInterceptor
+
+            interceptors.append(GrpcBearerAuthInterceptor(BearerTokens.from_config(self.config.auth)))
+        server = grpc.server(
+            futures.ThreadPoolExecutor(max_workers=self.config.max_workers, thread_name_prefix="otlp-grpc"),
+            interceptors=interceptors,
+            options=[("grpc.max_receive_message_length", limit), ("grpc.so_reuseport", 0)],
+        )
+        handler = grpc.unary_unary_rpc_method_handler(
+            self._export, request_deserializer=None, response_serializer=None
+        )
+        server.add_generic_rpc_handlers(
+            (grpc.method_handlers_generic_handler(_SERVICE, {"Export": handler}),)
+        )
+        if self.config.tls is not None:
+            from tracelock.collector.security import grpc_server_credentials
+
+            self.port = server.add_secure_port(self.config.endpoint, grpc_server_credentials(self.config.tls))
+        else:
+            self.port = server.add_insecure_port(self.config.endpoint)
+        if not self.port:
+            raise OSError(f"cannot listen on {self.config.endpoint} (gRPC)")
+        server.start()
+        self._server = server
+
+    def shutdown(self, grace: float = 5.0) -> None:
+        if self._server is not None:
+            self._server.stop(grace).wait()
+            self._server = None

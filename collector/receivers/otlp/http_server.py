@@ -1,0 +1,159 @@
+"""OTLP/HTTP on Starlette + uvicorn: ``POST /v1/traces`` (and Langfuse's path), protobuf or JSON,
+gzip/deflate bodies, OTLP error bodies (google.rpc.Status) and Retry-After on refusals.
+
+Also serves ``POST /v1/feedback`` and the operations endpoints (``/healthz``, ``/readyz``, ``/metrics``).
+Parsing, the WAL fsync and feedback inserts run in the thread pool, never on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from google.protobuf import json_format
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from tracelock.collector.feedback import parse_feedback, store_feedback
+from tracelock.collector.host import Host
+from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
+from tracelock.collector.receivers.otlp.decode import (
+    count_and_check_spans,
+    decode_json,
+    decode_protobuf,
+    decompress,
+)
+from tracelock.collector.serve_http import ServerThread
+from tracelock.collector.status import answer_for
+from tracelock.errors import InputError
+
+__all__ = ["HttpTraceServer", "feedback_route", "operations_routes"]
+
+_PROTOBUF = "application/x-protobuf"
+_JSON = "application/json"
+_OK_PROTOBUF = ExportTraceServiceResponse().SerializeToString()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise InputError(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise InputError(f"request body exceeds the limit of {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _error_response(exc: BaseException, content_type: str, host: Host) -> Response:
+    answer = answer_for(exc)
+    if answer.http_status == 400:
+        host.metrics.bad_requests.labels("http", answer.reason).inc()
+    headers = {"Retry-After": str(max(1, round(answer.retry_after)))} if answer.retry_after else {}
+    status = status_pb2.Status(code=answer.grpc_code.value[0], message=answer.message)
+    if content_type == _PROTOBUF:
+        return Response(status.SerializeToString(), answer.http_status, headers, media_type=_PROTOBUF)
+    return JSONResponse({"code": status.code, "message": status.message}, answer.http_status, headers)
+
+
+class HttpTraceServer:
+    def __init__(self, config: HttpProtocolConfig, host: Host) -> None:
+        self.config = config
+        self.host = host
+        self.limit = config.max_request_body_mib << 20
+        self._thread: ServerThread | None = None
+
+    def _ingest(self, body: bytes, content_type: str, encoding: str) -> None:
+        body = decompress(body, encoding, self.limit)
+        request = decode_protobuf(body) if content_type == _PROTOBUF else decode_json(body)
+        count = count_and_check_spans(request)
+        if count:
+            raw = body if content_type == _PROTOBUF else request.SerializeToString()
+            self.host.ingest(raw, count, "http")
+
+    async def export(self, request: Request) -> Response:
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        reply_type = _PROTOBUF if content_type == _PROTOBUF else _JSON
+        try:
+            if content_type not in (_PROTOBUF, _JSON):
+                raise InputError(
+                    f"unsupported Content-Type {content_type or '(none)'!r}: use {_PROTOBUF} or {_JSON}"
+                )
+            body = await _read_body(request, self.limit)
+            encoding = request.headers.get("content-encoding", "")
+            await run_in_threadpool(self._ingest, body, content_type, encoding)
+        except Exception as exc:
+            return _error_response(exc, reply_type, self.host)
+        if reply_type == _PROTOBUF:
+            return Response(_OK_PROTOBUF, 200, media_type=_PROTOBUF)
+        return JSONResponse(json.loads(json_format.MessageToJson(ExportTraceServiceResponse())))
+
+    def app(self) -> Any:
+        routes = [Route(path, self.export, methods=["POST"]) for path in self.config.traces_paths]
+        routes += [feedback_route(self.host), *operations_routes(self.host)]
+        app: Any = Starlette(routes=routes)
+        if self.config.auth is not None and self.config.auth.enabled:
+            from tracelock.collector.security import BearerAuthMiddleware, BearerTokens
+
+            app = BearerAuthMiddleware(
+                app, BearerTokens.from_config(self.config.auth), exempt_paths=self.config.auth.exempt_paths
+            )
+        return app
+
+    def start(self) -> None:
+        options: dict[str, Any] = {}
+        if self.config.tls is not None:
+            from tracelock.collector.security import uvicorn_ssl_options
+
+            options = uvicorn_ssl_options(self.config.tls)
+        self._thread = ServerThread(self.app(), self.config.endpoint, "otlp-http", **options)
+        self._thread.start()
+
+    @property
+    def port(self) -> int | None:
+        return self._thread.port if self._thread else None
+
+    def shutdown(self) -> None:
+        if self._thread is not None:
+            self._thread.stop()
+            self._thread = None
+
+
+def feedback_route(host: Host) -> Route:
+    async def feedback(request: Request) -> Response:
+        try:
+            body = await _read_body(request, 4 << 20)
+            rows = parse_feedback(body)
+            result = await run_in_threadpool(store_feedback, host.store, rows)
+        except Exception as exc:
+            return _error_response(exc, _JSON, host)
+        host.metrics.feedback_received.inc(result.accepted)
+        host.metrics.feedback_unknown_trace.inc(
+            sum(1 for row in rows if row["TraceId"] in set(result.unknown_trace_ids))
+        )
+        return JSONResponse(result.as_dict())
+
+    return Route("/v1/feedback", feedback, methods=["POST"])
+
+
+def operations_routes(host: Host) -> list[Route]:
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"status": "ok"})
+
+    async def readyz(_: Request) -> Response:
+        ready = host.ready.is_set()
+        queued = host.pipeline.queued_spans if host.pipeline else 0
+        return JSONResponse({"ready": ready, "queued_spans": queued}, 200 if ready else 503)
+
+    async def metrics(_: Request) -> Response:
+        return Response(host.metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]

@@ -1,0 +1,86 @@
+"""Run the collector until SIGTERM/SIGINT: start the graph and the admin endpoint, then drain on stop."""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+from typing import Any
+
+from tracelock.collector.admin import ADMIN_FILE, AdminServer
+from tracelock.collector.config import CollectorConfig
+from tracelock.collector.graph import Graph
+from tracelock.collector.host import Host
+from tracelock.collector.receivers.otlp.otlp import OTLPReceiver
+from tracelock.store import StoreSettings
+
+__all__ = ["Collector", "run_collector"]
+
+log = logging.getLogger("tracelock.collector")
+
+
+class Collector:
+    """One running collector (usable in-process too: ``start()``, ``stop()``)."""
+
+    def __init__(self, config: CollectorConfig, settings: StoreSettings) -> None:
+        self.config = config
+        self.host = Host(settings)
+        self.graph = Graph(config, self.host)
+        self.admin = AdminServer(self.host, config.service.admin.endpoint)
+        self.address_file = self.host.data_dir / ADMIN_FILE
+
+    def addresses(self) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for receiver in self.graph.receivers:
+            if isinstance(receiver, OTLPReceiver):
+                if receiver.grpc is not None:
+                    out["grpc"] = f"{receiver.grpc.config.endpoint.rpartition(':')[0]}:{receiver.grpc.port}"
+                if receiver.http is not None and receiver.http._thread is not None:
+                    out["http"] = receiver.http._thread.url
+        return out
+
+    def start(self) -> None:
+        self.graph.start()
+        try:
+            self.admin.start()
+            self.admin.write_address(self.address_file, self.addresses())
+        except BaseException:
+            self.graph.shutdown(5.0)
+            self.host.close_store()
+            raise
+        self.host.ready.set()
+
+    def stop(self) -> bool:
+        self.host.ready.clear()
+        drained = self.graph.shutdown(self.config.service.drain_timeout)
+        self.admin.shutdown()
+        self.address_file.unlink(missing_ok=True)
+        self.host.close_store()
+        return drained
+
+
+def run_collector(config: CollectorConfig, settings: StoreSettings) -> int:
+    """Serve until a signal; exit code 0 when everything acknowledged was written."""
+    stop = threading.Event()
+
+    def _on_signal(signum: int, _frame: Any) -> None:
+        log.warning("signal %d: draining", signum)
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_signal)
+    signal.signal(signal.SIGINT, _on_signal)
+    collector = Collector(config, settings)
+    collector.start()
+    ready = {"status": "ready", "admin": collector.admin.url, **collector.addresses()}
+    if collector.graph.replayed_spans:
+        ready["replayed_spans"] = collector.graph.replayed_spans
+    print(json.dumps(ready), flush=True)
+    while not stop.wait(0.5):
+        pass
+    drained = collector.stop()
+    written = collector.host.metrics.spans_written._value.get()
+    print(json.dumps({"status": "stopped", "drained": drained, "spans_written": written}), flush=True)
+    sys.stdout.flush()
+    return 0 if drained else 1

@@ -1,0 +1,183 @@
+"""Write-ahead log: an export is acknowledged only after its bytes are here and fsync'd.
+
+Records are ``<length u32><crc32 u32><seq u64><payload>`` appended to segment files ``wal-<first seq>.log``.
+Appends from many receiver threads share fsyncs (group commit): whoever syncs covers every record
+written before it. When the writer has stored a record it is marked written; the contiguous low-water
+mark is kept in ``checkpoint`` and segments wholly below it are deleted. On start every record above
+the checkpoint is handed back for replay; the writer deduplicates them by (TraceId, SpanId), so a record
+written just before a crash (checkpoint not yet advanced) is not stored twice.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from tracelock.errors import Overloaded
+
+__all__ = ["WriteAheadLog"]
+
+_HEADER = struct.Struct("<IIQ")
+
+
+class WriteAheadLog:
+    def __init__(
+        self,
+        directory: str | Path,
+        *,
+        max_bytes: int = 1 << 30,
+        segment_bytes: int = 64 << 20,
+        fsync: bool = True,
+    ) -> None:
+        self.directory = Path(directory)
+        self.max_bytes = max_bytes
+        self.segment_bytes = segment_bytes
+        self.fsync = fsync
+        self._lock = threading.Lock()  # file writes, sequence numbers, accounting
+        self._sync_lock = threading.Lock()  # one fsync at a time; waiters reuse its result
+        self._file: object | None = None
+        self._segment_size = 0
+        self._next_seq = 1
+        self._synced = 0
+        self._checkpoint = 0
+        self._done: set[int] = set()
+        self._sizes: dict[int, int] = {}
+        self._segments: list[tuple[int, Path]] = []  # (first seq, path), oldest first
+        self.pending_bytes = 0
+
+    # -- start: recover ------------------------------------------------------------------------------
+    def open(self) -> list[tuple[int, bytes]]:
+        """Open the log and return the records not yet marked written (seq, payload), oldest first."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        checkpoint_file = self.directory / "checkpoint"
+        if checkpoint_file.exists():
+            text = checkpoint_file.read_text().strip()
+            self._checkpoint = int(text) if text.isdigit() else 0
+        pending: list[tuple[int, bytes]] = []
+        last_seq = self._checkpoint
+        for path in sorted(self.directory.glob("wal-*.log")):
+            records, good_end = _read_segment(path)
+            if good_end < path.stat().st_size:  # torn tail from a crash mid-append: never acknowledged
+                with open(path, "r+b") as fh:
+                    fh.truncate(good_end)
+            first = records[0][0] if records else last_seq + 1
+            self._segments.append((first, path))
+            for seq, payload in records:
+                last_seq = max(last_seq, seq)
+                if seq > self._checkpoint:
+                    pending.append((seq, payload))
+                    self._sizes[seq] = len(payload)
+                    self.pending_bytes += len(payload)
+        self._next_seq = last_seq + 1
+        self._synced = last_seq
+        self._open_segment()
+        return pending
+
+    def _open_segment(self) -> None:
+        path = self.directory / f"wal-{self._next_seq:020d}.log"
+        self._file = open(path, "ab")  # noqa: SIM115 - kept open for appends
+        self._segment_size = path.stat().st_size
+        if not self._segments or self._segments[-1][1] != path:
+            self._segments.append((self._next_seq, path))
+
+    # -- append: the acknowledgement point -----------------------------------------------------------
+    def append(self, payload: bytes) -> int:
+        """Append one record and return its sequence number once it is durable (fsync'd)."""
+        size = len(payload)
+        with self._lock:
+            if self._file is None:
+                raise RuntimeError("write-ahead log is closed")
+            if self.pending_bytes + size > self.max_bytes and self.pending_bytes > 0:
+                raise Overloaded(
+                    f"write-ahead log full ({self.pending_bytes} of {self.max_bytes} bytes unwritten)",
+                    retry_after=2.0,
+                )
+            if self._segment_size >= self.segment_bytes:
+                self._rotate()
+            seq = self._next_seq
+            self._next_seq += 1
+            frame = _HEADER.pack(size, zlib.crc32(payload), seq)
+            self._file.write(frame)  # type: ignore[attr-defined]
+            self._file.write(payload)  # type: ignore[attr-defined]
+            self._segment_size += len(frame) + size
+            self._sizes[seq] = size
+            self.pending_bytes += size
+        self._sync(seq)
+        return seq
+
+    def _sync(self, seq: int) -> None:
+        with self._sync_lock:
+            if self._synced >= seq:
+                return
+            with self._lock:
+                self._file.flush()  # type: ignore[attr-defined]
+                target = self._next_seq - 1
+                fd = os.dup(self._file.fileno())  # type: ignore[attr-defined]
+            try:
+                if self.fsync:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._synced = target
+
+    def _rotate(self) -> None:
+        self._file.flush()  # type: ignore[attr-defined]
+        if self.fsync:
+            os.fsync(self._file.fileno())  # type: ignore[attr-defined]
+        self._file.close()  # type: ignore[attr-defined]
+        self._open_segment()
+
+    # -- written: move the checkpoint ----------------------------------------------------------------
+    def mark_written(self, seqs: Iterable[int]) -> None:
+        """Record that these records are stored; advances the checkpoint and drops old segments."""
+        with self._lock:
+            for seq in seqs:
+                if seq > self._checkpoint:
+                    self._done.add(seq)
+                self.pending_bytes -= self._sizes.pop(seq, 0)
+            moved = False
+            while self._checkpoint + 1 in self._done:
+                self._checkpoint += 1
+                self._done.discard(self._checkpoint)
+                moved = True
+            if not moved:
+                return
+            tmp = self.directory / "checkpoint.tmp"
+            tmp.write_text(str(self._checkpoint))
+            os.replace(tmp, self.directory / "checkpoint")
+            while len(self._segments) > 1 and self._segments[1][0] - 1 <= self._checkpoint:
+                _, path = self._segments.pop(0)
+                path.unlink(missing_ok=True)
+
+    @property
+    def checkpoint(self) -> int:
+        return self._checkpoint
+
+    def close(self) -> None:
+        with self._lock:
+            if self._file is not None:
+                self._file.flush()  # type: ignore[attr-defined]
+                self._file.close()  # type: ignore[attr-defined]
+                self._file = None
+
+
+def _read_segment(path: Path) -> tuple[list[tuple[int, bytes]], int]:
+    """Records of one segment and the offset where the last intact record ends."""
+    data = path.read_bytes()
+    records: list[tuple[int, bytes]] = []
+    pos = 0
+    while pos + _HEADER.size <= len(data):
+        size, crc, seq = _HEADER.unpack_from(data, pos)
+        end = pos + _HEADER.size + size
+        if end > len(data):
+            break
+        payload = data[pos + _HEADER.size : end]
+        if zlib.crc32(payload) != crc:
+            break
+        records.append((seq, payload))
+        pos = end
+    return records, pos
