@@ -1,0 +1,128 @@
+"""Seeds as dataset rows: what ``tracelock seeds export`` writes and ``tracelock lock add SEED_ID`` reads.
+
+One JSON object per seed (the format is documented in docs/seeds.md)::
+
+    {"seed_id": "9ddc3632aa4f070c", "case_id": "seed-9ddc3632aa4f070c", "rule": "complaint-linked-trace",
+     "rule_version": "cb811781678d", "level": "trace", "mode": "online", "found_at": "2026-...Z",
+     "source_trace_id": "<hex32>", "source_span_id": "<hex16 or empty>",
+     "input": <JSON value or text>, "output": <JSON value or text>,
+     "keys": {"gen_ai.request.model": "...", "gen_ai.prompt.version": "...", ...},
+     "labels": {"tracelock.intent": "...", "tracelock.customer.tier": "...", "tracelock.label.x": "..."},
+     "matched": {"feedback.complaint": "true"},
+     "feedback": [{"id": "...", "kind": "complaint", "value": 1.0, "comment": "...", "timestamp": "..."}]}
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from tracelock.errors import InputError
+from tracelock.sampler.seeds import KEY_COLUMNS
+from tracelock.store import Store
+
+__all__ = ["dataset_row", "dataset_rows", "get_seed", "seed_rows"]
+
+_VERSION_KEYS = ("gen_ai.request.model", "gen_ai.prompt.version", "tracelock.retriever.version")
+_SEED_COLUMNS = (
+    "SeedId, Timestamp, TraceId, SpanId, Rule, RuleVersion, Level, Mode, Matched, "
+    + ", ".join(KEY_COLUMNS)
+    + ", Labels, Input, Output"
+)
+
+
+def seed_rows(
+    store: Store,
+    *,
+    rule: str | None = None,
+    since: datetime | None = None,
+    seed_ids: Sequence[str] | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """Stored seeds (one row per identity, newest first), optionally filtered."""
+    where = ["1"]
+    params: dict[str, Any] = {}
+    if rule:
+        where.append("Rule = {rule:String}")
+        params["rule"] = rule
+    if since is not None:
+        where.append("Timestamp >= {since:DateTime64(3)}")
+        params["since"] = since
+    if seed_ids is not None:
+        where.append("SeedId IN {ids:Array(String)}")
+        params["ids"] = list(seed_ids)
+    sql = (
+        f"SELECT {_SEED_COLUMNS} FROM seeds FINAL WHERE {' AND '.join(where)} ORDER BY Timestamp DESC, SeedId"
+    )
+    if limit:
+        sql += " LIMIT {limit:UInt64}"
+        params["limit"] = limit
+    return store.query(sql, params).dicts()
+
+
+def _content(text: str) -> Any:
+    if not text:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
+
+
+def _feedback(store: Store, trace_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+    if not trace_ids:
+        return {}
+    result = store.query(
+        "SELECT TraceId, FeedbackId, Kind, Value, Comment, Timestamp FROM feedback FINAL "
+        "WHERE TraceId IN {traces:Array(String)} ORDER BY Timestamp, FeedbackId",
+        {"traces": sorted(set(trace_ids))},
+    )
+    out: dict[str, list[dict[str, Any]]] = {}
+    for trace_id, fid, kind, value, comment, ts in result.rows:
+        out.setdefault(str(trace_id), []).append(
+            {"id": fid, "kind": kind, "value": value, "comment": comment, "timestamp": ts.isoformat()}
+        )
+    return out
+
+
+def dataset_row(row: dict[str, Any], feedback: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """One stored seed as a dataset row (see the module docstring)."""
+    keys, labels = {}, {}
+    for column, attribute in KEY_COLUMNS.items():
+        value = row.get(column) or ""
+        if value:
+            (keys if attribute in _VERSION_KEYS else labels)[attribute] = value
+    for name, value in (row.get("Labels") or {}).items():
+        labels[f"tracelock.label.{name}"] = value
+    return {
+        "seed_id": row["SeedId"],
+        "case_id": f"seed-{row['SeedId']}",
+        "rule": row["Rule"],
+        "rule_version": row["RuleVersion"],
+        "level": row["Level"],
+        "mode": row["Mode"],
+        "found_at": row["Timestamp"].isoformat(),
+        "source_trace_id": row["TraceId"],
+        "source_span_id": row["SpanId"],
+        "input": _content(row["Input"]),
+        "output": _content(row["Output"]),
+        "keys": keys,
+        "labels": labels,
+        "matched": dict(row["Matched"]),
+        "feedback": feedback or [],
+    }
+
+
+def dataset_rows(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    feedback = _feedback(store, [r["TraceId"] for r in rows])
+    return [dataset_row(r, feedback.get(r["TraceId"])) for r in rows]
+
+
+def get_seed(store: Store, seed_id: str) -> dict[str, Any]:
+    """The dataset row of one seed; InputError naming the id when there is no such seed."""
+    rows = seed_rows(store, seed_ids=[seed_id.strip().lower()])
+    if not rows:
+        raise InputError(f"no seed with id {seed_id!r} (list them with `tracelock seeds list`)")
+    return dataset_rows(store, rows[:1])[0]
