@@ -140,7 +140,7 @@ class RulesFile(_Strict):
 
     schema_: str | None = Field(default=None, alias="$schema")
     version: Literal[1] = 1
-    rules: tuple[Rule, ...] = ()
+    rules: tuple[Rule, ...] = ()  # validated one by one by load_rules (errors of every rule are reported)
 
 
 @dataclass(frozen=True)
@@ -277,18 +277,11 @@ def load_rules(
         _format(source, line, data, key, "duplicate key (the later value would silently win)")
         for key, line in located.duplicates
     ]
-    try:
-        parsed = RulesFile.model_validate(data)
-    except ValidationError as exc:
-        for error in exc.errors():
-            loc = tuple(error["loc"])
-            message = error["msg"].removeprefix("Value error, ")
-            problems.append(_format(source, located.line(loc), data, loc, message))
-        raise RulesError(source, problems) from None
+    parsed = _validate(data, located, source, problems)
     variables = variables or Variables()
     compiled: list[CompiledRule] = []
     seen: dict[str, int] = {}
-    for index, rule in enumerate(parsed.rules):
+    for index, rule in parsed:
         line = located.line(("rules", index))
         if rule.name in seen:
             problems.append(
@@ -310,6 +303,32 @@ def load_rules(
     if problems:
         raise RulesError(source, problems)
     return RuleSet(source, tuple(compiled))
+
+
+def _validate(
+    data: dict[str, Any], located: _Located, source: str, problems: list[str]
+) -> list[tuple[int, Rule]]:
+    """The file's envelope, then each rule on its own, so one bad rule does not hide the others."""
+    rules_data = data.get("rules")
+    envelope = {k: v for k, v in data.items() if k != "rules"}
+    valid: list[tuple[int, Rule]] = []
+    checks: list[tuple[tuple[Any, ...], type[BaseModel], Any]] = [((), RulesFile, envelope)]
+    if not isinstance(rules_data, list):
+        problems.append(f"{source}:{located.line(('rules',))}: rules: expected a list of rules")
+        rules_data = []
+    checks += [(("rules", i), Rule, item) for i, item in enumerate(rules_data)]
+    for prefix, model, item in checks:
+        try:
+            parsed = model.model_validate(item)
+        except ValidationError as exc:
+            for error in exc.errors():
+                loc = (*prefix, *error["loc"])
+                message = error["msg"].removeprefix("Value error, ")
+                problems.append(_format(source, located.line(loc), data, loc, message))
+            continue
+        if isinstance(parsed, Rule):
+            valid.append((prefix[1], parsed))
+    return valid
 
 
 def _check_keys(rule: Rule, variables: Variables, source: str, located: _Located, index: int) -> list[str]:
