@@ -13,7 +13,6 @@ the run goes on.
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -198,8 +197,6 @@ def run_eval(
             with scope, tracer.start_as_current_span(f"eval {dataset.id}") as span:
                 span.set_attributes({**scope.keys, **version_keys, **labels, "tracelock.origin": "eval"})
                 span.set_attribute("gen_ai.input.messages", _json(case.inputs))
-                if case.expected is not None:
-                    span.set_attribute("tracelock.eval.expected", _json(case.expected))
                 if case.source_trace_id:
                     span.set_attribute("tracelock.eval.source_trace_id", case.source_trace_id)
                 attempt = _attempt(task, case, scorer_list, pass_threshold, span)
@@ -222,7 +219,6 @@ def run_eval(
 def _attempt(
     task: Callable[[Any], Any], case: Case, scorers: list[Scorer], threshold: float, span: Any
 ) -> Attempt:
-    started = time.perf_counter()
     try:
         result = task(case.inputs)
     except Exception as exc:  # the task failing is a result too: recorded, the run goes on
@@ -238,7 +234,6 @@ def _attempt(
         }
         span.set_attributes({k: v for k, v in usage.items() if v is not None})
     span.set_attribute("gen_ai.output.messages", _json(output))
-    span.set_attribute("tracelock.eval.task_ms", (time.perf_counter() - started) * 1000)
     attempt = _run_scorers(scorers, output, case, threshold, span)
     attempt.output = output
     return attempt
