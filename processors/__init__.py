@@ -9,6 +9,7 @@ with tracelock.processors.eval_context(run_id="r1", case_id="c7", repeat=0):
 
 from __future__ import annotations
 
+from tracelock.processors.combined import TracelockProcessor
 from tracelock.processors.context import STAMP_KEY, current_keys, eval_context, labels, stamp_from_baggage
 from tracelock.processors.problems import PROBLEMS, ProblemLog
 from tracelock.processors.setup import instrument
@@ -36,6 +37,7 @@ __all__ = [
     "ProblemLog",
     "SharedKeysProcessor",
     "SignalsProcessor",
+    "TracelockProcessor",
     "current_keys",
     "estimate_tokens",
     "eval_context",

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["attribute_dict", "stamp", "stamp_ending"]
+__all__ = ["attribute_dict", "stamp"]
 
 
 def attribute_dict(span: Any) -> dict[str, Any] | None:
@@ -40,17 +40,3 @@ def stamp(span: Any, attrs: Mapping[str, Any]) -> None:
     for key, value in attrs.items():  # public path: limits, truncation, the SDK's own checks
         if span.attributes is None or key not in span.attributes:
             span.set_attribute(key, value)
-
-
-def stamp_ending(span: Any, attrs: Mapping[str, Any]) -> bool:
-    """Add derived attributes in ``_on_ending``: the SDK has already frozen the attributes by then
-    (it sets ``_immutable`` before calling ``_on_ending``), so only the internal dict can take them.
-    Returns False when that is not possible (other SDK shape, or the attribute limit is reached)."""
-    bounded = getattr(span, "_attributes", None)
-    d = getattr(bounded, "_dict", None)
-    if type(d) is not dict:
-        return False
-    if bounded.maxlen is not None and len(d) + len(attrs) > bounded.maxlen:
-        return False
-    d.update(attrs)
-    return True

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
 from tracelock.errors import ConfigError
+from tracelock.processors.combined import TracelockProcessor
 from tracelock.processors.problems import PROBLEMS
 from tracelock.processors.shared_keys import SharedKeysProcessor, shared_keys_resource, version_keys
 from tracelock.processors.signals import PriceTable, SignalsProcessor
@@ -70,7 +71,7 @@ def instrument(
     tracer_provider: TracerProvider | None = None,
     resource_attributes: Mapping[str, Any] | None = None,
     trust_baggage: bool = True,
-    validate_every: int = 16,
+    validate_every: int = 64,
     set_global: bool = True,
 ) -> TracerProvider:
     """Install tracelock on ``tracer_provider``, on the global SDK provider, or on a new one.
@@ -119,8 +120,10 @@ def instrument(
 
     price_table = prices if isinstance(prices, PriceTable) else (PriceTable(prices) if prices else None)
     processors: list[SpanProcessor] = [
-        SharedKeysProcessor(static, trust_baggage=trust_baggage, validate_every=validate_every),
-        SignalsProcessor(price_table if price_table is not None else PriceTable.from_env()),
+        TracelockProcessor(
+            SharedKeysProcessor(static, trust_baggage=trust_baggage, validate_every=validate_every),
+            SignalsProcessor(price_table if price_table is not None else PriceTable.from_env()),
+        )
     ]
     if export:
         sink = exporter if exporter is not None else _otlp_exporter(endpoint, protocol, headers)

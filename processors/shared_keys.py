@@ -26,7 +26,10 @@ __all__ = ["VERSION_KEYWORDS", "SharedKeysProcessor", "shared_keys_resource", "v
 VERSION_KEYWORDS: dict[str, str] = {
     KEY_BY_NAME[name].short: name for name in VERSION_KEYS if name != "gen_ai.response.model"
 }
-_get_current = otel_context.get_current
+try:  # the contextvars runtime's own getter: one C call instead of two Python frames per span
+    _get_current = otel_context._RUNTIME_CONTEXT._current_context.get  # type: ignore[attr-defined]
+except AttributeError:  # another runtime context (OTEL_PYTHON_CONTEXT): the public API
+    _get_current = otel_context.get_current
 
 
 def version_keys(values: Mapping[str, Any], *, problems: ProblemLog = PROBLEMS) -> dict[str, Any]:
@@ -73,12 +76,12 @@ class SharedKeysProcessor(SpanProcessor):
         span_attributes: Mapping[str, Any] | None = None,
         *,
         trust_baggage: bool = True,
-        validate_every: int = 16,
+        validate_every: int = 64,
         problems: ProblemLog = PROBLEMS,
     ) -> None:
         self._static: dict[str, Any] = build_keys(span_attributes or {}, problems=problems, where="processor")
         self._trust_baggage = trust_baggage and BAGGAGE_KEY is not None
-        self._validate_every = validate_every
+        self.validate_every = validate_every
         self._seen = 0
         self._problems = problems
         # one-entry caches keyed by object identity (the object is held, so its id is not reused)
@@ -108,16 +111,32 @@ class SharedKeysProcessor(SpanProcessor):
                     self._merge_obj = keys
                 attrs = self._merged
             if attrs:
-                stamp(span, attrs)
+                try:  # inline fast path of _attrs.stamp (one call less per span)
+                    bounded = span._attributes
+                    d = bounded._dict
+                    fast = (
+                        bounded.max_value_len is None
+                        and (bounded.maxlen is None or len(d) + len(attrs) <= bounded.maxlen)
+                        and d.keys().isdisjoint(attrs)
+                    )
+                except AttributeError:
+                    fast = False
+                if fast:
+                    d.update(attrs)
+                else:
+                    stamp(span, attrs)
         except Exception as exc:  # never into the request path
             self._problems.report("internal_error", "on_start", repr(exc))
 
     def _on_ending(self, span: Span) -> None:
-        if not self._validate_every:
+        if not self.validate_every:
             return
         self._seen += 1
-        if self._seen % self._validate_every:
-            return
+        if self._seen % self.validate_every == 0:
+            self.validate(span)
+
+    def validate(self, span: Span) -> None:
+        """Report the span's registry violations (unknown tracelock.* keys, wrong types, bad values)."""
         try:
             attrs = attribute_dict(span)
             items = attrs.items() if attrs is not None else (span.attributes or {}).items()

@@ -2,7 +2,9 @@
 context tokens.
 
 Runs in ``_on_ending`` (the SDK calls it on every processor before any ``on_end``), so every exporter
-of the provider, including ones the application added first, sees the derived attributes. A signal the
+of the provider, including ones the application added first, sees the derived attributes. The SDK marks
+the attributes immutable just before ``_on_ending`` (the spec's OnEnding allows changes), so the derived
+values go into the span's attribute dict directly, within the span's attribute limit. A signal the
 application already set is never overwritten.
 """
 
@@ -18,7 +20,6 @@ from typing import Any
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from tracelock.errors import ConfigError
-from tracelock.processors._attrs import attribute_dict, stamp_ending
 from tracelock.processors.problems import PROBLEMS, ProblemLog
 
 __all__ = ["DEFAULT_PARSE_ERRORS", "ModelPrice", "PriceTable", "SignalsProcessor", "estimate_tokens"]
@@ -113,6 +114,16 @@ def _as_price(model: str, price: Any) -> ModelPrice:
         ) from exc
 
 
+_MAX_DERIVED = 5  # cost, document count, empty, context tokens, parse failure
+
+
+def _alias_tokens(attrs: Mapping[str, Any]) -> tuple[Any, Any]:
+    """Token counts under OpenInference or legacy names, when the canonical ones are absent."""
+    tokens_in = next((attrs[a] for a in _IN_ALIASES if a in attrs), None)
+    tokens_out = next((attrs[a] for a in _OUT_ALIASES if a in attrs), None)
+    return tokens_in, tokens_out
+
+
 def _int(value: Any) -> int | None:
     if isinstance(value, int) and not isinstance(value, bool):
         return value
@@ -149,50 +160,63 @@ class SignalsProcessor(SpanProcessor):
         self._parse_errors = frozenset(parse_errors)
         self._count_tokens = token_counter
         self._problems = problems
+        self._priced = len(self.prices) > 0
+        self._rates: dict[Any, tuple[float, float] | None] = {}
         self._resource_obj: object = None
         self._resource_model: str | None = None
 
     def _on_ending(self, span: Span) -> None:
+        # hot path (<= 1 us budget): dict reads on the span's own attribute dict and direct writes into
+        # it; no allocation for a span that yields no signal; rarer paths live in their own methods
         try:
-            attrs = attribute_dict(span)
-            if attrs is None:
-                return
-            derived: dict[str, Any] = {}
-            if self.prices and COST not in attrs:
-                self._cost(span, attrs, derived)
-            op = attrs.get("gen_ai.operation.name")
-            if op == "retrieval" or (op is None and attrs.get("openinference.span.kind") == "RETRIEVER"):
-                self._retrieval(attrs, derived)
-            if span._events and PARSE not in attrs:
-                self._parse_failure(span, derived)
-            if derived and not stamp_ending(span, derived):
+            bounded = span._attributes
+            attrs = bounded._dict
+        except AttributeError:  # another SDK's span: nothing to derive from safely
+            return
+        try:
+            if bounded.maxlen is not None and len(attrs) + _MAX_DERIVED > bounded.maxlen:
                 self._problems.report(
                     "dropped", "signals", "span attribute limit reached", span_name=span.name
                 )
+                return
+            if self._priced and COST not in attrs:
+                tokens_in = attrs.get(IN)
+                tokens_out = attrs.get(OUT)
+                if tokens_in is None and tokens_out is None:
+                    tokens_in, tokens_out = _alias_tokens(attrs)
+                if tokens_in is not None or tokens_out is not None:
+                    model = attrs.get(RESP_MODEL) or attrs.get(REQ_MODEL) or self._model_of(span)
+                    try:
+                        rates = self._rates[model]
+                    except KeyError:
+                        rates = self._rates_for(model, span.name)
+                    if rates is not None:
+                        if type(tokens_in) is not int:
+                            tokens_in = _int(tokens_in) or 0
+                        if type(tokens_out) is not int:
+                            tokens_out = _int(tokens_out) or 0
+                        attrs[COST] = tokens_in * rates[0] + tokens_out * rates[1]
+            op = attrs.get("gen_ai.operation.name")
+            if op == "retrieval" or (op is None and attrs.get("openinference.span.kind") == "RETRIEVER"):
+                self._retrieval(attrs)
+            if span._events and PARSE not in attrs:
+                self._parse_failure(span, attrs)
         except Exception as exc:  # never into the request path
             self._problems.report(
                 "internal_error", "signals", repr(exc), span_name=getattr(span, "name", None)
             )
 
-    def _cost(self, span: Span, attrs: Mapping[str, Any], derived: dict[str, Any]) -> None:
-        tokens_in = attrs.get(IN)
-        if tokens_in is None:
-            tokens_in = next((attrs[a] for a in _IN_ALIASES if a in attrs), None)
-        tokens_out = attrs.get(OUT)
-        if tokens_out is None:
-            tokens_out = next((attrs[a] for a in _OUT_ALIASES if a in attrs), None)
-        if tokens_in is None and tokens_out is None:
-            return
-        model = attrs.get(RESP_MODEL) or attrs.get(REQ_MODEL) or self._model_of(span)
-        if not isinstance(model, str):
-            return
-        price = self.prices.get(model)
+    def _rates_for(self, model: Any, span_name: str) -> tuple[float, float] | None:
+        """USD per token for ``model`` (cached, misses too, up to 4096 models)."""
+        price = self.prices.get(model) if isinstance(model, str) else None
+        rates = (price.input_per_million / 1e6, price.output_per_million / 1e6) if price else None
         if price is None:
             self._problems.report(
-                "no_price", model, "no price for this model: cost not derived", span_name=span.name
+                "no_price", str(model), "no price for this model: cost not derived", span_name=span_name
             )
-            return
-        derived[COST] = round(price.cost(_int(tokens_in) or 0, _int(tokens_out) or 0), 10)
+        if len(self._rates) < 4096:
+            self._rates[model] = rates
+        return rates
 
     def _model_of(self, span: Span) -> str | None:
         resource = span.resource
@@ -201,7 +225,7 @@ class SignalsProcessor(SpanProcessor):
             self._resource_obj = resource
         return self._resource_model
 
-    def _retrieval(self, attrs: Mapping[str, Any], derived: dict[str, Any]) -> None:
+    def _retrieval(self, attrs: dict[str, Any]) -> None:
         texts: list[str] | None = None
         count = _int(attrs.get(DOCS))
         if count is None:
@@ -232,19 +256,19 @@ class SignalsProcessor(SpanProcessor):
         if count is None:
             return
         if DOCS not in attrs:
-            derived[DOCS] = count
+            attrs[DOCS] = count
         if EMPTY not in attrs:
-            derived[EMPTY] = count == 0
+            attrs[EMPTY] = count == 0
         if texts and CONTEXT not in attrs:
-            derived[CONTEXT] = sum(self._count_tokens(t) for t in texts)
+            attrs[CONTEXT] = sum(self._count_tokens(t) for t in texts)
 
-    def _parse_failure(self, span: Span, derived: dict[str, Any]) -> None:
+    def _parse_failure(self, span: Span, attrs: dict[str, Any]) -> None:
         for event in span._events:
             if event.name != "exception":
                 continue
             kind = (event.attributes or {}).get("exception.type")
             if isinstance(kind, str) and kind.rsplit(".", 1)[-1] in self._parse_errors:
-                derived[PARSE] = True
+                attrs[PARSE] = True
                 return
 
     def on_end(self, span: ReadableSpan) -> None:

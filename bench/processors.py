@@ -1,0 +1,130 @@
+"""Time per span (start + end, ~15 attributes) on the bare OTel SDK and with tracelock's processors.
+
+Both providers run in the same process on the same attribute set, in interleaved pairs of chunks. Time is
+this thread's CPU time (``time.thread_time``), so other processes on a shared machine do not count; the
+figures are medians over the pairs and "added" is the median of the paired differences. No exporter is
+attached to either provider, so the difference is what the processors add. Target: <= 1 us per span.
+
+    /work/venv/bin/python bench/processors.py [--chunk 2000] [--rounds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from statistics import median
+
+from opentelemetry import baggage
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+
+import tracelock
+
+ATTRIBUTES = {  # a realistic LLM call span: 15 attributes
+    "gen_ai.operation.name": "chat",
+    "gen_ai.provider.name": "openai",
+    "gen_ai.request.model": "gpt-4o-mini",
+    "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+    "gen_ai.request.temperature": 0.2,
+    "gen_ai.request.max_tokens": 512,
+    "gen_ai.response.id": "chatcmpl-123",
+    "gen_ai.response.finish_reasons": ("stop",),
+    "gen_ai.usage.input_tokens": 812,
+    "gen_ai.usage.output_tokens": 64,
+    "gen_ai.conversation.id": "conv-42",
+    "server.address": "api.openai.com",
+    "server.port": 443,
+    "http.route": "/chat",
+    "user.id": "u-7",
+}
+PRICES = {"gpt-4o-mini": (0.15, 0.60)}
+VERSIONS = {"model": "gpt-4o-mini", "prompt_version": "refund-v4", "retriever_version": "idx-2026-08"}
+
+
+def time_spans(provider: TracerProvider, spans: int, scope: Callable[[], AbstractContextManager]) -> float:
+    tracer = provider.get_tracer("bench")
+    start_span, attrs = tracer.start_span, ATTRIBUTES
+    with scope():
+        t0 = time.thread_time()
+        for _ in range(spans):
+            start_span("chat gpt-4o-mini", attributes=attrs).end()
+        return (time.thread_time() - t0) / spans * 1e6
+
+
+def in_remote_context() -> AbstractContextManager:
+    """Labels that arrived through W3C Baggage only (a downstream service)."""
+    ctx = baggage.set_baggage("tracelock.intent", "refund")
+    ctx = baggage.set_baggage("tracelock.customer.tier", "enterprise", ctx)
+
+    class _Attach:
+        def __enter__(self) -> None:
+            self.token = otel_context.attach(ctx)
+
+        def __exit__(self, *exc: object) -> None:
+            otel_context.detach(self.token)
+
+    return _Attach()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--chunk", type=int, default=2000, help="spans per timed chunk")
+    parser.add_argument("--rounds", type=int, default=60, help="paired chunks per case")
+    args = parser.parse_args()
+
+    # exactly what users get: instrument() without an exporter; bare = same Resource, no processors
+    ours = tracelock.instrument("bench", export=False, prices=PRICES, set_global=False, **VERSIONS)
+    plain = tracelock.instrument("bench", export=False, set_global=False, **VERSIONS)
+    bare = TracerProvider(resource=ours.resource)
+    existing = TracerProvider(resource=Resource.create({"service.name": "bench"}))
+    tracelock.instrument(tracer_provider=existing, export=False, prices=PRICES, set_global=False, **VERSIONS)
+
+    cases: dict[str, tuple[TracerProvider, Callable[[], AbstractContextManager]]] = {
+        "live, no labels, no price table (default)": (plain, nullcontext),
+        "live, no labels, cost from price table": (ours, nullcontext),
+        "live, 3 labels (tracelock.labels), prices": (
+            ours,
+            lambda: tracelock.labels(intent="refund", customer_tier="enterprise", language="en"),
+        ),
+        "live, 2 labels from W3C Baggage, prices": (ours, in_remote_context),
+        "eval_context (origin + 3 eval keys), prices": (
+            ours,
+            lambda: tracelock.eval_context(run_id="r1", case_id="c7", repeat=0),
+        ),
+        "existing provider, 3 labels, prices": (
+            existing,
+            lambda: tracelock.labels(intent="refund", customer_tier="enterprise", language="en"),
+        ),
+    }
+    time_spans(bare, 2000, nullcontext)  # warm up
+    rows = []
+    for name, (provider, scope) in cases.items():
+        bare_runs, ours_runs, diffs = [], [], []
+        for _ in range(args.rounds):  # paired, interleaved chunks: drift and GC hit both alike
+            bare_us = time_spans(bare, args.chunk, nullcontext)
+            ours_us = time_spans(provider, args.chunk, scope)
+            bare_runs.append(bare_us)
+            ours_runs.append(ours_us)
+            diffs.append(ours_us - bare_us)
+        rows.append((name, median(bare_runs), median(ours_runs), median(diffs)))
+
+    print(
+        f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+    )
+    print(
+        f"median of {args.rounds} paired chunks of {args.chunk} spans; {len(ATTRIBUTES)} attributes per span;"
+        " no exporter; added = median of the paired differences"
+    )
+    print(f"{'case':46} {'bare SDK us':>12} {'tracelock us':>13} {'added us':>9} {'added %':>8}")
+    for name, bare_us, ours_us, added in rows:
+        print(f"{name:46} {bare_us:12.2f} {ours_us:13.2f} {added:9.2f} {added / bare_us * 100:7.1f}%")
+
+
+if __name__ == "__main__":
+    main()
