@@ -4,7 +4,8 @@ The case input is the source span's ``gen_ai.input.messages`` (OpenInference ``i
 the output it produced is kept in the provenance as ``observed_output`` (the behaviour being locked out).
 The span is the seed's span when it carries content, else the root span, else the first span with
 content. Shared keys and task labels are read from the spans (span attribute first, then the resource),
-and complaint/feedback ids come from the ``feedback`` table.
+complaint/feedback ids come from the ``feedback`` table, and a trace locked by id is linked to the seed
+that flagged it, if any.
 """
 
 from __future__ import annotations
@@ -77,6 +78,10 @@ FROM otel_traces
 WHERE TraceId = {trace_id:String}
 ORDER BY Timestamp, SpanId
 """
+# A trace locked by id still records the seed that flagged it, if any (the earliest one).
+_SEED_OF_TRACE = """
+SELECT SeedId, Rule FROM seeds FINAL WHERE TraceId = {trace_id:String} ORDER BY Timestamp, SeedId LIMIT 1
+"""
 _FEEDBACK = (
     "SELECT FeedbackId FROM feedback FINAL WHERE TraceId = {trace_id:String} ORDER BY Timestamp, FeedbackId"
 )
@@ -124,6 +129,7 @@ def capture_trace(store: Store, trace_id: str, *, span_id: str = "") -> Captured
                 if name.startswith(LABEL_PREFIX) and value:
                     labels.setdefault(name, value)
     feedback = [r[0] for r in store.query(_FEEDBACK, {"trace_id": trace_id}).rows]
+    seed = store.query(_SEED_OF_TRACE, {"trace_id": trace_id}).dicts()
     return CapturedTrace(
         trace_id=trace_id,
         span_id=span["SpanId"],
@@ -132,6 +138,8 @@ def capture_trace(store: Store, trace_id: str, *, span_id: str = "") -> Captured
         keys=keys,
         labels=labels,
         feedback_ids=list(dict.fromkeys(feedback)),
+        seed_id=seed[0]["SeedId"] if seed else "",
+        seed_rule=seed[0]["Rule"] if seed else "",
         store=store.description,
     )
 

@@ -161,7 +161,9 @@ def test_lock_add_any_trace_bumps_the_version_and_refuses_twins(project: Path) -
     twin = tracelock("lock", "add", "--trace-id", TRACE, "-d", "orders", "-l", str(locks), "--case-id", "x",
                      "--data-dir", "data", cwd=project)  # fmt: skip
     assert twin.returncode == 2
-    assert f"is already locked as case 'orders-{TRACE[:12]}'" in twin.stderr
+    # A trace locked by id is still linked to the seed that flagged it (and named after its rule).
+    assert f"is already locked as case 'complaints-{TRACE[:12]}'" in twin.stderr
+    assert f"seed_id: {SEED}" in (locks / "orders.yaml").read_text()
     unknown = tracelock("lock", "add", "--trace-id", "f" * 32, "-d", "orders", "-l", str(locks),
                         "--data-dir", "data", cwd=project)  # fmt: skip
     assert unknown.returncode == 1
