@@ -34,14 +34,14 @@ def answer_for(exc: BaseException) -> Answer:
 def _reason(message: str) -> str:
     """A short label for the bad-request metric."""
     for needle, label in (
-        ("protobuf", "malformed_protobuf"),
-        ("JSON", "malformed_json"),
-        ("bytes, expected", "bad_id_length"),
+        ("Content-Type", "bad_content_type"),
+        ("Content-Encoding", "bad_compression"),
         ("exceeds the limit", "too_large"),
         ("gzip", "bad_compression"),
         ("deflate", "bad_compression"),
-        ("Content-Encoding", "bad_compression"),
-        ("Content-Type", "bad_content_type"),
+        ("protobuf", "malformed_protobuf"),
+        ("JSON", "malformed_json"),
+        ("bytes, expected", "bad_id_length"),
         ("hex", "bad_id"),
     ):
         if needle in message:

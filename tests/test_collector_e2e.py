@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 sys.path.insert(0, str(Path(__file__).parent))
-from collector_support import CollectorProcess, query, run_cli, write_config  # noqa: E402
+from collector_support import CollectorProcess, query, run_cli, write_config
 
 # (convention, attributes as that instrumentation emits them)
 CONVENTIONS = {

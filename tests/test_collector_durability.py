@@ -1,0 +1,128 @@
+"""Nothing acknowledged is lost: SIGKILL with acknowledged spans only in the WAL, a replay that must not
+duplicate, backpressure when the queue is full, and SIGTERM draining what was acknowledged.
+
+Spans are sent by the real OTel SDK exporters; a span counts as acknowledged when the exporter's
+``export`` returned SUCCESS for the batch that held it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import grpc
+import httpx
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+sys.path.insert(0, str(Path(__file__).parent))
+from collector_support import CollectorProcess, query, run_cli, write_config
+from test_collector_bad_input import PROTOBUF, make_request
+
+SLOW_BATCH = "{timeout: 60, send_batch_size: 1000000}"  # nothing is written before a stop
+
+
+def make_spans(service: str, n: int) -> list[ReadableSpan]:
+    memory = InMemorySpanExporter()
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    provider.add_span_processor(SimpleSpanProcessor(memory))
+    tracer = provider.get_tracer("durability")
+    for i in range(n):
+        with tracer.start_as_current_span("llm", attributes={"gen_ai.request.model": "m", "i": i}):
+            pass
+    return list(memory.get_finished_spans())
+
+
+def export_all(exporter: object, spans: Sequence[ReadableSpan], batch: int = 50) -> set[str]:
+    """Export in batches; return the span ids of every acknowledged batch."""
+    acked: set[str] = set()
+    for start in range(0, len(spans), batch):
+        chunk = spans[start : start + batch]
+        if exporter.export(chunk) is SpanExportResult.SUCCESS:  # type: ignore[attr-defined]
+            acked |= {format(s.context.span_id, "016x") for s in chunk}
+    return acked
+
+
+def stored_counts(data_dir: Path, service: str) -> dict[str, int]:
+    rows = query(
+        data_dir,
+        f"SELECT SpanId, count() AS n FROM otel_traces WHERE ServiceName = '{service}' GROUP BY SpanId",
+    )
+    return {r["SpanId"]: r["n"] for r in rows}
+
+
+def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path) -> None:
+    slow = write_config(tmp_path / "slow.yaml", batch=SLOW_BATCH)
+    collector = CollectorProcess(tmp_path, slow)
+    collector.start()
+    acked = export_all(
+        GrpcExporter(endpoint=collector.grpc, insecure=True, timeout=10), make_spans("kill", 300)
+    )
+    acked |= export_all(
+        HttpExporter(endpoint=collector.http + "/v1/traces", timeout=10), make_spans("kill", 200)
+    )
+    assert len(acked) == 500
+    collector.kill()  # acknowledged spans are only in the WAL now
+    wal_copy = tmp_path / "wal-at-kill"
+    shutil.copytree(collector.data_dir / "collector" / "wal", wal_copy)
+
+    collector.config = write_config(tmp_path / "fast.yaml")
+    ready = collector.start()
+    assert ready["replayed_spans"] == 500
+    code, final = collector.terminate()
+    assert code == 0 and final["drained"] is True
+    counts = stored_counts(collector.data_dir, "kill")
+    assert set(counts) == acked and set(counts.values()) == {1}
+
+    # A crash after the insert but before the checkpoint moved: the same records replay again.
+    shutil.rmtree(collector.data_dir / "collector" / "wal")
+    shutil.copytree(wal_copy, collector.data_dir / "collector" / "wal")
+    ready = collector.start()
+    assert ready["replayed_spans"] == 500
+    collector.terminate()
+    counts = stored_counts(collector.data_dir, "kill")
+    assert set(counts) == acked and set(counts.values()) == {1}, "replay duplicated spans"
+    summary = query(
+        collector.data_dir, "SELECT sum(SpanCount) AS n FROM trace_summaries_final WHERE ServiceName = 'kill'"
+    )
+    assert summary[0]["n"] == 500
+
+
+def test_full_queue_refuses_with_retry_signal_and_sigterm_drains(tmp_path: Path) -> None:
+    config = write_config(
+        tmp_path / "c.yaml", batch="{timeout: 60, send_batch_size: 1000000, max_queue_spans: 50}"
+    )
+    collector = CollectorProcess(tmp_path, config)
+    collector.start()
+    first = httpx.post(collector.http + "/v1/traces", content=make_request("drain", 40), headers=PROTOBUF)
+    assert first.status_code == 200
+    refused = httpx.post(collector.http + "/v1/traces", content=make_request("drain", 40), headers=PROTOBUF)
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    with grpc.insecure_channel(collector.grpc) as channel:
+        export = channel.unary_unary("/opentelemetry.proto.collector.trace.v1.TraceService/Export")
+        try:
+            export(make_request("drain", 40), timeout=10)
+            raise AssertionError("a full queue must refuse")
+        except grpc.RpcError as exc:
+            assert exc.code() is grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "queue full" in exc.details()
+    metrics = httpx.get(collector.http + "/metrics").text
+    assert 'tracelock_collector_spans_refused_total{reason="queue_full"} 80.0' in metrics
+    assert "tracelock_collector_queue_spans 40.0" in metrics
+    ready = httpx.get(collector.http + "/readyz")
+    assert ready.json() == {"ready": True, "queued_spans": 40}
+
+    code, final = collector.terminate()  # the 40 acknowledged spans wait for a 60 s timeout: SIGTERM drains
+    assert code == 0 and final == {"status": "stopped", "drained": True, "spans_written": 40.0}
+    rows = query(collector.data_dir, "SELECT count() AS n FROM otel_traces WHERE ServiceName = 'drain'")
+    assert rows[0]["n"] == 40
+    status = run_cli(collector.data_dir, "query", "SELECT 1", check=False)
+    assert status.returncode == 0  # the directory is free again: no collector.json left behind
+    assert not (collector.data_dir / "collector.json").exists()
