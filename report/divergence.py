@@ -74,8 +74,8 @@ class SliceResult:
         def context(arm: str) -> dict[str, Any]:
             return {
                 "traces": self.online[arm]["traces"],
-                "mean_context_tokens": self.mean(arm, "mean_context_tokens"),
-                "mean_cost_usd": self.mean(arm, "mean_cost_usd"),
+                "mean_context_tokens": _round(self.mean(arm, "mean_context_tokens")),
+                "mean_cost_usd": _round(self.mean(arm, "mean_cost_usd"), 8),
             }
 
         return {
@@ -85,7 +85,9 @@ class SliceResult:
                 "basis": self.offline_basis,
                 "cases": {arm: self.eval_cases(arm) for arm in ("baseline", "candidate")},
                 "attempts": {arm: self.offline[arm]["attempts"] for arm in ("baseline", "candidate")},
-                "mean_score": {arm: self.offline[arm]["mean_score"] for arm in ("baseline", "candidate")},
+                "mean_score": {
+                    arm: _round(self.offline[arm]["mean_score"]) for arm in ("baseline", "candidate")
+                },
                 "errors": {arm: self.offline[arm]["errors"] for arm in ("baseline", "candidate")},
                 "pass_rate": self.offline_pass.as_dict(),
             },
@@ -131,6 +133,11 @@ class DivergenceReport:
                 for row in self.timeline
             ],
         }
+
+
+def _round(value: float | None, digits: int = 6) -> float | None:
+    """Round for output, so a re-run (summation order differs) prints the same numbers."""
+    return None if value is None else round(value, digits)
 
 
 def _empty_offline() -> dict[str, Any]:
@@ -248,6 +255,11 @@ def divergence_report(
     eval_filter = either if dataset is None else f"{either} AND DatasetId = {q.bind('dataset', dataset)}"
     offline_rows = q.run(store, "divergence_offline", slice=slice_sql, arm=arm_sql, filter=eval_filter)
 
+    if not online_rows:
+        raise InputError(
+            f"no production trace of the baseline or the candidate in window {window.describe()} "
+            "(empty window, or keys that production does not carry)"
+        )
     for arm, selector in (("baseline", baseline), ("candidate", candidate)):
         if not any(r["arm"] == arm for r in online_rows + offline_rows):
             text = ", ".join(f"{d.name}={v}" for d, v in selector.items())
