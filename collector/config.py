@@ -155,9 +155,9 @@ def parse_config(raw: Any, source: str = "config") -> CollectorConfig:
             problems.append("service::pipelines: one traces pipeline is supported")
     if problems:
         listing = "\n  ".join(problems)
-        raise ConfigError(
-            f"{source}: {len(problems)} problem(s):\n  {listing}", field=problems[0].split(":")[0]
-        )
+        error = ConfigError(f"{source}: {len(problems)} problem(s):\n  {listing}")
+        error.field = problems[0].split(":")[0]  # the first bad path, for callers; the message lists all
+        raise error
     assert service is not None
     return CollectorConfig(
         receivers=sections["receivers"],

@@ -67,8 +67,8 @@ def test_sdk_exporters_spans_are_stored_with_canonical_keys(collector: Collector
     for _ in range(100):  # the batch processor writes within its 50 ms timeout
         rows = query(
             collector.data_dir,
-            "SELECT ServiceName, SpanAttributes['convention'] AS conv, RequestModel, InputTokens, PromptVersion, "
-            "Intent, Origin, SpanAttributes['gen_ai.input.messages'] AS input FROM otel_traces "
+            "SELECT ServiceName, SpanAttributes['convention'] AS conv, RequestModel, InputTokens, "
+            "PromptVersion, Intent, Origin, SpanAttributes['gen_ai.input.messages'] AS input FROM otel_traces "
             "WHERE ServiceName LIKE 'e2e-%' ORDER BY ServiceName, conv",
         )
         if len(rows) >= 7:
@@ -131,8 +131,8 @@ def test_plain_http_otlp_json(collector: CollectorProcess) -> None:
     for _ in range(100):
         rows = query(
             collector.data_dir,
-            f"SELECT TraceId, SpanId, SpanKind, StatusCode, StatusMessage, RequestModel, EmptyRetrieval, Origin, "
-            f"OutputTokens, Duration FROM otel_traces WHERE TraceId = '{trace_id}'",
+            f"SELECT TraceId, SpanId, SpanKind, StatusCode, StatusMessage, RequestModel, EmptyRetrieval, "
+            f"Origin, OutputTokens, Duration FROM otel_traces WHERE TraceId = '{trace_id}'",
         )
         if rows:
             break

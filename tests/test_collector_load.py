@@ -1,0 +1,187 @@
+"""``tracelock.collector.load_request`` on real chDB: the in-process path the demo and other tests use,
+doing what the collector does (validation, aliases, origin stamp, limits, ClickHouse-side flattening)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+
+from tracelock.collector import AttributeRewrite, load_request
+from tracelock.collector.exporters.clickhouse.writer import SpanWriter
+from tracelock.errors import InputError
+from tracelock.store import Store
+
+TRACE = bytes.fromhex("0af7651916cd43dd8448eb211c80319c")
+
+
+def _attr(key: str, **value: object) -> KeyValue:
+    return KeyValue(key=key, value=AnyValue(**value))
+
+
+def build(spans: list[dict], resource: dict | None = None) -> ExportTraceServiceRequest:
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    for key, value in {"service.name": "svc", **(resource or {})}.items():
+        rs.resource.attributes.append(_attr(key, string_value=value))
+    ss = rs.scope_spans.add()
+    ss.scope.name, ss.scope.version = "scope", "1.0"
+    for i, spec in enumerate(spans):
+        span = ss.spans.add(
+            trace_id=spec.get("trace_id", TRACE),
+            span_id=spec.get("span_id", os.urandom(8)),
+            name=spec.get("name", f"span{i}"),
+            kind=spec.get("kind", 1),
+            start_time_unix_nano=1_700_000_000_000_000_000 + i,
+            end_time_unix_nano=1_700_000_000_000_000_000 + i + 10,
+        )
+        if "parent" in spec:
+            span.parent_span_id = spec["parent"]
+        span.attributes.extend(spec.get("attrs", []))
+    return request
+
+
+def test_values_of_every_type_become_text(store: Store) -> None:
+    attrs = [
+        _attr("s", string_value="text"),
+        _attr("i", int_value=-42),
+        _attr("d", double_value=0.25),
+        _attr("b", bool_value=True),
+        _attr("bytes", bytes_value=b"\x00\x01"),
+        _attr("arr", array_value=ArrayValue(values=[AnyValue(string_value='a"b'), AnyValue(int_value=3)])),
+        _attr("map", kvlist_value=KeyValueList(values=[_attr("x", bool_value=False)])),
+    ]
+    assert load_request(store, build([{"attrs": attrs}])) == 1
+    row = store.query(
+        "SELECT SpanAttributes, ScopeName, ScopeVersion, SpanKind, Duration FROM otel_traces"
+    ).dicts()[0]
+    assert row["SpanAttributes"] == {
+        "s": "text",
+        "i": "-42",
+        "d": "0.25",
+        "b": "true",
+        "bytes": "AAE=",
+        "arr": '["a\\"b",3]',
+        "map": '{"x":false}',
+        "tracelock.origin": "live",
+    }
+    assert (row["ScopeName"], row["ScopeVersion"], row["SpanKind"], row["Duration"]) == (
+        "scope",
+        "1.0",
+        "Internal",
+        10,
+    )
+
+
+def test_aliases_become_canonical_and_the_canonical_key_wins(store: Store) -> None:
+    spans = [
+        {
+            "attrs": [
+                _attr("llm.model_name", string_value="alias-model"),
+                _attr("gen_ai.request.model", string_value="canonical-model"),
+            ]
+        },
+        {
+            "attrs": [
+                _attr("llm.model_name", string_value="oi"),
+                _attr("langfuse.observation.model.name", string_value="lf"),
+            ]
+        },
+        {
+            "attrs": [
+                _attr("gen_ai.usage.prompt_tokens", int_value=10),
+                _attr("tracelock.eval.run_id", string_value="r"),
+            ]
+        },
+    ]
+    load_request(store, build(spans, {"tracelock.retriever.version": "r-7"}).SerializeToString())
+    rows = store.query(
+        "SELECT RequestModel, InputTokens, Origin, RetrieverVersion, mapKeys(SpanAttributes) AS k "
+        "FROM otel_traces ORDER BY SpanName"
+    ).dicts()
+    assert [r["RequestModel"] for r in rows] == ["canonical-model", "oi", ""]
+    assert rows[2]["InputTokens"] == 10 and rows[2]["Origin"] == "eval"
+    assert {r["RetrieverVersion"] for r in rows} == {"r-7"}
+    assert all("llm.model_name" not in r["k"] and "gen_ai.usage.prompt_tokens" not in r["k"] for r in rows)
+
+
+def test_summaries_stay_right_across_batches(store: Store) -> None:
+    root = os.urandom(8)
+    load_request(
+        store,
+        build(
+            [
+                {
+                    "span_id": root,
+                    "name": "root",
+                    "attrs": [
+                        _attr("gen_ai.prompt.version", string_value="v4"),
+                        _attr("gen_ai.usage.input_tokens", int_value=5),
+                    ],
+                }
+            ]
+        ),
+    )
+    load_request(
+        store,
+        build(
+            [
+                {
+                    "parent": root,
+                    "name": "child",
+                    "attrs": [
+                        _attr("gen_ai.usage.input_tokens", int_value=7),
+                        _attr("tracelock.intent", string_value="refund"),
+                    ],
+                }
+            ]
+        ),
+    )
+    row = store.query("SELECT * FROM trace_summaries_final").dicts()
+    assert len(row) == 1
+    assert (
+        row[0]["SpanCount"],
+        row[0]["InputTokens"],
+        row[0]["PromptVersion"],
+        row[0]["Intent"],
+        row[0]["RootSpanName"],
+    ) == (2, 12, "v4", "refund", "root")
+
+
+def test_rewrite_limits_and_origin_from_resource(store: Store) -> None:
+    spans = [{"attrs": [_attr("input.value", string_value="x" * 500)]}]
+    rewrite = AttributeRewrite(aliases={"input.value": "gen_ai.input.messages"}, max_value_chars=100)
+    load_request(store, build(spans, {"tracelock.origin": "eval"}), rewrite=rewrite)
+    row = store.query("SELECT SpanAttributes AS a, Origin FROM otel_traces").dicts()[0]
+    assert row["a"]["gen_ai.input.messages"] == "x" * 100
+    assert row["a"]["tracelock.origin"] == "eval" and row["Origin"] == "eval"
+
+
+def test_dedup_write_skips_stored_spans(store: Store, tmp_path) -> None:
+    body = build([{}, {}, {}]).SerializeToString()
+    writer = SpanWriter(store, tmp_path)
+    writer.write([body], AttributeRewrite())
+    writer.write([body, body], AttributeRewrite(), dedup_trace_ids=[TRACE.hex()])
+    assert store.query("SELECT count() FROM otel_traces").scalar() == 3
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ({"trace_id": b"\x01" * 15}, "spans[1].trace_id: 15 bytes, expected 16"),
+        ({"span_id": b""}, "spans[1].span_id: 0 bytes, expected 8"),
+        ({"parent": b"\x01" * 3}, "spans[1].parent_span_id: 3 bytes, expected 0 or 8"),
+    ],
+)
+def test_bad_ids_are_refused_before_anything_is_written(store: Store, spec: dict, message: str) -> None:
+    with pytest.raises(InputError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        load_request(store, build([{}, spec]))
+    assert store.query("SELECT count() FROM otel_traces").scalar() == 0
+
+
+def test_malformed_bytes_and_empty_requests(store: Store) -> None:
+    with pytest.raises(InputError, match="malformed protobuf"):
+        load_request(store, b"\xff\xff\xff")
+    assert load_request(store, ExportTraceServiceRequest()) == 0

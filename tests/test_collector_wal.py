@@ -1,0 +1,83 @@
+"""The write-ahead log on its own: durable appends, group commit, torn tails, checkpoint, segments, limit."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from tracelock.collector.wal import WriteAheadLog
+from tracelock.errors import Overloaded
+
+
+def test_unwritten_records_come_back_after_reopen(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    assert wal.open() == []
+    seqs = [wal.append(f"record {i}".encode()) for i in range(5)]
+    assert seqs == [1, 2, 3, 4, 5]
+    wal.mark_written([1, 2, 4])  # 3 is not written yet: the checkpoint stops at 2
+    assert wal.checkpoint == 2
+    wal.close()
+    again = WriteAheadLog(tmp_path)
+    assert again.open() == [(3, b"record 2"), (4, b"record 3"), (5, b"record 4")]
+    assert again.append(b"next") == 6
+
+
+def test_torn_tail_is_cut_and_earlier_records_survive(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    wal.append(b"complete")
+    wal.append(b"will be torn")
+    wal.close()
+    segment = next(tmp_path.glob("wal-*.log"))
+    segment.write_bytes(segment.read_bytes()[:-5])  # crash in the middle of the second append
+    again = WriteAheadLog(tmp_path)
+    assert again.open() == [(1, b"complete")]
+    assert again.append(b"after") == 2
+
+
+def test_segments_rotate_and_written_ones_are_deleted(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path, segment_bytes=100)
+    wal.open()
+    seqs = [wal.append(b"x" * 60) for _ in range(6)]
+    assert len(list(tmp_path.glob("wal-*.log"))) == 3  # two 76-byte records per 100-byte segment
+    wal.mark_written(seqs)
+    assert len(list(tmp_path.glob("wal-*.log"))) == 1  # only the active segment is left
+    wal.close()
+    assert WriteAheadLog(tmp_path).open() == []
+
+
+def test_full_log_refuses_with_overloaded(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path, max_bytes=1000)
+    wal.open()
+    first = wal.append(b"a" * 800)
+    with pytest.raises(Overloaded, match="write-ahead log full"):
+        wal.append(b"b" * 300)
+    wal.mark_written([first])
+    wal.append(b"b" * 300)
+
+
+def test_concurrent_appends_share_fsyncs_and_lose_nothing(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    got: list[int] = []
+    lock = threading.Lock()
+
+    def worker(n: int) -> None:
+        for i in range(50):
+            seq = wal.append(f"{n}-{i}".encode())
+            with lock:
+                got.append(seq)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wal.close()
+    assert sorted(got) == list(range(1, 401))
+    records = WriteAheadLog(tmp_path).open()
+    assert len(records) == 400 and {p for _, p in records} == {
+        f"{n}-{i}".encode() for n in range(8) for i in range(50)
+    }
