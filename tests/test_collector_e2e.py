@@ -68,7 +68,8 @@ def test_sdk_exporters_spans_are_stored_with_canonical_keys(collector: Collector
         rows = query(
             collector.data_dir,
             "SELECT ServiceName, SpanAttributes['convention'] AS conv, RequestModel, InputTokens, "
-            "PromptVersion, Intent, Origin, SpanAttributes['gen_ai.input.messages'] AS input FROM otel_traces "
+            "PromptVersion, Intent, Origin, SpanAttributes['gen_ai.input.messages'] AS input "
+            "FROM otel_traces "
             "WHERE ServiceName LIKE 'e2e-%' ORDER BY ServiceName, conv",
         )
         if len(rows) >= 7:
