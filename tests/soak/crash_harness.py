@@ -31,7 +31,9 @@ __all__ = [
     "CollectorProcess",
     "CrashReport",
     "SpanStream",
+    "collector_process",
     "free_port",
+    "run_crash_soak",
     "stored_span_counts",
     "wait_for_port",
 ]
@@ -141,6 +143,9 @@ class CollectorProcess:
     ready_timeout_s: float = 60
     proc: subprocess.Popen | None = None
     starts: int = 0
+    grpc_port: int = 0
+    http_port: int = 0
+    data_dir: Path | None = None
 
     def start(self) -> None:
         log = self.log_path.open("ab")
@@ -168,6 +173,44 @@ class CollectorProcess:
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
+
+
+def collector_process(
+    workdir: Path,
+    *,
+    batch: str = "{}",
+    normalize: str = "{}",
+    grpc_extra: str = "",
+    http_extra: str = "",
+    service_extra: str = "",
+    name: str = "collector",
+) -> CollectorProcess:
+    """A ``tracelock collector`` on fresh loopback ports with its data directory in ``workdir/data``.
+
+    ``batch`` / ``normalize`` are the processors' YAML flow mappings; ``*_extra`` are appended to the grpc and
+    http protocol mappings (``", max_workers: 2"``) and under ``service:`` (indented YAML lines). Ports are
+    in ``.grpc_port`` and ``.http_port``, the data directory in ``.data_dir``.
+    """
+    grpc_port, http_port = free_port(), free_port()
+    config = workdir / f"{name}.yaml"
+    config.write_text(
+        "receivers:\n"
+        "  otlp:\n"
+        "    protocols:\n"
+        f"      grpc: {{endpoint: '127.0.0.1:{grpc_port}'{grpc_extra}}}\n"
+        f"      http: {{endpoint: '127.0.0.1:{http_port}'{http_extra}}}\n"
+        f"processors: {{normalize: {normalize}, batch: {batch}}}\n"
+        "exporters: {clickhouse: {}}\n"
+        "service:\n"
+        "  pipelines:\n"
+        "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
+        + service_extra
+    )
+    data_dir = workdir / "data"
+    argv = [*TRACELOCK, "--data-dir", str(data_dir), "collector", "--config", str(config)]
+    process = CollectorProcess(argv, port=http_port, log_path=workdir / f"{name}.log")
+    process.grpc_port, process.http_port, process.data_dir = grpc_port, http_port, data_dir
+    return process
 
 
 def stored_span_counts(

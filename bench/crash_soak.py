@@ -1,0 +1,69 @@
+"""Crash soak: SIGKILL a real ``tracelock collector`` >= 20 times while the OTel SDK streams spans into it.
+
+    python bench/crash_soak.py --kills 25 --protocol grpc --rate 800
+
+Prints runs / kills / spans created / acknowledged (the SDK exporter returned SUCCESS) / found in
+otel_traces / lost (acknowledged, not stored) / duplicates (span ids stored more than once), and the
+machine. Exit code 1 when anything acknowledged was lost or duplicated.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "soak"))
+from crash_harness import collector_process, run_crash_soak
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kills", type=int, default=25)
+    parser.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
+    parser.add_argument("--rate", type=float, default=800, help="spans created per second")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--min-up", type=float, default=0.2, help="shortest life of a collector run (s)")
+    parser.add_argument("--max-up", type=float, default=3.0, help="longest life of a collector run (s)")
+    parser.add_argument("--workdir", type=Path, default=None, help="kept for inspection when given")
+    args = parser.parse_args()
+
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="crash-soak-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    collector = collector_process(workdir)
+    if args.protocol == "grpc":
+
+        def make() -> GrpcExporter:
+            return GrpcExporter(endpoint=f"127.0.0.1:{collector.grpc_port}", insecure=True, timeout=20)
+    else:
+
+        def make() -> HttpExporter:
+            return HttpExporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces", timeout=20)
+
+    print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
+    print(f"workdir: {workdir}  protocol: {args.protocol}  rate: {args.rate}/s  seed: {args.seed}")
+    report = run_crash_soak(
+        collector,
+        make,
+        data_dir=collector.data_dir,
+        kills=args.kills,
+        rate=args.rate,
+        up_seconds=(args.min_up, args.max_up),
+        seed=args.seed,
+        log=lambda message: print(message, flush=True),
+    )
+    print(report.line())
+    if report.lost or report.duplicates:
+        print(f"FAILED: lost ids (first 20): {report.lost_ids}\nlog tail:\n{collector.log_tail()}")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
