@@ -1,0 +1,51 @@
+"""Overload soak: measure a real collector's capacity, then send ``--factor`` x that for ``--seconds``.
+
+    python bench/overload.py --seconds 60 --factor 3
+
+Prints the capacity (spans/s, closed loop until written), the answers per phase (gRPC codes, HTTP probe
+codes with Retry-After), baseline and peak RSS of the collector process, how long recovery took, and
+acknowledged / found / lost / duplicates, plus the machine. Exit code 1 on any loss or duplicate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "soak"))
+from crash_harness import collector_process
+from overload_harness import run_overload
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60, help="length of the overload phase")
+    parser.add_argument("--factor", type=float, default=3.0)
+    parser.add_argument("--max-queue-spans", type=int, default=50_000)
+    parser.add_argument("--spans-per-request", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=1)
+    args = parser.parse_args()
+    workdir = Path(tempfile.mkdtemp(prefix="overload-"))
+    collector = collector_process(workdir, batch=f"{{max_queue_spans: {args.max_queue_spans}}}")
+    print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
+    print(f"workdir: {workdir}  max_queue_spans={args.max_queue_spans} factor={args.factor}")
+    report = run_overload(
+        collector,
+        capacity_seconds=10,
+        overload_seconds=args.seconds,
+        recovery_seconds=15,
+        factor=args.factor,
+        spans_per_request=args.spans_per_request,
+        seed=args.seed,
+        log=lambda line: print(line, flush=True),
+    )
+    print("\n".join(report.lines()))
+    return 1 if report.lost or report.duplicates else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
