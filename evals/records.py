@@ -97,7 +97,6 @@ COLUMNS = (
 )
 _HEX = {"trace_id": 32, "source_trace_id": 32, "span_id": 16, "source_span_id": 16}
 _KNOWN_KEYS_WITHOUT_COLUMN = {"gen_ai.response.model", "gen_ai.provider.name", "gen_ai.prompt.name"}
-_USER_LABEL = re.compile(r"^[A-Za-z0-9_\-]{1,100}$")
 
 
 class RecordError(ValueError):
@@ -172,12 +171,9 @@ def _dimensions(mapping: Any, field: str, *, kind: str) -> tuple[dict[str, str],
             continue
         if name in _KNOWN_KEYS_WITHOUT_COLUMN:
             continue
-        try:
-            dimension = resolve_dimension(name, option=field)
+        try:  # under labels, any other plain word is a user label
+            dimension = resolve_dimension(name, option=field, bare_labels=kind == "labels")
         except ConfigError:
-            if kind == "labels" and _USER_LABEL.match(name):  # any other word is a user label
-                labels[name] = text
-                continue
             raise RecordError(
                 where, "unknown key; use a canonical version key such as gen_ai.prompt.version"
             ) from None

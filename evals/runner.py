@@ -99,10 +99,13 @@ class EvalRun:
         return out
 
 
-def canonical_keys(values: Mapping[str, Any]) -> dict[str, str]:
+def canonical_keys(values: Mapping[str, Any], *, bare_labels: bool = False) -> dict[str, str]:
     """Short or canonical key/label names -> canonical attribute names (user labels prefixed)."""
+    option = "labels" if bare_labels else "keys"
     return {
-        resolve_dimension(name, option="keys").name: str(v) for name, v in values.items() if v is not None
+        resolve_dimension(name, option=option, bare_labels=bare_labels).name: str(v)
+        for name, v in values.items()
+        if v is not None
     }
 
 
@@ -181,7 +184,7 @@ def run_eval(
     attempts: list[Attempt] = []
     total = len(dataset.cases) * repeats
     for case in dataset.cases:
-        labels = canonical_keys(case.labels)
+        labels = canonical_keys(case.labels, bare_labels=True)
         for repeat in range(repeats):
             scope = eval_context(
                 run_id=run_id,

@@ -79,8 +79,12 @@ _ALIASES = {short: name for name, short in _SHORT.items()} | {
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
 
-def resolve_dimension(name: str, *, option: str = "--by") -> Dimension:
-    """The Dimension for a canonical name, short alias or user label; ConfigError naming it otherwise."""
+def resolve_dimension(name: str, *, option: str = "--by", bare_labels: bool = False) -> Dimension:
+    """The Dimension for a canonical name, short alias or user label; ConfigError naming it otherwise.
+
+    With ``bare_labels`` any other plain word is a user label (as in ``tracelock.labels(region="eu")``
+    and a case's labels); without it, a typo in ``--by`` is an error rather than an empty slice.
+    """
     text = name.strip()
     for prefix in ("tracelock.label.", "label."):
         if text.startswith(prefix):
@@ -91,6 +95,8 @@ def resolve_dimension(name: str, *, option: str = "--by") -> Dimension:
     canonical = _ALIASES.get(text, text)
     if canonical in DIMENSIONS:
         return DIMENSIONS[canonical]
+    if bare_labels and _LABEL_NAME.match(text) and "." not in text:
+        return Dimension(f"tracelock.label.{text}", "label", label=text)
     known = ", ".join(sorted(_SHORT.values()))
     raise ConfigError(
         f"unknown key or label {name!r}; use one of {known}, a canonical name such as "
