@@ -42,13 +42,35 @@ ATTRIBUTES = {  # a realistic LLM call span: 15 attributes
     "http.route": "/chat",
     "user.id": "u-7",
 }
+HTTP_ATTRIBUTES = {  # most spans of a service are not LLM calls: 15 HTTP/DB attributes
+    "http.request.method": "POST",
+    "http.route": "/chat",
+    "http.response.status_code": 200,
+    "url.scheme": "https",
+    "url.path": "/chat",
+    "server.address": "bot.example.com",
+    "server.port": 443,
+    "client.address": "10.0.0.7",
+    "user_agent.original": "curl/8",
+    "network.protocol.version": "1.1",
+    "db.system.name": "postgresql",
+    "db.namespace": "support",
+    "db.operation.name": "SELECT",
+    "db.collection.name": "tickets",
+    "user.id": "u-7",
+}
 PRICES = {"gpt-4o-mini": (0.15, 0.60)}
 VERSIONS = {"model": "gpt-4o-mini", "prompt_version": "refund-v4", "retriever_version": "idx-2026-08"}
 
 
-def time_spans(provider: TracerProvider, spans: int, scope: Callable[[], AbstractContextManager]) -> float:
+def time_spans(
+    provider: TracerProvider,
+    spans: int,
+    scope: Callable[[], AbstractContextManager],
+    attrs: dict = ATTRIBUTES,
+) -> float:
     tracer = provider.get_tracer("bench")
-    start_span, attrs = tracer.start_span, ATTRIBUTES
+    start_span = tracer.start_span
     with scope():
         t0 = time.thread_time()
         for _ in range(spans):
@@ -84,30 +106,31 @@ def main() -> None:
     existing = TracerProvider(resource=Resource.create({"service.name": "bench"}))
     tracelock.instrument(tracer_provider=existing, export=False, prices=PRICES, set_global=False, **VERSIONS)
 
-    cases: dict[str, tuple[TracerProvider, Callable[[], AbstractContextManager]]] = {
-        "live, no labels, no price table (default)": (plain, nullcontext),
-        "live, no labels, cost from price table": (ours, nullcontext),
-        "live, 3 labels (tracelock.labels), prices": (
-            ours,
-            lambda: tracelock.labels(intent="refund", customer_tier="enterprise", language="en"),
-        ),
-        "live, 2 labels from W3C Baggage, prices": (ours, in_remote_context),
-        "eval_context (origin + 3 eval keys), prices": (
+    def three_labels() -> AbstractContextManager:
+        return tracelock.labels(intent="refund", customer_tier="enterprise", language="en")
+
+    llm, http = ATTRIBUTES, HTTP_ATTRIBUTES
+    cases: dict[str, tuple[TracerProvider, Callable[[], AbstractContextManager], dict]] = {
+        "LLM span, no labels, no price table (default)": (plain, nullcontext, llm),
+        "LLM span, 3 labels, no price table": (plain, three_labels, llm),
+        "LLM span, no labels, cost from price table": (ours, nullcontext, llm),
+        "LLM span, 3 labels, prices": (ours, three_labels, llm),
+        "LLM span, 2 labels from W3C Baggage, prices": (ours, in_remote_context, llm),
+        "LLM span, eval_context (origin+3 keys), prices": (
             ours,
             lambda: tracelock.eval_context(run_id="r1", case_id="c7", repeat=0),
+            llm,
         ),
-        "existing provider, 3 labels, prices": (
-            existing,
-            lambda: tracelock.labels(intent="refund", customer_tier="enterprise", language="en"),
-        ),
+        "LLM span, existing provider, 3 labels, prices": (existing, three_labels, llm),
+        "HTTP/DB span, 3 labels, prices": (ours, three_labels, http),
     }
     time_spans(bare, 2000, nullcontext)  # warm up
     rows = []
-    for name, (provider, scope) in cases.items():
+    for name, (provider, scope, attrs) in cases.items():
         bare_runs, ours_runs, diffs = [], [], []
         for _ in range(args.rounds):  # paired, interleaved chunks: drift and GC hit both alike
-            bare_us = time_spans(bare, args.chunk, nullcontext)
-            ours_us = time_spans(provider, args.chunk, scope)
+            bare_us = time_spans(bare, args.chunk, nullcontext, attrs)
+            ours_us = time_spans(provider, args.chunk, scope, attrs)
             bare_runs.append(bare_us)
             ours_runs.append(ours_us)
             diffs.append(ours_us - bare_us)
@@ -121,9 +144,9 @@ def main() -> None:
         f"median of {args.rounds} paired chunks of {args.chunk} spans; {len(ATTRIBUTES)} attributes per span;"
         " no exporter; added = median of the paired differences"
     )
-    print(f"{'case':46} {'bare SDK us':>12} {'tracelock us':>13} {'added us':>9} {'added %':>8}")
+    print(f"{'case':48} {'bare SDK us':>12} {'tracelock us':>13} {'added us':>9} {'added %':>8}")
     for name, bare_us, ours_us, added in rows:
-        print(f"{name:46} {bare_us:12.2f} {ours_us:13.2f} {added:9.2f} {added / bare_us * 100:7.1f}%")
+        print(f"{name:48} {bare_us:12.2f} {ours_us:13.2f} {added:9.2f} {added / bare_us * 100:7.1f}%")
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ bound methods removes those calls from the <= 1 us budget, while each part stays
 
 from __future__ import annotations
 
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 from tracelock.processors.shared_keys import SharedKeysProcessor
 from tracelock.processors.signals import SignalsProcessor
@@ -16,28 +16,24 @@ __all__ = ["TracelockProcessor"]
 
 
 class TracelockProcessor(SpanProcessor):
-    """``on_start`` stamps the shared keys; ``_on_ending`` derives signals, then (1 span in
-    ``shared.validate_every``) checks the span's tracelock attributes against the registry."""
+    """``on_start`` stamps the shared keys; ``_on_ending`` derives signals; ``on_end`` checks one span in
+    ``shared.validate_every`` against the registry (``on_end`` is called anyway, so sampling there costs
+    no extra call)."""
 
     def __init__(self, shared: SharedKeysProcessor, signals: SignalsProcessor) -> None:
         self.shared = shared
         self.signals = signals
         self.on_start = shared.on_start  # type: ignore[method-assign]
-        self._derive = signals._on_ending
+        self._on_ending = signals._on_ending  # type: ignore[method-assign]
         self._every = shared.validate_every
         self._countdown = self._every
-        if not self._every:
-            self._on_ending = signals._on_ending  # type: ignore[method-assign]
-
-    def _on_ending(self, span: Span) -> None:
-        self._derive(span)
-        self._countdown -= 1
-        if self._countdown <= 0:
-            self._countdown = self._every
-            self.shared.validate(span)
 
     def on_end(self, span: ReadableSpan) -> None:
-        return None
+        if self._every:
+            self._countdown -= 1
+            if self._countdown <= 0:
+                self._countdown = self._every
+                self.shared.validate(span)
 
     def shutdown(self) -> None:
         self.shared.shutdown()

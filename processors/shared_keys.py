@@ -135,7 +135,7 @@ class SharedKeysProcessor(SpanProcessor):
         if self._seen % self.validate_every == 0:
             self.validate(span)
 
-    def validate(self, span: Span) -> None:
+    def validate(self, span: ReadableSpan) -> None:
         """Report the span's registry violations (unknown tracelock.* keys, wrong types, bad values)."""
         try:
             attrs = attribute_dict(span)
