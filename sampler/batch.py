@@ -137,7 +137,7 @@ class _Run:
         counts: dict[tuple[str, ...], int] = {}
         out = []
         for row in rows:
-            if not rule.spec.scope.admits(row["Origin"] or "live"):
+            if not rule.spec.scope.admits(row["TraceOrigin"]):
                 continue
             values = trace_values(row)
             matched = self.evaluator.check(rule, values)
@@ -165,19 +165,20 @@ class _Run:
         keys = ", ".join(f"k{i}" for i in range(len(columns)))
         params = {"since": since, "until": self.until}
         base = (
-            f"SELECT t.TraceId AS TraceId, {by}, t.Origin AS Origin, t.CostUsd AS CostUsd, "
+            f"SELECT t.TraceId AS TraceId, {by}, t.CostUsd AS CostUsd, "
             "(t.Complaints + ifNull(fb.c, 0)) > 0 AS complained, ifNull(fb.d, 0) > 0 AS down "
             "FROM trace_summaries_final AS t LEFT JOIN (SELECT TraceId, countIf(Kind = 'complaint') AS c, "
             "countIf(Kind = 'thumbs_down') AS d FROM feedback FINAL GROUP BY TraceId) AS fb "
             "ON fb.TraceId = t.TraceId "
             "WHERE t.Start >= {since:DateTime64(9)} AND t.Start < {until:DateTime64(9)} "
-            "AND t.Origin IN {origins:Array(String)}"
+            "AND if(t.TraceId IN (SELECT TraceId FROM otel_traces WHERE Origin = 'eval' "
+            "AND Timestamp >= {since:DateTime64(9)}), 'eval', 'live') IN {origins:Array(String)}"
         )
         scope = rule.spec.scope.value
         params["origins"] = ["live", "eval"] if scope == "both" else [scope]
         slices = self.store.query(
             f"SELECT {keys}, count() AS traces, countIf(complained) AS complaint_traces, "
-            f"countIf(down) AS down_traces, sum(CostUsd) AS cost FROM ({base}) GROUP BY {keys} "
+            f"countIf(down) AS down_traces, round(sum(CostUsd), 9) AS cost FROM ({base}) GROUP BY {keys} "
             f"HAVING traces >= {{min_traces:UInt64}} ORDER BY {keys}",
             {**params, "min_traces": spec.min_traces},
         ).rows

@@ -38,6 +38,12 @@ _SPAN_SCORES = """
         AND TraceId IN (SELECT TraceId FROM candidates)
     GROUP BY TraceId
 """
+# A trace with any eval span is eval traffic (trace_summaries keeps max(Origin), where 'live' > 'eval').
+_EVAL_TRACES = """
+    SELECT TraceId, 1 AS any_eval FROM otel_traces
+    WHERE Origin = 'eval' AND TraceId IN (SELECT TraceId FROM candidates)
+    GROUP BY TraceId
+"""
 _TRACE_COLUMNS = (
     "t.TraceId AS TraceId, t.Start AS Start, t.End AS End, t.ServiceName AS ServiceName, "
     "t.RootSpanName AS RootSpanName, t.Labels AS Labels, t.SpanCount AS SpanCount, "
@@ -47,7 +53,7 @@ _TRACE_COLUMNS = (
     "t.Complaints AS Complaints, "
     + ", ".join(f"t.{c} AS {c}" for c in SUMMARY_COLUMNS.values())
     + ", fb.fb_complaints, fb.fb_down, fb.fb_up, fb.fb_ratings, fb.fb_min_rating, fb.fb_count, fb.fb_ids, "
-    "sc.sc_count, sc.sc_min"
+    "sc.sc_count, sc.sc_min, if(ev.any_eval = 1, 'eval', if(t.Origin = '', 'live', t.Origin)) AS TraceOrigin"
 )
 
 
@@ -58,6 +64,7 @@ def trace_rows(store: Store, candidates_sql: str, params: dict[str, Any]) -> lis
         f"SELECT {_TRACE_COLUMNS} FROM trace_summaries_final AS t "
         f"LEFT JOIN ({_FEEDBACK}) AS fb ON fb.TraceId = t.TraceId "
         f"LEFT JOIN ({_SPAN_SCORES}) AS sc ON sc.TraceId = t.TraceId "
+        f"LEFT JOIN ({_EVAL_TRACES}) AS ev ON ev.TraceId = t.TraceId "
         "WHERE t.TraceId IN (SELECT TraceId FROM candidates) "
         "ORDER BY Start, TraceId"
     )
