@@ -124,6 +124,7 @@ def main() -> None:
         "LLM span, existing provider, 3 labels, prices": (existing, three_labels, llm),
         "HTTP/DB span, 3 labels, prices": (ours, three_labels, http),
     }
+    load = os.getloadavg()
     time_spans(bare, 2000, nullcontext)  # warm up
     rows = []
     for name, (provider, scope, attrs) in cases.items():
@@ -138,7 +139,8 @@ def main() -> None:
 
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} CPUs, Python {platform.python_version()}"
+        f"{os.cpu_count()} CPUs, Python {platform.python_version()}, "
+        f"load average at start {load[0]:.1f}, at end {os.getloadavg()[0]:.1f}"
     )
     print(
         f"median of {args.rounds} paired chunks of {args.chunk} spans; {len(ATTRIBUTES)} attributes per span;"

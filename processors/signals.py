@@ -25,7 +25,8 @@ from tracelock.processors.problems import PROBLEMS, ProblemLog
 __all__ = ["DEFAULT_PARSE_ERRORS", "ModelPrice", "PriceTable", "SignalsProcessor", "estimate_tokens"]
 
 IN, OUT = "gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens"
-_IN_ALIASES = ("llm.token_count.prompt", "gen_ai.usage.prompt_tokens")
+_OI_IN, _LEGACY_IN = "llm.token_count.prompt", "gen_ai.usage.prompt_tokens"
+_IN_ALIASES = (_OI_IN, _LEGACY_IN)
 _OUT_ALIASES = ("llm.token_count.completion", "gen_ai.usage.completion_tokens")
 COST, EMPTY, DOCS = "tracelock.cost.usd", "tracelock.retrieval.empty", "tracelock.retrieval.document_count"
 CONTEXT, PARSE = "tracelock.usage.context_tokens", "tracelock.parse_failure"
@@ -182,8 +183,8 @@ class SignalsProcessor(SpanProcessor):
             if self._priced and COST not in attrs:
                 tokens_in = attrs.get(IN)
                 tokens_out = attrs.get(OUT)
-                if tokens_in is None and tokens_out is None:
-                    tokens_in, tokens_out = _alias_tokens(attrs)
+                if tokens_in is None and tokens_out is None and (_OI_IN in attrs or _LEGACY_IN in attrs):
+                    tokens_in, tokens_out = _alias_tokens(attrs)  # rare: plain lookups first
                 if tokens_in is not None or tokens_out is not None:
                     model = attrs.get(RESP_MODEL) or attrs.get(REQ_MODEL) or self._model_of(span)
                     try:
