@@ -17,7 +17,7 @@ from opentelemetry import baggage as otel_baggage
 from opentelemetry import context as otel_context
 
 from tracelock.processors.problems import PROBLEMS, ProblemLog
-from tracelock.semconv import KEY_BY_NAME, KEY_BY_SHORT, LABEL_PREFIX, Category, ValueType, lookup
+from tracelock.semconv import KEY_BY_NAME, LABEL_PREFIX, Category, ValueType, label_key, lookup
 
 __all__ = ["STAMP_KEY", "current_keys", "eval_context", "labels", "stamp_from_baggage"]
 
@@ -43,16 +43,6 @@ _FROM_TEXT: dict[ValueType, Callable[[str], Any]] = {
 }
 
 
-def _canonical(name: str) -> str:
-    """``intent`` -> ``tracelock.intent``; a canonical name stays; any other word is a user label."""
-    if name in KEY_BY_NAME or name.startswith(LABEL_PREFIX):
-        return name
-    key = KEY_BY_SHORT.get(name)
-    if key is not None:
-        return key.name
-    return LABEL_PREFIX + name
-
-
 def build_keys(
     values: Mapping[str, Any], *, problems: ProblemLog = PROBLEMS, where: str = "labels"
 ) -> dict[str, Any]:
@@ -61,7 +51,7 @@ def build_keys(
     for name, value in values.items():
         if value is None:
             continue
-        canonical = _canonical(name)
+        canonical = label_key(name)
         key = lookup(canonical)
         if key is None:
             problems.report("unknown_key", canonical, "not a key in the tracelock registry", span_name=where)

@@ -27,6 +27,7 @@ from tracelock.semconv.index import (
     TASK_LABELS,
     VERSION_KEYS,
     canonical_name,
+    label_key,
     lookup,
     names_in,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "ViolationKind",
     "canonical_name",
     "check_attribute",
+    "label_key",
     "lookup",
     "names_in",
     "normalize_attributes",

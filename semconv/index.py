@@ -29,6 +29,7 @@ __all__ = [
     "TASK_LABELS",
     "VERSION_KEYS",
     "canonical_name",
+    "label_key",
     "lookup",
     "names_in",
 ]
@@ -86,3 +87,14 @@ def canonical_name(name: str) -> str | None:
     if key is not None:
         return key.name
     return ALIAS_TO_CANONICAL.get(name)
+
+
+def label_key(name: str) -> str:
+    """The attribute a label or key given by short or canonical name is stamped under: ``intent`` ->
+    ``tracelock.intent``, ``prompt_version`` -> ``gen_ai.prompt.version``, a canonical name stays, and any
+    other word is a user label ``tracelock.label.<word>`` (as in ``tracelock.labels(team=...)`` and the
+    ``labels`` object of eval JSONL)."""
+    if name in KEY_BY_NAME or name.startswith(LABEL_PREFIX):
+        return name
+    key = KEY_BY_SHORT.get(name)
+    return key.name if key is not None else LABEL_PREFIX + name

@@ -229,3 +229,12 @@ def test_registry_holds_the_fixed_canonical_names() -> None:
     assert canonical_name("customer_tier") == "tracelock.customer.tier"
     assert canonical_name("llm.token_count.prompt") == "gen_ai.usage.input_tokens"
     assert canonical_name("nope") is None
+
+
+def test_label_key_maps_short_names_and_makes_user_labels() -> None:
+    from tracelock.semconv import label_key
+
+    assert label_key("intent") == "tracelock.intent"
+    assert label_key("prompt_version") == "gen_ai.prompt.version"
+    assert label_key("tracelock.customer.tier") == "tracelock.customer.tier"
+    assert label_key("team") == "tracelock.label.team"
