@@ -251,7 +251,7 @@ def check(
     ctx: typer.Context,
     locks_dir: Path = _LOCKS,
     results: Path = typer.Option(
-        None, "--results", "-r", help="Eval results JSONL (the `tracelock eval` shape)."
+        None, "--results", "-r", help="Eval results JSONL (the `tracelock eval` shape); - reads stdin."
     ),
     run_id: str = typer.Option(None, "--run-id", help="Read the results of this eval run from the store."),
     runner: str = typer.Option(

@@ -17,11 +17,8 @@ configured ``testpaths``.
 
 from __future__ import annotations
 
-import dataclasses
-import importlib
-import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +29,7 @@ from tracelock.lock.files import load_lock_file
 from tracelock.lock.gate import CaseOutcome, decide_case
 from tracelock.lock.model import LockCase
 from tracelock.lock.results import Attempt, read_results_file
+from tracelock.lock.task import load_task, run_task
 
 __all__ = ["LockFlakyWarning", "LockItem", "LockYamlFile"]
 
@@ -107,43 +105,11 @@ class LockYamlFile(pytest.File):
         return str(super().repr_failure(excinfo))
 
 
-def _load_task(spec: str) -> Callable[[Any], Any]:
-    module_name, sep, attr = spec.partition(":")
-    if not sep:
-        raise LockFileError("tracelock_task", f"{spec!r} is not module:function")
-    function = getattr(importlib.import_module(module_name), attr, None)
-    if not callable(function):
-        raise LockFileError("tracelock_task", f"{spec!r}: {attr} is not a function of {module_name}")
-    return function
-
-
-def _attempts_from_task(config: pytest.Config, case: LockCase) -> list[Attempt]:
+def _attempts_from_task(config: pytest.Config, case: LockCase, dataset_version: int) -> list[Attempt]:
     state = config.stash[_STATE]
     if "task" not in state:
-        state["task"] = _load_task(_setting(config, "tracelock_task"))
-    attempts = []
-    for repeat in range(case.repeats):
-        started = time.perf_counter()
-        try:
-            value = state["task"](case.input)
-        except Exception as exc:  # a crashing task is a failed attempt, as in an eval run
-            value = Attempt(run_id="pytest", case_id=case.id, error=f"{type(exc).__name__}: {exc}")
-        latency_ms = (time.perf_counter() - started) * 1000
-        if isinstance(value, Attempt):
-            attempts.append(
-                dataclasses.replace(
-                    value,
-                    run_id=value.run_id or "pytest",
-                    case_id=case.id,
-                    repeat=repeat,
-                    latency_ms=latency_ms if value.latency_ms is None else value.latency_ms,
-                )
-            )
-        else:
-            attempts.append(
-                Attempt(run_id="pytest", case_id=case.id, repeat=repeat, output=value, latency_ms=latency_ms)
-            )
-    return attempts
+        state["task"] = load_task(_setting(config, "tracelock_task"))
+    return run_task(state["task"], case, run_id="pytest", dataset_version=dataset_version)
 
 
 def _attempts_from_results(config: pytest.Config, case: LockCase) -> list[Attempt]:
@@ -170,7 +136,7 @@ class LockItem(pytest.Item):
 
     def runtest(self) -> None:
         if _setting(self.config, "tracelock_task"):
-            attempts = _attempts_from_task(self.config, self.case)
+            attempts = _attempts_from_task(self.config, self.case, self.dataset_version)
         elif _setting(self.config, "tracelock_results"):
             attempts = _attempts_from_results(self.config, self.case)
         else:

@@ -7,6 +7,7 @@ JSONL a user command writes (``--runner``; see :mod:`tracelock.lock.runner`).
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,6 +43,16 @@ class Attempt:
     context_tokens: int | None = None
     trace_id: str = ""
     source: str = ""
+
+    def to_record(self) -> dict[str, Any]:
+        """The attempt as one line of the eval-results JSONL (fields without a value left out)."""
+        out: dict[str, Any] = {}
+        for name in self.__dataclass_fields__:
+            value = getattr(self, name)
+            if name != "source" and value not in (None, "", {}):
+                out[name] = value
+        out.setdefault("repeat", self.repeat)
+        return out
 
     def metric(self, name: str) -> float | None:
         """A ceiling metric by name (``total_tokens`` = input + output)."""
@@ -113,6 +124,9 @@ def parse_results(lines: Iterable[str], source: str) -> list[Attempt]:
 
 
 def read_results_file(path: Path) -> list[Attempt]:
+    """Results JSONL from ``path``; ``-`` reads standard input (``evals | tracelock lock check -r -``)."""
+    if str(path) == "-":
+        return parse_results(sys.stdin.read().splitlines(), "<stdin>")
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

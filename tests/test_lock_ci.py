@@ -99,3 +99,28 @@ def test_github_workflow_uses_only_real_options() -> None:
     for code in ("0)", "1)", "2)", "3)"):
         assert code in final
     assert any("tracelock lock validate" in s.get("run", "") for s in steps)
+
+
+def test_run_tasks_runner_drives_the_application_through_the_gate(tmp_path: Path) -> None:
+    (tmp_path / "locks").mkdir()
+    (tmp_path / "locks" / "refund.yaml").write_text(
+        LOCKS.replace("input: refund please", "input: refund please\n    repeats: 3")
+    )
+    (tmp_path / "app.py").write_text(
+        "def answer(question):\n"
+        "    if 'refund' not in question:\n"
+        "        raise ValueError('no refund')\n"
+        "    return 'refund approved'\n"
+        "def broken(question):\n"
+        "    raise ValueError('model timeout')\n"
+    )
+    runner = f"{sys.executable} -m tracelock.lock.run_tasks"
+    ok = run_gate(tmp_path, TRACELOCK_RUNNER=f"{runner} app:answer", TRACELOCK_RELEASE="v1")
+    assert ok.returncode == 0, ok.stdout + ok.stderr
+    assert "3/3 (need 3)" in ok.stdout
+    bad = run_gate(tmp_path, TRACELOCK_RUNNER=f"{runner} app:broken", TRACELOCK_RELEASE="v1")
+    assert bad.returncode == 1, bad.stdout + bad.stderr
+    assert "error: ValueError: model timeout" in bad.stdout
+    typo = run_gate(tmp_path, TRACELOCK_RUNNER=f"{runner} app:answr", TRACELOCK_RELEASE="v1")
+    assert typo.returncode == 3
+    assert "answr is not a function of app" in typo.stderr

@@ -363,3 +363,16 @@ def test_help_documents_the_exit_codes() -> None:
         "Exit 0: locks hold; 1: a lock regressed/missing; 2: usage error; 3: runner/store fail." in run.stdout
     )
     assert textwrap.dedent("TRACELOCK_RESULTS") in run.stdout
+
+
+def test_results_from_stdin(project: Path) -> None:
+    run = subprocess.run(
+        [*TRACELOCK, "lock", "check", "--results", "-", "--no-record"],
+        cwd=project,
+        input=json.dumps(BAD) + "\n",
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 1, run.stderr
+    assert "REGRESSED refund/enterprise-refund" in run.stdout

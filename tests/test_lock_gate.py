@@ -270,3 +270,20 @@ def test_baseline_entries_for_unknown_cases_are_new() -> None:
     report = run_gate([lock_file(case("a"))], [attempt("a")], baseline=Baseline("v1", {}))
     assert report.outcomes[0].baseline is None
     assert "nothing got worse" in report_markdown(report)
+
+
+def test_attempt_records_round_trip_through_the_results_parser() -> None:
+    original = Attempt(
+        run_id="r",
+        case_id="c",
+        repeat=2,
+        dataset_id="refund",
+        dataset_version="3",
+        scores={"f": 0.5},
+        passed=False,
+        output={"a": [1]},
+        cost_usd=0.01,
+        input_tokens=7,
+    )
+    (parsed,) = parse_results([json.dumps(original.to_record())], "x")
+    assert parsed == Attempt(**{**original.__dict__, "source": "x:1"})
