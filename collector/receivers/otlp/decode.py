@@ -72,6 +72,8 @@ def _hex_ids_to_base64(obj: dict[str, Any], where: str) -> None:
 
 
 def _list(obj: Any, name: str, where: str) -> list[Any]:
+    if not isinstance(obj, dict):
+        raise InputError(f"{where or 'body'}: expected an object, got {type(obj).__name__}")
     value = obj.get(name) or []
     if not isinstance(value, list):
         raise InputError(f"{where}.{name}: expected a list")
