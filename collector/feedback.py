@@ -55,7 +55,10 @@ def _timestamp(value: Any, where: str) -> datetime:
     if value is None:
         return datetime.now(timezone.utc)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(float(value), timezone.utc)
+        try:
+            return datetime.fromtimestamp(float(value), timezone.utc)
+        except (OverflowError, OSError, ValueError) as exc:
+            raise InputError(f"{where}.timestamp: {value!r} is not a usable epoch time") from exc
     if isinstance(value, str):
         try:
             parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
