@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
 from tracelock.sampler.batch import RunReport, run_rules
 from tracelock.sampler.identity import keep_sample
@@ -22,6 +22,7 @@ from tracelock.sampler.rules import RuleSet
 from tracelock.sampler.seeds import KEY_COLUMNS, Seed, seeds_this_hour, write_seeds
 from tracelock.sampler.spans import CONTENT_KEYS, SpanMatch, SpanRuleEngine
 from tracelock.sampler.variables import LABEL_PREFIX, Level
+from tracelock.sampler.wire import SpanRange, replace_spans
 from tracelock.store import Store
 
 __all__ = ["SEED_IDS_ATTRIBUTE", "SEED_RULES_ATTRIBUTE", "SeedSampler"]
@@ -95,24 +96,29 @@ class SeedSampler:
 
     @staticmethod
     def _stamped(body: bytes, kept: list[tuple[SpanMatch, Seed]]) -> bytes:
-        """The request with each matched span carrying the rules and seed ids that chose it."""
-        request = ExportTraceServiceRequest.FromString(body)
-        by_span: dict[tuple[int, int, int], list[Seed]] = {}
+        """The request with each matched span carrying the rules and seed ids that chose it.
+
+        Only the matched spans are decoded and re-encoded; the rest of the request is copied as bytes.
+        """
+        by_span: dict[SpanRange, list[Seed]] = {}
         for match, seed in kept:
-            by_span.setdefault(match.position, []).append(seed)
-        for (r, s, i), seeds in by_span.items():
-            span = request.resource_spans[r].scope_spans[s].spans[i]
+            by_span.setdefault(match.span_range, []).append(seed)
+        new_spans: dict[SpanRange, bytes] = {}
+        for span_range, seeds in by_span.items():
+            span = Span.FromString(body[span_range.start : span_range.end])
             previous = {kv.key: kv.value.string_value for kv in span.attributes}
             rules = _merge_list(previous.get(SEED_RULES_ATTRIBUTE, ""), [x.rule for x in seeds])
             ids = _merge_list(previous.get(SEED_IDS_ATTRIBUTE, ""), [x.seed_id for x in seeds])
-            kept_attrs = [
-                kv for kv in span.attributes if kv.key not in (SEED_RULES_ATTRIBUTE, SEED_IDS_ATTRIBUTE)
-            ]
-            del span.attributes[:]
-            span.attributes.extend(kept_attrs)
+            if SEED_RULES_ATTRIBUTE in previous or SEED_IDS_ATTRIBUTE in previous:
+                others = [
+                    kv for kv in span.attributes if kv.key not in (SEED_RULES_ATTRIBUTE, SEED_IDS_ATTRIBUTE)
+                ]
+                del span.attributes[:]
+                span.attributes.extend(others)
             span.attributes.add(key=SEED_RULES_ATTRIBUTE).value.string_value = rules
             span.attributes.add(key=SEED_IDS_ATTRIBUTE).value.string_value = ids
-        return request.SerializeToString()
+            new_spans[span_range] = span.SerializeToString()
+        return replace_spans(body, new_spans, kept[0][0].resources)
 
     # --- trace and slice rules on summaries ---------------------------------------------------------------
 

@@ -11,8 +11,6 @@ every span: that is the price of such a rule, and ``tracelock seeds check`` says
 from __future__ import annotations
 
 import bisect
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +20,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import Span
 from tracelock.sampler.evaluate import Evaluator
 from tracelock.sampler.rules import CompiledRule, RuleSet
 from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS, Level
-from tracelock.sampler.wire import scan_request
+from tracelock.sampler.wire import ResourceRange, SpanRange, scan_request
 
 __all__ = ["SpanMatch", "SpanRuleEngine", "any_value"]
 
@@ -56,7 +54,8 @@ class SpanMatch:
     span_id: str
     matched: dict[str, str]
     attributes: dict[str, Any]  # canonical name -> value (span first, then resource)
-    position: tuple[int, int, int]  # resource, scope, span index in the request
+    span_range: SpanRange  # where the span's encoding sits in the request bytes
+    resources: list[ResourceRange]  # the request's layout (shared by every match of one request)
 
 
 @dataclass
@@ -89,20 +88,27 @@ class SpanRuleEngine:
 
     def __init__(self, rules: RuleSet, evaluator: Evaluator | None = None) -> None:
         self.rules = rules.at(Level.span)
-        wanted = {"tracelock.origin", *SUMMARY_COLUMNS, *CONTENT_KEYS}
+        read = {"tracelock.origin"}
         triggers: set[str] = set()
         self._ungated = False
         for rule in self.rules:
-            wanted |= {v.attribute for v in rule.condition.variables if v.attribute}
+            read |= {v.attribute for v in rule.condition.variables if v.attribute}
             if not rule.condition.gates:
                 self._ungated = True
             for gate in rule.condition.gates:
                 triggers |= gate.attributes
-        self._names = _source_names(wanted)
-        trigger_sources = sorted(n for n, c in self._names.canonical_of.items() if c in triggers)
-        self._trigger = (
-            re.compile(b"|".join(re.escape(n.encode()) for n in trigger_sources)) if trigger_sources else None
+        # what evaluation reads (decoded for every candidate span) and what a seed records (matches only)
+        self._eval_names = _source_names(read)
+        self._eval_labels = any(name.startswith(LABEL_PREFIX) for name in read)
+        self._full_names = _source_names(read | {*SUMMARY_COLUMNS, *CONTENT_KEYS})
+        self._triggers = tuple(
+            sorted(n.encode() for n, c in self._full_names.canonical_of.items() if c in triggers)
         )
+        # per rule: the origins its scope admits and its gates, read once per span without enum lookups
+        self._plans = [
+            (rule, frozenset(o for o in ("live", "eval") if rule.spec.scope.admits(o)), rule.condition.gates)
+            for rule in self.rules
+        ]
         self.evaluator = evaluator or Evaluator()
 
     @property
@@ -113,16 +119,19 @@ class SpanRuleEngine:
         """Every (span rule, span) match in one serialized request."""
         if not self.rules:
             return []
+        hits: list[int] = []
         if not self._ungated:
-            if self._trigger is None:
-                return []
-            hits = [m.start() for m in self._trigger.finditer(body)]
+            for name in self._triggers:  # bytes.find is memchr-fast; a few names, a few hits
+                pos = body.find(name)
+                while pos >= 0:
+                    hits.append(pos)
+                    pos = body.find(name, pos + 1)
             if not hits:
                 return []
-        else:
-            hits = []
+            hits.sort()
         matches: list[SpanMatch] = []
-        for resource in scan_request(body):
+        resources = scan_request(body)
+        for resource in resources:
             if self._ungated:
                 chosen = resource.spans
                 resource_hit = True
@@ -137,11 +146,10 @@ class SpanRuleEngine:
                 chosen = resource.spans if resource_hit else self._spans_hit(resource.spans, hits[lo:hi])
             if not chosen:
                 continue
-            r_attrs = self._resource_attributes(body, resource.resource)
+            r_view = self._resource_attributes(body, resource.resource)
             for span_range in chosen:
                 span = Span.FromString(body[span_range.start : span_range.end])
-                pos = (span_range.resource_index, span_range.scope_index, span_range.span_index)
-                matches += self._evaluate(span, r_attrs, pos)
+                matches += self._evaluate(span, r_view, span_range, resources)
         return matches
 
     @staticmethod
@@ -156,18 +164,21 @@ class SpanRuleEngine:
                 last = i
         return chosen
 
-    def _resource_attributes(self, body: bytes, byte_range: tuple[int, int] | None) -> dict[str, Any]:
+    def _resource_attributes(self, body: bytes, byte_range: tuple[int, int] | None) -> _ResourceView:
         if byte_range is None:
-            return {}
+            return _ResourceView({}, {}, "")
         resource = Resource.FromString(body[byte_range[0] : byte_range[1]])
-        out = self._attributes(resource.attributes)[0]
         service = next((any_value(kv.value) for kv in resource.attributes if kv.key == "service.name"), "")
-        out["service.name"] = service
-        return out
+        return _ResourceView(
+            self._attributes(resource.attributes, self._eval_names, self._eval_labels)[0],
+            self._attributes(resource.attributes, self._full_names, True)[0],
+            str(service),
+        )
 
-    def _attributes(self, key_values: Any) -> tuple[dict[str, Any], bool]:
-        """Canonical name -> value of names the engine reads; and whether a tracelock.eval.* key is set."""
-        canonical_of = self._names.canonical_of
+    @staticmethod
+    def _attributes(key_values: Any, names: _Names, labels: bool) -> tuple[dict[str, Any], bool]:
+        """Canonical name -> value of ``names``; and whether a tracelock.eval.* key is set."""
+        canonical_of = names.canonical_of
         out: dict[str, Any] = {}
         ranks: dict[str, int] = {}
         has_eval = False
@@ -176,17 +187,17 @@ class SpanRuleEngine:
             if key.startswith("tracelock."):
                 if key.startswith("tracelock.eval."):
                     has_eval = True
-                elif key.startswith(LABEL_PREFIX):
+                elif labels and key.startswith(LABEL_PREFIX):
                     out[key] = any_value(kv.value)
                     continue
             canonical = canonical_of.get(key)
             if canonical is None:
                 continue
-            rank = self._names.rank.get(key, -1)
+            rank = names.rank.get(key, -1)
             if canonical in ranks and ranks[canonical] <= rank:
                 continue
             value = any_value(kv.value)
-            converter = self._names.converters.get(key)
+            converter = names.converters.get(key)
             if converter is not None:
                 value = converter(value)
                 if value is None:
@@ -195,36 +206,51 @@ class SpanRuleEngine:
             ranks[canonical] = rank
         return out, has_eval
 
-    def _evaluate(self, span: Any, r_attrs: Mapping[str, Any], pos: tuple[int, int, int]) -> list[SpanMatch]:
-        attrs, has_eval = self._attributes(span.attributes)
-        merged = {k: v for k, v in r_attrs.items() if k != "service.name"}
+    def _evaluate(
+        self, span: Any, resource: _ResourceView, span_range: SpanRange, resources: list[ResourceRange]
+    ) -> list[SpanMatch]:
+        attrs, has_eval = self._attributes(span.attributes, self._eval_names, self._eval_labels)
+        merged = dict(resource.read)
         merged.update(attrs)
-        origin = str(attrs.get("tracelock.origin") or r_attrs.get("tracelock.origin") or "")
+        origin = str(merged.get("tracelock.origin") or "")
         if not origin:
             origin = "eval" if has_eval else "live"
         present = merged.keys()
         values: dict[str, Any] | None = None
+        recorded: dict[str, Any] | None = None
         out: list[SpanMatch] = []
-        for rule in self.rules:
-            if not rule.spec.scope.admits(origin):
+        for rule, origins, gates in self._plans:
+            if origin not in origins:
                 continue
-            if any(present.isdisjoint(gate.attributes) for gate in rule.condition.gates):
+            if gates and any(present.isdisjoint(gate.attributes) for gate in gates):
                 continue
             if values is None:
-                values = dict(merged)
-                values.update(_span_fields(span, r_attrs))
+                values = merged
+                values.update(_span_fields(span, resource.service))
             matched = self.evaluator.check(rule, values)
-            if matched is not None:
-                out.append(SpanMatch(rule, span.trace_id.hex(), span.span_id.hex(), matched, merged, pos))
+            if matched is None:
+                continue
+            if recorded is None:  # what the seed records: shared keys, labels, content (matches only)
+                recorded = dict(resource.recorded)
+                recorded.update(self._attributes(span.attributes, self._full_names, True)[0])
+            trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+            out.append(SpanMatch(rule, trace_id, span_id, matched, recorded, span_range, resources))
         return out
 
 
-def _span_fields(span: Any, r_attrs: Mapping[str, Any]) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class _ResourceView:
+    read: dict[str, Any]  # the resource attributes rules read
+    recorded: dict[str, Any]  # ... and those seeds record
+    service: str
+
+
+def _span_fields(span: Any, service: str) -> dict[str, Any]:
     duration = span.end_time_unix_nano - span.start_time_unix_nano
     return {
         "span.name": span.name,
         "span.kind": _KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "Unspecified",
-        "span.service_name": r_attrs.get("service.name", ""),
+        "span.service_name": service,
         "span.status_code": _STATUS[span.status.code] if 0 <= span.status.code < len(_STATUS) else "Unset",
         "span.duration_ms": max(duration, 0) / 1e6,
         "span.is_root": not span.parent_span_id,

@@ -52,7 +52,8 @@ def test_empty_retrieval_fires_on_the_flagged_span_only() -> None:
         ("empty-retrieval", _trace(2), _span(2))
     ]
     assert matches[0].matched == {"tracelock.retrieval.empty": "true"}
-    assert matches[0].position == (0, 0, 1)
+    where = matches[0].span_range
+    assert (where.resource_index, where.scope_index, where.span_index) == (0, 0, 1)
 
 
 def test_requests_without_any_gate_attribute_are_not_decoded() -> None:
