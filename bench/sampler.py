@@ -101,9 +101,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=40, help="distinct requests per scenario")
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
-    print(
-        f"machine: {platform.platform()} {platform.machine()}, {os.cpu_count()} CPUs, Python {sys.version.split()[0]}"
-    )
+    python = sys.version.split()[0]
+    print(f"machine: {platform.platform()} {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
     print(
         f"common-expression-language {version('common-expression-language')}, protobuf {version('protobuf')}"
     )
