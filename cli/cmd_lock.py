@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import getpass
 import io
+import sys
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -25,6 +26,7 @@ from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError
 from tracelock.lock.capture import CapturedTrace, capture_seed, capture_trace
 from tracelock.lock.checking import CheckOptions, run_check
 from tracelock.lock.expect_spec import parse_expect
+from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import add_case, discover_lock_files, load_lock_dir, validate_lock_dir
 from tracelock.lock.model import LockCase, Provenance
 from tracelock.lock.records import find_locked_case, mirror_locks
@@ -171,6 +173,17 @@ def list_cases(
     print_rows(["dataset", "case", "added_in", "must_pass", "expect", "source_trace"], rows, fmt)
 
 
+@lock_app.command("export")
+def export(
+    locks_dir: Path = _LOCKS,
+    version: int = typer.Option(None, "--version", help="Cases of this dataset version (default: current)."),
+    dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Only these datasets (repeatable)."),
+) -> None:
+    """Print the cases as JSONL for an eval runner (inputs, repeats, assertions, dataset version)."""
+    files = [f for f in load_lock_dir(locks_dir) if not dataset or f.dataset in dataset]
+    sys.stdout.write(case_records_jsonl(files, version))
+
+
 @lock_app.command("sync")
 def sync(ctx: typer.Context, locks_dir: Path = _LOCKS) -> None:
     """Mirror every lock case into the store's ``locks`` table (coverage counts, trace links)."""
@@ -257,8 +270,9 @@ def check(
     runner: str = typer.Option(
         None,
         "--runner",
-        help="Shell command that runs the evals. It gets TRACELOCK_RESULTS (a file path) and TRACELOCK_LOCKS "
-        "in its environment, writes results JSONL to $TRACELOCK_RESULTS (or stdout) and exits 0.",
+        help="Shell command running the evals. It gets TRACELOCK_RESULTS (a file path), TRACELOCK_LOCKS and "
+        "TRACELOCK_CASES (cases JSONL, as `lock export`) in its environment, writes results JSONL to "
+        "$TRACELOCK_RESULTS (or stdout) and exits 0.",
     ),
     runner_timeout: float = typer.Option(
         1800.0, "--runner-timeout", min=0.1, help="Seconds before the runner is killed."

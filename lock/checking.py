@@ -14,6 +14,7 @@ from pathlib import Path
 from rich.console import Console
 
 from tracelock.errors import ConfigError
+from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import load_lock_dir
 from tracelock.lock.gate import Baseline, GateReport, run_gate
 from tracelock.lock.records import (
@@ -83,7 +84,13 @@ def evaluate(options: CheckOptions, store: _LazyStore | None = None) -> GateRepo
         if not attempts:
             raise ConfigError(f"eval run {options.run_id!r} has no records in the store", field="--run-id")
     elif options.runner is not None:
-        attempts = run_command(options.runner, locks_dir=options.locks_dir, timeout=options.runner_timeout)
+        selected = [f for f in files if not options.datasets or f.dataset in options.datasets]
+        attempts = run_command(
+            options.runner,
+            locks_dir=options.locks_dir,
+            timeout=options.runner_timeout,
+            cases_jsonl=case_records_jsonl(selected),
+        )
     else:
         raise ConfigError("give one of --results, --run-id or --runner")
     baseline: Baseline | None = None

@@ -2,7 +2,8 @@
 
 The contract with the command (documented in ``tracelock lock check --help`` and docs/lock.md):
 - it runs through the shell, in the current directory, with ``TRACELOCK_RESULTS`` set to a fresh file
-  path and ``TRACELOCK_LOCKS`` set to the lock directory;
+  path, ``TRACELOCK_LOCKS`` set to the lock directory and ``TRACELOCK_CASES`` to a JSONL file of the
+  cases to run (:mod:`tracelock.lock.export`: inputs, repeats, dataset versions);
 - it writes results in the eval-results JSONL shape to ``$TRACELOCK_RESULTS``, or, if it leaves that file
   empty, to its standard output;
 - it exits 0 when it produced results, whatever the scores (the gate decides pass/fail).
@@ -20,10 +21,11 @@ from pathlib import Path
 from tracelock.errors import ResultsError, RunnerError
 from tracelock.lock.results import Attempt, parse_results
 
-__all__ = ["RESULTS_ENV", "run_command"]
+__all__ = ["CASES_ENV", "LOCKS_ENV", "RESULTS_ENV", "run_command"]
 
 RESULTS_ENV = "TRACELOCK_RESULTS"
 LOCKS_ENV = "TRACELOCK_LOCKS"
+CASES_ENV = "TRACELOCK_CASES"
 _TAIL = 600
 
 
@@ -32,12 +34,17 @@ def _tail(text: str) -> str:
     return ("…" + text[-_TAIL:]) if len(text) > _TAIL else text
 
 
-def run_command(command: str, *, locks_dir: Path, timeout: float) -> list[Attempt]:
+def run_command(command: str, *, locks_dir: Path, timeout: float, cases_jsonl: str = "") -> list[Attempt]:
     """Run ``command`` and return the attempts it reported; raise RunnerError on any failure."""
     with tempfile.TemporaryDirectory(prefix="tracelock-runner-") as tmp:
         results_path = Path(tmp) / "results.jsonl"
         results_path.touch()
-        env = dict(os.environ, **{RESULTS_ENV: str(results_path), LOCKS_ENV: str(locks_dir)})
+        cases_path = Path(tmp) / "cases.jsonl"
+        cases_path.write_text(cases_jsonl, encoding="utf-8")
+        env = dict(
+            os.environ,
+            **{RESULTS_ENV: str(results_path), LOCKS_ENV: str(locks_dir), CASES_ENV: str(cases_path)},
+        )
         try:
             process = subprocess.Popen(
                 command,

@@ -376,3 +376,33 @@ def test_results_from_stdin(project: Path) -> None:
     )
     assert run.returncode == 1, run.stderr
     assert "REGRESSED refund/enterprise-refund" in run.stdout
+
+
+RUNNER_FROM_CASES = """
+import json, os
+with open(os.environ["TRACELOCK_CASES"]) as cases, open(os.environ["TRACELOCK_RESULTS"], "w") as out:
+    for line in cases:
+        case = json.loads(line)
+        for repeat in range(case["repeats"]):
+            keys = {k: case[k] for k in ("case_id", "dataset_id", "dataset_version")}
+            result = {"run_id": "any-language", "repeat": repeat, "output": {"echo": case["input"]}, **keys}
+            out.write(json.dumps({**result, "cost_usd": 0.0}) + "\\n")
+"""
+
+
+def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
+    exported = tracelock("lock", "export", cwd=project)
+    assert exported.returncode == 0, exported.stderr
+    (record,) = [json.loads(line) for line in exported.stdout.splitlines()]
+    assert (record["dataset_id"], record["dataset_version"], record["case_id"]) == (
+        "refund",
+        "1",
+        "enterprise-refund",
+    )
+    assert record["source_trace_id"] == TRACE
+    assert record["input"][0]["parts"][0]["content"] == "Refund my enterprise plan"
+    assert tracelock("lock", "export", "--version", "9", cwd=project).returncode == 2
+    (project / "runner.py").write_text(RUNNER_FROM_CASES)
+    run = tracelock("lock", "check", "--runner", f"{sys.executable} runner.py", "--no-record", cwd=project)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "OK: 1 lock cases, 1 passed" in run.stdout
