@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from opentelemetry import baggage as otel_baggage
@@ -28,6 +29,10 @@ except ImportError:  # pragma: no cover - other API versions
     BAGGAGE_KEY = None
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+# (labels object, context token) of the scopes open in this thread / asyncio task, innermost last: one
+# module-level variable, so a labels object shared across threads or tasks exits its own scope
+_OPEN_SCOPES: ContextVar[tuple[tuple[Any, object], ...]] = ContextVar("tracelock_open_scopes", default=())
 
 # canonical keys that may travel in Baggage and be stamped from it
 _STAMPABLE_CATEGORIES = (Category.TASK_LABEL, Category.EVAL_KEY, Category.VERSION_KEY)
@@ -111,7 +116,6 @@ class labels:  # lower-case: used like a function, `with tracelock.labels(intent
         merged = {**(mapping or {}), **values}
         self.keys: dict[str, Any] = build_keys(merged, where=self._where)
         self.baggage = baggage
-        self._tokens: list[object] = []
 
     def context(self, parent: otel_context.Context | None = None) -> otel_context.Context:
         """A context carrying these keys on top of ``parent``'s (default: the current context)."""
@@ -129,11 +133,17 @@ class labels:  # lower-case: used like a function, `with tracelock.labels(intent
 
     def __enter__(self) -> dict[str, Any]:
         ctx = self.context()
-        self._tokens.append(otel_context.attach(ctx))
+        token = otel_context.attach(ctx)
+        _OPEN_SCOPES.set((*_OPEN_SCOPES.get(), (self, token)))
         return dict(ctx[STAMP_KEY])
 
     def __exit__(self, *exc: object) -> None:
-        otel_context.detach(self._tokens.pop())
+        scopes = _OPEN_SCOPES.get()
+        for i in range(len(scopes) - 1, -1, -1):  # this object's latest scope in this thread/task
+            if scopes[i][0] is self:
+                _OPEN_SCOPES.set(scopes[:i] + scopes[i + 1 :])
+                otel_context.detach(scopes[i][1])
+                return
 
     def __call__(self, fn: F) -> F:
         """Use as a decorator: every call runs inside a fresh scope with these keys."""

@@ -84,11 +84,10 @@ class SharedKeysProcessor(SpanProcessor):
         self.validate_every = validate_every
         self._seen = 0
         self._problems = problems
-        # one-entry caches keyed by object identity (the object is held, so its id is not reused)
-        self._bag_obj: object = None
-        self._bag_keys: dict[str, Any] | None = None
-        self._merge_obj: object = None
-        self._merged: dict[str, Any] = self._static
+        # one-entry caches keyed by object identity (the object is held, so its id is not reused);
+        # each is one tuple so a thread never sees one request's key with another's value
+        self._bag_cache: tuple[object, dict[str, Any] | None] = (None, None)
+        self._merge_cache: tuple[object, dict[str, Any]] = (None, self._static)
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         try:
@@ -97,19 +96,23 @@ class SharedKeysProcessor(SpanProcessor):
             if keys is None and self._trust_baggage:
                 bag = ctx.get(BAGGAGE_KEY)
                 if bag:
-                    if bag is not self._bag_obj:
-                        self._bag_keys = stamp_from_baggage(bag)
-                        self._bag_obj = bag
-                    keys = self._bag_keys
+                    cached = self._bag_cache  # (baggage dict, its keys): one tuple, swapped atomically
+                    if cached[0] is bag:
+                        keys = cached[1]
+                    else:
+                        keys = stamp_from_baggage(bag)
+                        self._bag_cache = (bag, keys)
             if keys is None:
                 attrs = self._static
             elif not self._static:
                 attrs = keys
             else:
-                if keys is not self._merge_obj:
-                    self._merged = {**self._static, **keys}
-                    self._merge_obj = keys
-                attrs = self._merged
+                cached = self._merge_cache
+                if cached[0] is keys:
+                    attrs = cached[1]
+                else:
+                    attrs = {**self._static, **keys}
+                    self._merge_cache = (keys, attrs)
             if attrs:
                 try:  # inline fast path of _attrs.stamp (one call less per span)
                     bounded = span._attributes

@@ -249,3 +249,36 @@ def test_span_attribute_limit_is_respected() -> None:
         provider.get_tracer("t").start_span("s", attributes={"a": 1}).end()
     attrs = sink.get_finished_spans()[0].attributes
     assert len(attrs) == 3  # the SDK's limit still holds (its public path drops the oldest)
+
+
+def test_one_labels_object_shared_by_concurrent_asyncio_tasks_exits_its_own_scopes() -> None:
+    provider, sink = _setup()
+    tracer = provider.get_tracer("t")
+    shared = labels(intent="refund")
+    a_in, b_in, a_out = asyncio.Event(), asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:  # enters before b, exits while b is still inside the same object
+        with shared, labels(feature="a"):
+            a_in.set()
+            await b_in.wait()
+            tracer.start_span("a").end()
+        tracer.start_span("a after").end()
+        a_out.set()
+
+    async def second() -> None:
+        await a_in.wait()
+        with shared, labels(feature="b"):
+            b_in.set()
+            await a_out.wait()
+            tracer.start_span("b").end()
+        tracer.start_span("b after").end()
+
+    async def main() -> None:
+        await asyncio.gather(first(), second())
+
+    asyncio.run(main())
+    spans = {s.name: s.attributes for s in sink.get_finished_spans()}
+    assert spans["a"]["tracelock.feature"] == "a" and spans["b"]["tracelock.feature"] == "b"
+    assert spans["a"]["tracelock.intent"] == spans["b"]["tracelock.intent"] == "refund"
+    assert "tracelock.intent" not in spans["a after"] and "tracelock.intent" not in spans["b after"]
+    assert current_keys() == {}
