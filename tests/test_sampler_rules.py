@@ -232,3 +232,16 @@ def test_seeds_check_cli_accepts_the_builtin_file(capsys) -> None:
     assert info.value.code in (0, None)
     out = capsys.readouterr().out
     assert '"rule": "high-complaint-slice"' in out
+
+
+def test_docs_list_every_derived_field_and_builtin_rule() -> None:
+    from pathlib import Path
+
+    from tracelock.sampler.variables import FEEDBACK_FIELDS, SLICE_FIELDS, SPAN_FIELDS, TRACE_FIELDS
+
+    docs = (Path(__file__).parent.parent / "docs" / "seeds.md").read_text()
+    for fields in (SPAN_FIELDS, TRACE_FIELDS, FEEDBACK_FIELDS, SLICE_FIELDS):
+        for name, (cel_type, brief) in fields.items():
+            assert f"| `{name}` | {cel_type.value} | {brief} |" in docs, name
+    for rule in load_rules().rules:
+        assert f"| `{rule.name}` | {rule.level.value} |" in docs, rule.name
