@@ -15,6 +15,9 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
+from tracelock.cli.main import app
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 OTHER_TRACE = "00f067aa0ba902b700f067aa0ba902b7"
@@ -220,7 +223,10 @@ def test_exit_1_when_a_lock_has_no_result(project: Path) -> None:
         "bad-option",
     ],
 )
-def test_exit_2_on_usage_and_configuration_errors(project: Path, args: list[str], message: str) -> None:
+def test_exit_2_on_usage_and_configuration_errors(
+    project: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
+) -> None:
+    """In-process (no store is touched): the same command object the ``tracelock`` process runs."""
     files = {
         "{bad}": results(project, "bad-json.jsonl", GOOD).parent / "bad-json.jsonl",
         "{unmatched}": results(project, "unmatched.jsonl", {**GOOD, "case_id": "ghost"}),
@@ -229,9 +235,10 @@ def test_exit_2_on_usage_and_configuration_errors(project: Path, args: list[str]
     }
     files["{bad}"].write_text('{"run_id": "r", "case_id"\n')
     args = [str(files.get(a, a)) for a in args]
-    run = tracelock("lock", "check", *args, "--no-record", cwd=project)
-    assert run.returncode == 2, run.stdout + run.stderr
-    assert message in run.stderr
+    monkeypatch.chdir(project)
+    run = CliRunner().invoke(app, ["lock", "check", *args, "--no-record"], env={"COLUMNS": "200"})
+    assert run.exit_code == 2, run.output
+    assert message in " ".join(run.stderr.split())
 
 
 def test_exit_2_on_an_invalid_lock_file_which_is_never_rewritten(project: Path) -> None:
