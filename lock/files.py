@@ -40,6 +40,7 @@ __all__ = [
 ]
 
 SCHEMA_FILE_NAME = "lock.schema.json"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")  # as $defs.name in the schema
 SCHEMA_COMMENT = f"# yaml-language-server: $schema={SCHEMA_FILE_NAME}"
 
 
@@ -324,6 +325,8 @@ def add_case(locks_dir: Path, dataset: str, case: LockCase, description: str = "
     The case's ``added_in`` is set to the new version. Existing content (comments, order, quoting) is kept;
     the write is atomic. Raises LockFileError when the file is invalid or the case id already exists.
     """
+    if not _NAME.match(dataset):
+        raise LockFileError(f"{locks_dir}/{dataset}.yaml", "invalid dataset name", field="dataset")
     locks_dir.mkdir(parents=True, exist_ok=True)
     path = locks_dir / f"{dataset}.yaml"
     yaml = _yaml()
@@ -359,9 +362,6 @@ def add_case(locks_dir: Path, dataset: str, case: LockCase, description: str = "
             data["description"] = description
         data["cases"] = CommentedSeq()
         header = SCHEMA_COMMENT + "\n# Regression locks for dataset '" + dataset + "': reviewed like code.\n"
-        schema_copy = locks_dir / SCHEMA_FILE_NAME
-        if not schema_copy.exists():
-            _atomic_write(schema_copy, lock_schema_path().read_text(encoding="utf-8"))
     entry = case.to_dict()
     entry["added_in"] = version
     if data.get("cases") is None:
@@ -369,5 +369,13 @@ def add_case(locks_dir: Path, dataset: str, case: LockCase, description: str = "
     data["cases"].append(entry)
     buffer = io.StringIO()
     yaml.dump(data, buffer)
-    _atomic_write(path, header + buffer.getvalue())
+    text = header + buffer.getvalue()
+    new_data = _yaml().load(text)  # the file as it will read back: validated before anything is written
+    errors = _schema_errors(_display(path), new_data) or _semantic_errors(path, _display(path), new_data)
+    if errors:
+        raise errors[0]
+    schema_copy = locks_dir / SCHEMA_FILE_NAME
+    if not schema_copy.exists():
+        _atomic_write(schema_copy, lock_schema_path().read_text(encoding="utf-8"))
+    _atomic_write(path, text)
     return load_lock_file(path)

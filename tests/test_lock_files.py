@@ -225,3 +225,14 @@ def test_two_files_for_one_dataset_are_refused(tmp_path: Path) -> None:
     write(tmp_path, GOOD, name="refund.yml")
     with pytest.raises(LockFileError):
         load_lock_dir(tmp_path / "locks")
+
+
+def test_add_case_validates_before_writing_anything(tmp_path: Path) -> None:
+    locks = tmp_path / "locks"
+    with pytest.raises(LockFileError, match="invalid dataset name"):
+        add_case(locks, "../escape", new_case("c1"))
+    bad_id = new_case("has spaces")
+    with pytest.raises(LockFileError, match=r"cases\[0\].id: 'has spaces' does not match"):
+        add_case(locks, "refund", bad_id)
+    assert not (tmp_path / "escape.yaml").exists()
+    assert not locks.exists() or not any(locks.iterdir())
