@@ -47,8 +47,8 @@ FROM
     (
         SELECT
             sp, scope,
-            arrayFilter((p, i) -> indexOf(arrayMap(q -> q.1, s_pairs), p.1) = i, s_pairs, arrayEnumerate(s_pairs)) AS s_kept,
-            arrayFilter((p, i) -> indexOf(arrayMap(q -> q.1, r_pairs), p.1) = i, r_pairs, arrayEnumerate(r_pairs)) AS r_kept
+            arrayFilter((p, u) -> u = 1, s_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, s_pairs))) AS s_kept,
+            arrayFilter((p, u) -> u = 1, r_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, r_pairs))) AS r_kept
         FROM
         (
             SELECT
