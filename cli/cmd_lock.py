@@ -127,7 +127,14 @@ def add(
         )
         path = locks_dir / f"{dataset}.yaml"
         lock_file = add_case(locks_dir, dataset, case)
-        mirror_locks(store, [lock_file])
+        try:
+            mirror_locks(store, [lock_file])
+        except StoreError as exc:  # the file is the source of truth; the mirror can catch up
+            err_console.print(
+                f"[yellow]warning:[/] not mirrored into the locks table ({exc}); run `tracelock lock sync`",
+                highlight=False,
+                soft_wrap=True,
+            )
     console.print(
         f"[green]locked[/] {dataset}/{case.id} in {path} (dataset version {lock_file.version}); "
         f"source trace {captured.trace_id}",

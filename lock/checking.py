@@ -13,7 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tracelock.errors import ConfigError
+from tracelock.errors import ConfigError, StoreError
 from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import load_lock_dir
 from tracelock.lock.gate import Baseline, GateReport, run_gate
@@ -28,6 +28,7 @@ from tracelock.lock.render import print_report, write_junit, write_markdown
 from tracelock.lock.results import Attempt, attempts_from_run, read_results_file
 from tracelock.lock.runner import run_command
 from tracelock.store import Store
+from tracelock.store.remote_store import RemoteStore
 
 __all__ = ["CheckOptions", "evaluate", "run_check"]
 
@@ -113,6 +114,18 @@ def evaluate(options: CheckOptions, store: _LazyStore | None = None) -> GateRepo
     )
 
 
+def _record(store: _LazyStore, options: CheckOptions, report: GateReport, console: Console) -> None:
+    """Write lock_results and the locks mirror; a read-only store (a running collector's) is a warning."""
+    target = store.get()
+    try:
+        mirror_locks(target, load_lock_dir(options.locks_dir))
+        record_results(target, report, check_run_id=new_check_run_id(), release_tag=options.release)
+    except StoreError as exc:
+        if not isinstance(target, RemoteStore):
+            raise
+        console.print(f"[yellow]gate run not recorded:[/] {exc}", highlight=False, soft_wrap=True)
+
+
 def run_check(options: CheckOptions, *, open_store: Callable[[], Store], console: Console) -> int:
     """Run the gate, print and write its outputs, record it; return 0 or 1 (raise for 2 and 3)."""
     store = _LazyStore(open_store)
@@ -124,9 +137,7 @@ def run_check(options: CheckOptions, *, open_store: Callable[[], Store], console
         if options.markdown is not None:
             write_markdown(report, options.markdown)
         if options.record:
-            files = load_lock_dir(options.locks_dir)
-            mirror_locks(store.get(), files)
-            record_results(store.get(), report, check_run_id=new_check_run_id(), release_tag=options.release)
+            _record(store, options, report, console)
         return report.exit_code
     finally:
         store.close()

@@ -6,8 +6,10 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -84,14 +86,19 @@ def tracelock(*args: str, cwd: Path, timeout: float = 120) -> subprocess.Complet
     )
 
 
+def seed_store(root: Path) -> None:
+    """Fill ``root/data`` (a fresh chDB directory) in a separate process, as another tool would."""
+    script = root / "seed_store.py"
+    script.write_text(SEED_STORE)
+    subprocess.run([sys.executable, str(script), str(root / "data"), TRACE, OTHER_TRACE, SEED], check=True)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A user repository whose store holds a complained-about trace, its seed and two eval runs,
     and whose locks/refund.yaml holds that trace locked from its seed."""
     root = tmp_path_factory.mktemp("project")
-    script = root / "seed_store.py"
-    script.write_text(SEED_STORE)
-    subprocess.run([sys.executable, str(script), str(root / "data"), TRACE, OTHER_TRACE, SEED], check=True)
+    seed_store(root)
     added = tracelock(
         "lock", "add", SEED[:8], "--dataset", "refund", "--case-id", "enterprise-refund",
         "--expect", "json_schema:{\"type\": \"object\"}", "--expect", "cost_usd<=0.05",
@@ -413,3 +420,37 @@ def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
     run = tracelock("lock", "check", "--runner", f"{sys.executable} runner.py", "--no-record", cwd=project)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "OK: 1 lock cases, 1 passed" in run.stdout
+
+
+def test_with_a_running_collector_the_gate_reads_through_it_and_warns_it_cannot_record(
+    project: Path, tmp_path: Path
+) -> None:
+    spec = importlib.util.spec_from_file_location(
+        "collector_support", Path(__file__).parent / "collector_support.py"
+    )
+    assert spec is not None and spec.loader is not None
+    support = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(support)  # B's helper for a real collector subprocess on port 0
+    script = tmp_path / "seed_store.py"
+    script.write_text(SEED_STORE)
+    subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "data"), TRACE, OTHER_TRACE, SEED], check=True
+    )
+    shutil.copytree(project / "locks", tmp_path / "locks")
+    collector = support.CollectorProcess(tmp_path, support.write_config(tmp_path / "collector.yaml"))
+    collector.start()
+    try:
+        ok = results(project, "ok.jsonl", GOOD)
+        check = tracelock("lock", "check", "-r", str(ok), "--data-dir", "data", cwd=tmp_path)
+        assert check.returncode == 0, check.stdout + check.stderr
+        assert "gate run not recorded:" in check.stdout
+        added = tracelock("lock", "add", "--trace-id", OTHER_TRACE, "-d", "refund", "--data-dir", "data",
+                          cwd=tmp_path)  # fmt: skip
+        assert added.returncode == 0, added.stderr
+        assert "run `tracelock lock sync`" in added.stderr
+        assert f"source_trace_id: {OTHER_TRACE}" in (tmp_path / "locks" / "refund.yaml").read_text()
+        by_run = tracelock("lock", "check", "--run-id", "run-bad", "--no-record", "--data-dir", "data",
+                           cwd=tmp_path)  # fmt: skip
+        assert by_run.returncode == 1, by_run.stdout + by_run.stderr
+    finally:
+        collector.terminate()
