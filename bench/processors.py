@@ -6,7 +6,7 @@ figures are the fastest chunk of each (the least disturbed) and the median of th
 No exporter is attached to either provider, so the difference is what the processors add.
 Target: <= 1 us added per span.
 
-    /work/venv/bin/python bench/processors.py [--chunk 2000] [--rounds 60]
+    /work/venv/bin/python bench/processors.py [--chunk 2000] [--rounds 60] [--instructions 5000]
 """
 
 from __future__ import annotations
@@ -14,6 +14,10 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import re
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -76,7 +80,7 @@ def time_spans(
         t0 = time.thread_time()
         for _ in range(spans):
             start_span("chat gpt-4o-mini", attributes=attrs).end()
-        return (time.thread_time() - t0) / spans * 1e6
+        return (time.thread_time() - t0) / max(spans, 1) * 1e6
 
 
 def in_remote_context() -> AbstractContextManager:
@@ -98,6 +102,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunk", type=int, default=2000, help="spans per timed chunk")
     parser.add_argument("--rounds", type=int, default=60, help="paired chunks per case")
+    parser.add_argument(
+        "--instructions",
+        type=int,
+        default=0,
+        metavar="SPANS",
+        help="also count CPU instructions per span under valgrind (deterministic, load-independent)",
+    )
+    parser.add_argument("--one", nargs=3, metavar=("CASE", "VARIANT", "SPANS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
 
     # exactly what users get: instrument() without an exporter; bare = same Resource, no processors
@@ -125,6 +137,10 @@ def main() -> None:
         "LLM span, existing provider, 3 labels, prices": (existing, three_labels, llm),
         "HTTP/DB span, 3 labels, prices": (ours, three_labels, http),
     }
+    if args.one:  # a child run under valgrind: one case, bare or ours, a given number of spans
+        provider, scope, attrs = list(cases.values())[int(args.one[0])]
+        time_spans(bare if args.one[1] == "bare" else provider, int(args.one[2]), scope, attrs)
+        return
     load = os.getloadavg()
     time_spans(bare, 2000, nullcontext)  # warm up
     rows = []
@@ -152,6 +168,37 @@ def main() -> None:
     print(header)
     for name, bare_us, ours_us, paired in rows:
         print(f"{name:48} {bare_us:10.2f} {ours_us:10.2f} {ours_us - bare_us:11.2f} {paired:13.2f}")
+    if args.instructions:
+        print_instructions(list(cases), rows, args.instructions)
+
+
+def _instructions(*child_args: str) -> int:
+    """CPU instructions valgrind counts for one child run of this script."""
+    cmd = [
+        "valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
+        sys.executable, __file__, "--one", *child_args,
+    ]  # fmt: skip
+    out = subprocess.run(cmd, capture_output=True, text=True, check=True).stderr
+    return int(re.search(r"I\s+refs:\s+([\d,]+)", out).group(1).replace(",", ""))
+
+
+def print_instructions(names: list[str], rows: list[tuple[str, float, float, float]], spans: int) -> None:
+    """Instructions per span, bare and ours, from runs of ``spans`` spans minus a run of none; the
+    added time is estimated as the added share of instructions times the measured bare time."""
+    if shutil.which("valgrind") is None:
+        print("valgrind not found: no instruction counts")
+        return
+    startup = _instructions("0", "bare", "0")
+    print(f"\ninstructions per span (valgrind cachegrind, {spans} spans per run, startup subtracted)")
+    print(f"{'case':48} {'bare':>9} {'ours':>9} {'added':>7} {'added %':>8} {'= us':>6}")
+    for index, (name, (_, bare_us, _, _)) in enumerate(zip(names, rows, strict=True)):
+        bare_i = (_instructions(str(index), "bare", str(spans)) - startup) / spans
+        ours_i = (_instructions(str(index), "ours", str(spans)) - startup) / spans
+        share = (ours_i - bare_i) / bare_i
+        figures = (
+            f"{bare_i:9.0f} {ours_i:9.0f} {ours_i - bare_i:7.0f} {share * 100:7.1f}% {share * bare_us:6.2f}"
+        )
+        print(f"{name:48} {figures}")
 
 
 if __name__ == "__main__":
