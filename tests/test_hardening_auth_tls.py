@@ -187,41 +187,38 @@ def test_grpc_mtls_refuses_clients_without_a_certificate_from_our_ca(grpc_mtls_s
 
 def test_grpc_aio_interceptor_checks_tokens(certs: DevCertificates, tokens: BearerTokens) -> None:
     sink = _TraceSink()
-    loop = asyncio.new_event_loop()
-    started = threading.Event()
-    holder: dict[str, object] = {}
 
-    async def serve() -> None:
+    def export_twice(port: int) -> tuple[SpanExportResult, SpanExportResult]:
+        credentials = grpc.ssl_channel_credentials(certs.ca_cert.read_bytes())
+        results = []
+        for token in (TOKEN, "nope"):
+            exporter = GrpcExporter(
+                endpoint=f"localhost:{port}",
+                credentials=credentials,
+                headers={"authorization": f"Bearer {token}"},
+            )
+            results.append(exporter.export(_spans(2)))
+            exporter.shutdown()
+        return results[0], results[1]
+
+    async def serve_and_call() -> tuple[SpanExportResult, SpanExportResult]:
         server = grpc.aio.server(
             interceptors=[GrpcAioBearerAuthInterceptor(tokens, endpoint="otlp_grpc_aio")]
         )
         trace_service_pb2_grpc.add_TraceServiceServicer_to_server(sink, server)
         tls = TLSConfig(cert_file=certs.server_cert, key_file=certs.server_key)
-        holder["port"] = server.add_secure_port("127.0.0.1:0", grpc_server_credentials(tls))
-        holder["server"] = server
+        port = server.add_secure_port("127.0.0.1:0", grpc_server_credentials(tls))
         await server.start()
-        started.set()
-        await server.wait_for_termination()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(None, export_twice, port)
+        finally:
+            await server.stop(None)
 
-    thread = threading.Thread(target=loop.run_until_complete, args=(serve(),), daemon=True)
-    thread.start()
-    assert started.wait(10)
-    try:
-        credentials = grpc.ssl_channel_credentials(certs.ca_cert.read_bytes())
-        endpoint = f"localhost:{holder['port']}"
-        good = GrpcExporter(
-            endpoint=endpoint, credentials=credentials, headers={"authorization": f"Bearer {TOKEN}"}
-        )
-        bad = GrpcExporter(
-            endpoint=endpoint, credentials=credentials, headers={"authorization": "Bearer nope"}
-        )
-        assert good.export(_spans(2)) is SpanExportResult.SUCCESS
-        assert bad.export(_spans(2)) is SpanExportResult.FAILURE
-        assert sink.spans == 2
-        assert _failures("otlp_grpc_aio", "invalid") >= 1
-    finally:
-        asyncio.run_coroutine_threadsafe(holder["server"].stop(None), loop).result(10)  # type: ignore[union-attr]
-        thread.join(10)
+    good, bad = asyncio.run(serve_and_call())
+    assert good is SpanExportResult.SUCCESS
+    assert bad is SpanExportResult.FAILURE
+    assert sink.spans == 2
+    assert _failures("otlp_grpc_aio", "invalid") >= 1
 
 
 # --- OTLP/HTTP (uvicorn + starlette) -------------------------------------------------------------

@@ -7,6 +7,8 @@ Everything here is optional and off by default; a receiver turns it on from its 
   :class:`BearerAuthMiddleware` (ASGI) enforce them on OTLP/gRPC, OTLP/HTTP, feedback and admin.
 - :class:`TLSConfig`: server certificate and key, plus a client CA for mTLS;
   :func:`grpc_server_credentials` and :func:`uvicorn_ssl_options` turn it into what each server takes.
+- :class:`RequestLimits` / :func:`apply_limits` and the concurrency interceptor/middleware: spans per
+  request, attributes per span, value length, requests in flight, each counted in :data:`SECURITY_REGISTRY`.
 - :func:`check_read_only_sql`: the admin/query endpoint's guard (one read-only statement, no files,
   URLs or programs reached through table functions or INTO OUTFILE).
 """
@@ -19,17 +21,29 @@ from tracelock.collector.security.auth import (
     GrpcBearerAuthInterceptor,
 )
 from tracelock.collector.security.config import AuthConfig, TLSConfig
+from tracelock.collector.security.limits import (
+    ConcurrencyLimitMiddleware,
+    GrpcConcurrencyInterceptor,
+    RequestLimits,
+    apply_limits,
+)
+from tracelock.collector.security.registry import SECURITY_REGISTRY
 from tracelock.collector.security.sql_guard import check_read_only_sql
 from tracelock.collector.security.tls import grpc_server_credentials, server_ssl_context, uvicorn_ssl_options
 
 __all__ = [
     "AUTH_FAILURES",
+    "SECURITY_REGISTRY",
     "AuthConfig",
     "BearerAuthMiddleware",
     "BearerTokens",
+    "ConcurrencyLimitMiddleware",
     "GrpcAioBearerAuthInterceptor",
     "GrpcBearerAuthInterceptor",
+    "GrpcConcurrencyInterceptor",
+    "RequestLimits",
     "TLSConfig",
+    "apply_limits",
     "check_read_only_sql",
     "grpc_server_credentials",
     "server_ssl_context",

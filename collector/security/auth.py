@@ -19,6 +19,7 @@ import grpc
 from prometheus_client import Counter
 
 from tracelock.collector.security.config import AuthConfig
+from tracelock.collector.security.registry import SECURITY_REGISTRY
 from tracelock.errors import ConfigError
 
 __all__ = [
@@ -33,6 +34,7 @@ AUTH_FAILURES = Counter(
     "tracelock_collector_auth_failures",
     "Requests refused for a missing or wrong bearer token.",
     ["endpoint", "reason"],
+    registry=SECURITY_REGISTRY,
 )
 
 _MISSING = "missing"
