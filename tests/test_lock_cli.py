@@ -15,6 +15,7 @@ import sys
 import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -93,6 +94,20 @@ def seed_store(root: Path) -> None:
     subprocess.run([sys.executable, str(script), str(root / "data"), TRACE, OTHER_TRACE, SEED], check=True)
 
 
+def local(*args: str, cwd: Path, input: str | None = None) -> SimpleNamespace:
+    """The same command in this process (only for commands that do not open the store: chDB serves one
+    data directory per process, and the test session's belongs to the store fixture)."""
+    before = os.getcwd()
+    os.chdir(cwd)
+    try:
+        run = CliRunner().invoke(
+            app, list(args), input=input, env={"COLUMNS": "200", "TRACELOCK_USER": "ci-bot"}
+        )
+    finally:
+        os.chdir(before)
+    return SimpleNamespace(returncode=run.exit_code, stdout=run.stdout, stderr=run.stderr)
+
+
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A user repository whose store holds a complained-about trace, its seed and two eval runs,
@@ -123,7 +138,7 @@ BAD = {**GOOD, "output": "{broken"}
 def test_lock_add_from_a_seed_records_inputs_provenance_and_keys(project: Path) -> None:
     text = (project / "locks" / "refund.yaml").read_text()
     assert text.startswith("# yaml-language-server: $schema=lock.schema.json\n")
-    case = json.loads(tracelock("lock", "list", "-f", "json", cwd=project).stdout)[0]
+    case = json.loads(local("lock", "list", "-f", "json", cwd=project).stdout)[0]
     assert case["case"] == "enterprise-refund"
     assert case["source_trace"] == TRACE
     for fragment in (
@@ -165,7 +180,7 @@ def test_lock_add_any_trace_bumps_the_version_and_refuses_twins(project: Path) -
     assert second.returncode == 0, second.stderr
     assert "dataset version 2" in second.stdout
     listing = json.loads(
-        tracelock("lock", "list", "-l", str(locks), "-f", "json", "--version", "1", cwd=project).stdout
+        local("lock", "list", "-l", str(locks), "-f", "json", "--version", "1", cwd=project).stdout
     )
     assert [c["case"] for c in listing] == [f"orders-{OTHER_TRACE[:12]}"]
     twin = tracelock("lock", "add", "--trace-id", TRACE, "-d", "orders", "-l", str(locks), "--case-id", "x",
@@ -202,7 +217,7 @@ def test_exit_0_when_locks_hold_and_1_naming_case_and_source_trace(project: Path
 
 
 def test_exit_1_when_a_lock_has_no_result(project: Path) -> None:
-    none = tracelock("lock", "check", "-r", str(results(project, "empty.jsonl")), "--no-record", cwd=project)
+    none = local("lock", "check", "-r", str(results(project, "empty.jsonl")), "--no-record", cwd=project)
     assert none.returncode == 1
     assert "MISSING refund/enterprise-refund" in none.stdout
 
@@ -254,30 +269,30 @@ def test_exit_2_on_an_invalid_lock_file_which_is_never_rewritten(project: Path) 
     broken = "dataset: refund\nversion: 1\ncases:\n  - id: a\n    added_in: 1\n    input: q\n    expect:\n"
     broken += "      - type: vibes\n"
     (locks / "refund.yaml").write_text(broken)
-    run = tracelock("lock", "check", "-l", str(locks), "-r", str(results(project, "g.jsonl", GOOD)),
+    run = local("lock", "check", "-l", str(locks), "-r", str(results(project, "g.jsonl", GOOD)),
                     "--no-record", cwd=project)  # fmt: skip
     assert run.returncode == 2
     assert "refund.yaml:8: case 'a': cases[0].expect[0].type: unknown assertion type 'vibes'" in run.stderr
-    validate = tracelock("lock", "validate", "-l", str(locks), cwd=project)
+    validate = local("lock", "validate", "-l", str(locks), cwd=project)
     assert validate.returncode == 2
     assert "unknown assertion type 'vibes'" in validate.stderr
     assert (locks / "refund.yaml").read_text() == broken
-    assert tracelock("lock", "validate", cwd=project).returncode == 0
+    assert local("lock", "validate", cwd=project).returncode == 0
 
 
 def test_exit_3_when_the_runner_crashes_times_out_or_gives_nothing(project: Path) -> None:
-    crash = tracelock("lock", "check", "--runner", "echo boom >&2; exit 4", "--no-record", cwd=project)
+    crash = local("lock", "check", "--runner", "echo boom >&2; exit 4", "--no-record", cwd=project)
     assert crash.returncode == 3
     assert "runner 'echo boom >&2; exit 4' exited with code 4; stderr: boom" in crash.stderr
-    slow = tracelock(
+    slow = local(
         "lock", "check", "--runner", "sleep 30", "--runner-timeout", "0.5", "--no-record", cwd=project
     )
     assert slow.returncode == 3
     assert "timed out after 0.5 s (killed)" in slow.stderr
-    silent = tracelock("lock", "check", "--runner", "true", "--no-record", cwd=project)
+    silent = local("lock", "check", "--runner", "true", "--no-record", cwd=project)
     assert silent.returncode == 3
     assert "produced no results" in silent.stderr
-    garbage = tracelock("lock", "check", "--runner", "echo not-json", "--no-record", cwd=project)
+    garbage = local("lock", "check", "--runner", "echo not-json", "--no-record", cwd=project)
     assert garbage.returncode == 3
     assert "runner stdout:1: not valid JSON" in garbage.stderr
 
@@ -285,9 +300,9 @@ def test_exit_3_when_the_runner_crashes_times_out_or_gives_nothing(project: Path
 def test_runner_results_through_the_env_file_or_stdout(project: Path) -> None:
     line = json.dumps(GOOD).replace("'", "'\\''")
     to_file = f"echo '{line}' > \"$TRACELOCK_RESULTS\""
-    via_file = tracelock("lock", "check", "--runner", to_file, "--no-record", cwd=project)
+    via_file = local("lock", "check", "--runner", to_file, "--no-record", cwd=project)
     assert via_file.returncode == 0, via_file.stderr
-    via_stdout = tracelock("lock", "check", "--runner", f"echo '{line}'", "--no-record", cwd=project)
+    via_stdout = local("lock", "check", "--runner", f"echo '{line}'", "--no-record", cwd=project)
     assert via_stdout.returncode == 0, via_stdout.stderr
 
 
@@ -366,7 +381,7 @@ def test_lock_show_prints_the_case_next_to_its_source_trace(project: Path) -> No
 
 def test_check_never_rewrites_lock_files(project: Path) -> None:
     before = {p.name: p.read_bytes() for p in (project / "locks").iterdir()}
-    tracelock("lock", "check", "-r", str(results(project, "bad.jsonl", BAD)), "--no-record", cwd=project)
+    local("lock", "check", "-r", str(results(project, "bad.jsonl", BAD)), "--no-record", cwd=project)
     assert {p.name: p.read_bytes() for p in (project / "locks").iterdir()} == before
 
 
@@ -380,14 +395,7 @@ def test_help_documents_the_exit_codes() -> None:
 
 
 def test_results_from_stdin(project: Path) -> None:
-    run = subprocess.run(
-        [*TRACELOCK, "lock", "check", "--results", "-", "--no-record"],
-        cwd=project,
-        input=json.dumps(BAD) + "\n",
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    run = local("lock", "check", "--results", "-", "--no-record", cwd=project, input=json.dumps(BAD) + "\n")
     assert run.returncode == 1, run.stderr
     assert "REGRESSED refund/enterprise-refund" in run.stdout
 
@@ -405,7 +413,7 @@ with open(os.environ["TRACELOCK_CASES"]) as cases, open(os.environ["TRACELOCK_RE
 
 
 def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
-    exported = tracelock("lock", "export", cwd=project)
+    exported = local("lock", "export", cwd=project)
     assert exported.returncode == 0, exported.stderr
     (record,) = [json.loads(line) for line in exported.stdout.splitlines()]
     assert (record["dataset_id"], record["dataset_version"], record["case_id"]) == (
@@ -417,7 +425,7 @@ def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
     assert record["input"][0]["parts"][0]["content"] == "Refund my enterprise plan"
     assert tracelock("lock", "export", "--version", "9", cwd=project).returncode == 2
     (project / "runner.py").write_text(RUNNER_FROM_CASES)
-    run = tracelock("lock", "check", "--runner", f"{sys.executable} runner.py", "--no-record", cwd=project)
+    run = local("lock", "check", "--runner", f"{sys.executable} runner.py", "--no-record", cwd=project)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "OK: 1 lock cases, 1 passed" in run.stdout
 
