@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from difflib import get_close_matches
 from typing import Any
 
@@ -51,9 +51,26 @@ class ConditionError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Gate:
-    """A conjunct that is false unless the span carries at least one of ``attributes``."""
+    """A conjunct that is false unless the span carries at least one of ``attributes``.
+
+    ``program`` is the conjunct alone, so the collector can test it on attribute values read straight
+    from the request bytes before decoding a span (``variables`` are the attributes it reads).
+    """
 
     attributes: frozenset[str]
+    program: Any = field(default=None, compare=False)
+    variables: tuple[VarSpec, ...] = field(default=(), compare=False)
+
+    def may_hold(self, values: Mapping[str, Any]) -> bool:
+        """False only when the conjunct is certainly false for these attribute values (absent: zero)."""
+        activation = {
+            v.identifier: convert(values[v.name], v.type) if v.name in values else zero_value(v.type)
+            for v in self.variables
+        }
+        try:
+            return self.program.execute(activation) is not False
+        except Exception:
+            return True  # let the full evaluation count and log the failure
 
 
 @dataclass(frozen=True)
@@ -215,4 +232,6 @@ def _gate(program: Any, specs: list[VarSpec]) -> Gate | None:
         absent = program.execute({s.identifier: zero_value(s.type) for s in specs})
     except Exception:
         return None
-    return Gate(frozenset(s.attribute for s in specs if s.attribute)) if absent is False else None
+    if absent is not False:
+        return None
+    return Gate(frozenset(s.attribute for s in specs if s.attribute), program, tuple(specs))

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
@@ -75,7 +76,7 @@ class SeedSampler:
                 continue
             if not self.limiter.allow(rule.name):
                 continue
-            kept.append((match, self._seed(match)))
+            kept.append((match, self._seed(match, self.engine.recorded_attributes(body, match))))
         if not kept:
             return body, []
         seeds = [seed for _, seed in kept]
@@ -83,8 +84,7 @@ class SeedSampler:
             self.seeds_written += write_seeds(self.store, seeds)
         return (self._stamped(body, kept) if self.stamp else body), seeds
 
-    def _seed(self, match: SpanMatch) -> Seed:
-        attrs = match.attributes
+    def _seed(self, match: SpanMatch, attrs: dict[str, Any]) -> Seed:
         keys = {k: str(v) for k, v in attrs.items() if k in _KEY_NAMES and v not in ("", None)}
         labels = {k[len(LABEL_PREFIX) :]: str(v) for k, v in attrs.items() if k.startswith(LABEL_PREFIX)}
         rule = match.rule

@@ -219,3 +219,50 @@ def test_seed_ids_are_stable_and_distinct() -> None:
     assert len(a) == 16 and int(a, 16) >= 0
     assert a != seed_id("thumbs-down", "ab" * 16)
     assert seed_id("r", "ab" * 16, "cd" * 8) != seed_id("r", "ab" * 16)
+
+
+def _request_with_event(span_attrs: dict, event_attrs: dict) -> bytes:
+    from tracelock.sampler.otlp_build import key_values
+
+    request = build_request([SpanSpec(_trace(1), _span(1), attributes=span_attrs)])
+    event = request.resource_spans[0].scope_spans[0].spans[0].events.add()
+    event.name = "retrieval"
+    event.attributes.extend(key_values(event_attrs))
+    return request.SerializeToString()
+
+
+def test_gate_names_in_events_or_values_are_not_mistaken_for_span_attributes() -> None:
+    engine = SpanRuleEngine(load_rules())
+    flag = "tracelock.retrieval.empty"
+    assert engine.match(_request_with_event({}, {flag: True})) == []
+    assert engine.match(_request_with_event({"note": f"{flag} is set"}, {})) == []
+    matched = engine.match(_request_with_event({flag: True}, {flag: False}))
+    assert [m.span_id for m in matched] == [_span(1)]
+    matched = engine.match(_request_with_event({flag: True, "note": flag}, {}))
+    assert [m.span_id for m in matched] == [_span(1)]
+
+
+def test_stamping_rewrites_only_lengths_in_multi_resource_requests() -> None:
+    from tracelock.sampler.wire import replace_spans, scan_request
+
+    flag = {"tracelock.retrieval.empty": True}
+    first = build_request([_noise(1), SpanSpec(_trace(2), _span(2), attributes=flag)], {"r": "one"})
+    second = build_request([SpanSpec(_trace(3), _span(3), attributes=flag), _noise(4)], {"r": "two"})
+    first.resource_spans[0].scope_spans.add().spans.add().CopyFrom(
+        second.resource_spans[0].scope_spans[0].spans[0]
+    )
+    request = first
+    request.resource_spans.extend(second.resource_spans)
+    body = request.SerializeToString()
+    layout = scan_request(body)
+    spans = [s for r in layout for s in r.spans]
+    assert [(s.resource_index, s.scope_index, s.span_index) for s in spans] == [
+        (0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 0, 1),
+    ]  # fmt: skip
+    expected = ExportTraceServiceRequest.FromString(body)
+    new = {}
+    for s in (spans[1], spans[2], spans[3]):
+        target = expected.resource_spans[s.resource_index].scope_spans[s.scope_index].spans[s.span_index]
+        target.attributes.add(key="stamp").value.string_value = "x" * 200  # lengths grow past one byte
+        new[s] = target.SerializeToString()
+    assert replace_spans(body, new, layout) == expected.SerializeToString()
