@@ -25,13 +25,15 @@ from tracelock.store import Store
 __all__ = ["RuleReport", "RunReport", "run_rules"]
 
 # First-N rules rank every trace of a group since ``after``, for the groups seen in the window, so the
-# answer does not depend on the window a run happens to use.
+# answer does not depend on the window a run happens to use. Groups that already hold their N seeds are
+# left out, so a group is scanned only until it is full (the collector runs this every pass).
 _FIRST_N_SQL = """
 SELECT TraceId FROM trace_summaries_final
 WHERE Start >= {after:DateTime64(9)}
   AND BY_TUPLE IN (
     SELECT DISTINCT BY_TUPLE FROM trace_summaries_final WHERE TraceId IN (SELECT TraceId FROM in_window)
   )
+  AND NOT has({full:Array(Array(String))}, BY_ARRAY)
 """
 
 
@@ -130,10 +132,13 @@ class _Run:
         if first_n is None:
             rows = trace_rows(self.store, window_candidates(), self.params())
         else:
-            by_tuple = "tuple(" + ", ".join(_column(k) for k in first_n.by) + ")"
-            sql = f"WITH in_window AS ({window_candidates()}) " + _FIRST_N_SQL.replace("BY_TUPLE", by_tuple)
+            columns = ", ".join(_column(k) for k in first_n.by)
+            sql = f"WITH in_window AS ({window_candidates()}) " + _FIRST_N_SQL.replace(
+                "BY_TUPLE", f"tuple({columns})"
+            ).replace("BY_ARRAY", f"[{columns}]")
             after = first_n.after or datetime(1970, 1, 1, tzinfo=timezone.utc)
-            rows = trace_rows(self.store, sql, {**self.params(), "after": after})
+            full = self._full_groups(rule)
+            rows = trace_rows(self.store, sql, {**self.params(), "after": after, "full": full})
         counts: dict[tuple[str, ...], int] = {}
         out = []
         for row in rows:
@@ -155,6 +160,19 @@ class _Run:
                             seed_keys, labels))  # fmt: skip
         report.matched = len(out)
         return out
+
+    def _full_groups(self, rule: CompiledRule) -> list[list[str]]:
+        """Groups of a first-N rule already holding ``count`` seeds (keys as the seeds record them)."""
+        first_n = rule.spec.first_n
+        assert first_n is not None
+        keys = ", ".join(f"Matched[{{k{i}:String}}]" for i in range(len(first_n.by)))
+        params: dict[str, Any] = {f"k{i}": k for i, k in enumerate(first_n.by)}
+        result = self.store.query(
+            f"SELECT [{keys}] AS g FROM seeds FINAL WHERE Rule = {{rule:String}} GROUP BY g "
+            "HAVING count() >= {count:UInt64}",
+            {**params, "rule": rule.name, "count": first_n.count},
+        )
+        return [list(map(str, row[0])) for row in result.rows]
 
     def slice_rule(self, rule: CompiledRule, report: RuleReport) -> list[Seed]:
         spec = rule.spec.slice
