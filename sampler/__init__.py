@@ -11,21 +11,29 @@ See docs/seeds.md.
 
 from __future__ import annotations
 
-from tracelock.sampler.batch import RunReport, run_rules
-from tracelock.sampler.export import dataset_rows, get_seed, seed_rows
-from tracelock.sampler.identity import keep_sample, seed_id
-from tracelock.sampler.online import SeedSampler
-from tracelock.sampler.rules import RuleSet, load_rules
+import importlib
+from typing import Any
 
-__all__ = [
-    "RuleSet",
-    "RunReport",
-    "SeedSampler",
-    "dataset_rows",
-    "get_seed",
-    "keep_sample",
-    "load_rules",
-    "run_rules",
-    "seed_id",
-    "seed_rows",
-]
+# public name -> defining module; imported on first use so `import tracelock.sampler.variables` (the CLI)
+# stays cheap
+_EXPORTS = {
+    "RuleSet": "tracelock.sampler.rules",
+    "RunReport": "tracelock.sampler.batch",
+    "SeedSampler": "tracelock.sampler.online",
+    "dataset_rows": "tracelock.sampler.export",
+    "get_seed": "tracelock.sampler.export",
+    "keep_sample": "tracelock.sampler.identity",
+    "load_rules": "tracelock.sampler.rules",
+    "run_rules": "tracelock.sampler.batch",
+    "seed_id": "tracelock.sampler.identity",
+    "seed_rows": "tracelock.sampler.export",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tracelock.sampler' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
