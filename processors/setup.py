@@ -108,6 +108,14 @@ def instrument(
         static: dict[str, Any] = {}
         if set_global:
             trace.set_tracer_provider(tracer_provider)
+            if trace.get_tracer_provider() is not tracer_provider:  # another non-SDK provider was set first
+                PROBLEMS.report(
+                    "ignored",
+                    "set_global",
+                    "a global TracerProvider that is not the OTel SDK's is already set; "
+                    "use the returned provider (or pass tracer_provider=)",
+                    span_name="instrument",
+                )
     else:  # the app's Resource is fixed: the keys go on each span instead
         static = {"tracelock.origin": "live", **version_keys(versions), **(resource_attributes or {})}
         if service_name and tracer_provider.resource.attributes.get("service.name") != service_name:

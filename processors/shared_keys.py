@@ -18,9 +18,15 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from tracelock.processors._attrs import attribute_dict, stamp
 from tracelock.processors.context import BAGGAGE_KEY, STAMP_KEY, build_keys, stamp_from_baggage
 from tracelock.processors.problems import PROBLEMS, ProblemLog
-from tracelock.semconv import KEY_BY_NAME, VERSION_KEYS, check_attribute
+from tracelock.semconv import KEY_BY_NAME, KEY_BY_SHORT, VERSION_KEYS, check_attribute
 
-__all__ = ["VERSION_KEYWORDS", "SharedKeysProcessor", "shared_keys_resource", "version_keys"]
+__all__ = [
+    "VERSION_KEYWORDS",
+    "SharedKeysProcessor",
+    "shared_keys_resource",
+    "static_attributes",
+    "version_keys",
+]
 
 # keyword -> canonical name, one per process-level version key (response_model is per call: not here)
 VERSION_KEYWORDS: dict[str, str] = {
@@ -59,6 +65,23 @@ def shared_keys_resource(
     return Resource.create(attrs)
 
 
+def static_attributes(values: Mapping[str, Any], *, problems: ProblemLog = PROBLEMS) -> dict[str, Any]:
+    """Attributes stamped on every span: registry keys (short or canonical names) are validated, other
+    OTel attributes (``deployment.environment.name``...) pass unchanged if they have an OTel type."""
+    registry = {k: v for k, v in values.items() if k in KEY_BY_NAME or k in KEY_BY_SHORT}
+    out = build_keys(registry, problems=problems, where="processor")
+    for name, value in values.items():
+        if name in registry or value is None:
+            continue
+        if isinstance(value, (str, bool, int, float)):
+            out[name] = value
+        else:
+            problems.report(
+                "wrong_type", name, f"not an OTel attribute value: {value!r}", span_name="processor"
+            )
+    return out
+
+
 class SharedKeysProcessor(SpanProcessor):
     """Stamps ``span_attributes`` (static) and the context's labels/eval keys in ``on_start``.
 
@@ -79,7 +102,7 @@ class SharedKeysProcessor(SpanProcessor):
         validate_every: int = 64,
         problems: ProblemLog = PROBLEMS,
     ) -> None:
-        self._static: dict[str, Any] = build_keys(span_attributes or {}, problems=problems, where="processor")
+        self._static = static_attributes(span_attributes or {}, problems=problems)
         self._trust_baggage = trust_baggage and BAGGAGE_KEY is not None
         self.validate_every = validate_every
         self._seen = 0

@@ -282,3 +282,22 @@ def test_one_labels_object_shared_by_concurrent_asyncio_tasks_exits_its_own_scop
     assert spans["a"]["tracelock.intent"] == spans["b"]["tracelock.intent"] == "refund"
     assert "tracelock.intent" not in spans["a after"] and "tracelock.intent" not in spans["b after"]
     assert current_keys() == {}
+
+
+def test_resource_attributes_on_an_existing_provider_are_stamped_unchanged() -> None:
+    sink = InMemorySpanExporter()
+    provider = TracerProvider()
+    tracelock.instrument(
+        tracer_provider=provider,
+        exporter=sink,
+        batch=False,
+        set_global=False,
+        model="m",
+        resource_attributes={"deployment.environment.name": "prod", "tracelock.experiment.bucket": "b"},
+    )
+    provider.get_tracer("t").start_span("s").end()
+    attrs = sink.get_finished_spans()[0].attributes
+    assert attrs["deployment.environment.name"] == "prod"
+    assert attrs["tracelock.experiment.bucket"] == "b"
+    assert attrs["gen_ai.request.model"] == "m"
+    assert not any(k.startswith("tracelock.label.") for k in attrs)
