@@ -1,11 +1,11 @@
 """The divergence report: per slice, offline eval results of baseline vs candidate next to production
 outcomes of baseline vs candidate, with flags where an offline win meets an online loss.
 
-The numbers come from three SQL templates (``divergence_offline``, ``divergence_online``,
-``divergence_timeline``) run over the same key selectors; this module only turns counts into rates,
-intervals, tests and flags. A slice's offline verdict uses the slice's own eval cases when each arm has
-at least ``min_eval_cases``; otherwise the overall offline result stands in (``offline_basis`` says
-which) and the slice is flagged ``few_eval_cases`` / ``no_eval_cases``.
+The numbers come from SQL templates (``live_bounds``, ``divergence_online`` - outcomes per slice and
+the timeline in one pass - and ``divergence_offline``) run over the same key selectors; this module
+only turns counts into rates, intervals, tests and flags. A slice's offline verdict uses the slice's
+own eval cases when each arm has at least ``min_eval_cases``; otherwise the overall offline result
+stands in (``offline_basis`` says which) and the slice is flagged ``few_eval_cases`` / ``no_eval_cases``.
 """
 
 from __future__ import annotations
@@ -67,8 +67,8 @@ class SliceResult:
         return side[column] if side["traces"] else None
 
     def examples(self) -> list[str]:
-        out = list(self.online["candidate"]["bad_examples"]) + list(self.online["baseline"]["bad_examples"])
-        return out or list(self.online["candidate"]["examples"])
+        """Trace ids with a complaint or thumbs-down, candidate first (smallest ids: stable across runs)."""
+        return list(self.online["candidate"]["bad_examples"]) + list(self.online["baseline"]["bad_examples"])
 
     def as_dict(self) -> dict[str, Any]:
         def context(arm: str) -> dict[str, Any]:
@@ -150,7 +150,6 @@ def _empty_online() -> dict[str, Any]:
         "mean_context_tokens": 0.0,
         "mean_cost_usd": 0.0,
         "bad_examples": [],
-        "examples": [],
         "first_seen": None,
         "last_seen": None,
     }
@@ -165,7 +164,6 @@ def _fold_online(rows: list[dict[str, Any]]) -> dict[str, Any]:
         for col in ("mean_context_tokens", "mean_cost_usd"):
             out[col] += row[col] * row["traces"]
         out["bad_examples"] = sorted([*out["bad_examples"], *row["bad_examples"]])[:3]
-        out["examples"] = sorted([*out["examples"], *row["examples"]])[:3]
         seen = [v for v in (out["first_seen"], row["first_seen"]) if v is not None]
         out["first_seen"] = min(seen) if seen else None
     for col in ("mean_context_tokens", "mean_cost_usd"):
@@ -248,10 +246,22 @@ def divergence_report(
     q = ReportQuery()
     slice_sql, arm_sql = q.slice_expr(by), q.arm_expr(baseline, candidate)
     either = f"({q.match_expr(baseline)} OR {q.match_expr(candidate)})"
-    live = load_query("live_traces").substitute(
-        slice=slice_sql, arm=arm_sql, filter=either, **q.window(window)
-    )
-    online_rows = q.run(store, "divergence_online", live_traces=live)
+    window_sql = q.window(window)
+    live = load_query("live_traces").substitute(slice=slice_sql, arm=arm_sql, filter=either, **window_sql)
+    (bounds,) = q.run(store, "live_bounds", filter=either, **window_sql)
+    if not bounds["partial_rows"]:
+        raise InputError(
+            f"no production trace of the baseline or the candidate in window {window.describe()} "
+            "(empty window, or keys that production does not carry)"
+        )
+    q.params["bucket_seconds"] = _bucket_seconds(bounds["first"], bounds["last"])
+    rows = q.run(store, "divergence_online", live_traces=live)
+    online_rows = [r for r in rows if not r["is_timeline"]]
+    timeline = [
+        {k: r[k] for k in ("bucket", "slice", "traces", "complaint_traces", "candidate_traces")}
+        for r in rows
+        if r["is_timeline"]
+    ]
     eval_filter = either if dataset is None else f"{either} AND DatasetId = {q.bind('dataset', dataset)}"
     offline_rows = q.run(store, "divergence_offline", slice=slice_sql, arm=arm_sql, filter=eval_filter)
 
@@ -295,11 +305,6 @@ def divergence_report(
     slices.sort(key=lambda s: ("diverges" not in s.flags, -s.online["candidate"]["traces"], s.label))
 
     rollout_at = overall.online["candidate"]["first_seen"]
-    timeline: list[dict[str, Any]] = []
-    seen = [r[c] for r in online_rows for c in ("first_seen", "last_seen")]
-    if seen:
-        q.params["bucket_seconds"] = _bucket_seconds(min(seen), max(seen))
-        timeline = q.run(store, "divergence_timeline", live_traces=live)
     return DivergenceReport(
         baseline={d.name: v for d, v in baseline.items()},
         candidate={d.name: v for d, v in candidate.items()},

@@ -3,27 +3,21 @@
 -- trace_summaries is read with FINAL, which folds the partial rows of a trace (spans that arrived in
 -- different batches) with each column's aggregate function before the WHERE is applied.
 -- A trace counts as complained when any span was stamped tracelock.feedback.complaint or the feedback
--- table holds a complaint for it; thumbs-down comes from the feedback table.
+-- table holds a complaint for it; thumbs-down comes from the feedback table. Feedback is read as two
+-- sets of trace ids (cheaper than a join: the trace side is large, the feedback side small).
 -- Placeholders: $slice (Array(String) of the --by values), $arm ('baseline' | 'candidate' | ''),
 -- $filter (which traces to keep), $since/$until (bound DateTime64 parameters).
 SELECT
-    t.TraceId AS TraceId,
-    t.Start AS Start,
+    TraceId,
+    Start,
     $slice AS slice,
     $arm AS arm,
-    (t.Complaints > 0 OR f.complaint = 1) AS complained,
-    f.thumbs_down = 1 AS thumbs_down,
-    t.ParseFailures > 0 AS parse_failed,
-    t.EmptyRetrievals > 0 AS empty_retrieval,
-    t.ErrorCount > 0 AS errored,
-    t.ContextTokens AS ContextTokens,
-    t.CostUsd AS CostUsd
-FROM trace_summaries AS t FINAL
-LEFT JOIN
-(
-    SELECT TraceId, max(Kind = 'complaint') AS complaint, max(Kind = 'thumbs_down') AS thumbs_down
-    FROM feedback FINAL
-    WHERE Kind IN ('complaint', 'thumbs_down')
-    GROUP BY TraceId
-) AS f ON f.TraceId = t.TraceId
-WHERE t.Origin = 'live' AND t.Start >= $since AND t.Start < $until AND $filter
+    (Complaints > 0 OR TraceId IN (SELECT TraceId FROM feedback FINAL WHERE Kind = 'complaint')) AS complained,
+    TraceId IN (SELECT TraceId FROM feedback FINAL WHERE Kind = 'thumbs_down') AS thumbs_down,
+    ParseFailures > 0 AS parse_failed,
+    EmptyRetrievals > 0 AS empty_retrieval,
+    ErrorCount > 0 AS errored,
+    ContextTokens,
+    CostUsd
+FROM trace_summaries FINAL
+WHERE Origin = 'live' AND Start >= $since AND Start < $until AND $filter
