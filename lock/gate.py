@@ -62,6 +62,8 @@ class CaseOutcome:
     failures: list[str] = field(default_factory=list)
     run_ids: list[str] = field(default_factory=list)
     baseline: BaselineEntry | None = None
+    #: Eval traces (the results' trace_id) of the failed attempts: where to look at the regression itself.
+    failing_eval_traces: list[str] = field(default_factory=list)
 
     @property
     def key(self) -> tuple[str, str]:
@@ -194,14 +196,20 @@ def _dataset_version(lock_file: LockFile, attempts: list[Attempt]) -> int:
 
 def decide_case(case: LockCase, version: int, attempts: list[Attempt]) -> CaseOutcome:
     """Passed, flaky, regressed or missing, from the attempts of one case."""
-    attempts = sorted(attempts, key=lambda a: (a.run_id, a.repeat))
+    # One attempt per (run, repeat), the last one seen: a results file appended twice, or an import
+    # replayed, does not count twice (as eval_records' ReplacingMergeTree folds them).
+    unique = {(a.run_id, a.repeat): a for a in attempts}
+    attempts = [unique[key] for key in sorted(unique)]
     failures: list[str] = []
+    failing_traces: list[str] = []
     passes = 0
     for attempt in attempts:
         problems = check_attempt(case, attempt)
         if problems:
             label = f"repeat {attempt.repeat}: " if len(attempts) > 1 else ""
             failures.extend(label + p for p in problems)
+            if attempt.trace_id:
+                failing_traces.append(attempt.trace_id)
         else:
             passes += 1
     required = case.required_passes(len(attempts) if attempts else case.repeats)
@@ -223,6 +231,7 @@ def decide_case(case: LockCase, version: int, attempts: list[Attempt]) -> CaseOu
         required=required,
         failures=failures,
         run_ids=sorted({a.run_id for a in attempts}),
+        failing_eval_traces=failing_traces,
     )
 
 

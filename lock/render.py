@@ -62,6 +62,8 @@ def print_report(report: GateReport, console: Console) -> None:
     for o in report.outcomes:
         if not o.holds:
             trace = o.case.provenance.source_trace_id or "none recorded"
+            if o.failing_eval_traces:
+                trace += f"; eval trace {o.failing_eval_traces[0]}"
             console.print(
                 f"[red]{o.status.upper()}[/] {o.case.dataset}/{o.case.id} (source trace {trace}): "
                 + (o.failures[0] if o.failures else ""),
@@ -108,6 +110,7 @@ def write_junit(report: GateReport, path: Path) -> None:
                 ("passes", f"{o.passes}/{o.attempts}"),
                 ("required", str(o.required)),
                 ("source_trace_id", o.case.provenance.source_trace_id),
+                ("failing_eval_trace_ids", ",".join(o.failing_eval_traces)),
                 ("baseline", _baseline_text(o)),
                 ("change", _change(o, report)),
             ):

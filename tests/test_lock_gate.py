@@ -287,3 +287,12 @@ def test_attempt_records_round_trip_through_the_results_parser() -> None:
     )
     (parsed,) = parse_results([json.dumps(original.to_record())], "x")
     assert parsed == Attempt(**{**original.__dict__, "source": "x:1"})
+
+
+def test_an_attempt_seen_twice_counts_once_and_failing_eval_traces_are_kept() -> None:
+    files = [lock_file(case("c", repeats=2, min_passes=2))]
+    eval_trace = "e" * 32
+    twice = [attempt("c", 0), attempt("c", 1, passed=False, trace_id=eval_trace), attempt("c", 0)]
+    outcome = run_gate(files, twice).outcomes[0]
+    assert (outcome.status, outcome.passes, outcome.attempts) == ("regressed", 1, 2)
+    assert outcome.failing_eval_traces == [eval_trace]
