@@ -117,7 +117,9 @@ def instrument(
                     span_name="instrument",
                 )
     else:  # the app's Resource is fixed: the keys go on each span instead
-        static = {"tracelock.origin": "live", **version_keys(versions), **(resource_attributes or {})}
+        wanted = {"tracelock.origin": "live", **version_keys(versions), **(resource_attributes or {})}
+        on_resource = tracer_provider.resource.attributes  # e.g. built with shared_keys_resource()
+        static = {k: v for k, v in wanted.items() if on_resource.get(k) != v}
         if service_name and tracer_provider.resource.attributes.get("service.name") != service_name:
             PROBLEMS.report(
                 "ignored",

@@ -24,6 +24,7 @@ from tracelock.processors import (
     current_keys,
     eval_context,
     labels,
+    shared_keys_resource,
 )
 from tracelock.semconv import TASK_LABELS, VERSION_KEYS
 
@@ -301,3 +302,15 @@ def test_resource_attributes_on_an_existing_provider_are_stamped_unchanged() -> 
     assert attrs["tracelock.experiment.bucket"] == "b"
     assert attrs["gen_ai.request.model"] == "m"
     assert not any(k.startswith("tracelock.label.") for k in attrs)
+
+
+def test_keys_already_on_an_existing_providers_resource_are_not_stamped_again() -> None:
+    sink = InMemorySpanExporter()
+    provider = TracerProvider(resource=shared_keys_resource("svc", model="m", prompt_version="p1"))
+    tracelock.instrument(
+        tracer_provider=provider, exporter=sink, batch=False, set_global=False, model="m", prompt_version="p2"
+    )
+    provider.get_tracer("t").start_span("s").end()
+    attrs = sink.get_finished_spans()[0].attributes
+    assert "gen_ai.request.model" not in attrs and "tracelock.origin" not in attrs  # on the Resource
+    assert attrs["gen_ai.prompt.version"] == "p2"  # differs from the Resource: the span says so
