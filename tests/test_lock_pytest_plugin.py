@@ -157,3 +157,10 @@ def test_missing_results_fail_the_lock_item(tmp_path: Path) -> None:
     assert run.returncode == 1
     assert "lock refund/broken missing: 0/0 passed" in run.stdout
     assert "no result for this case" in run.stdout
+
+
+def test_plugin_is_registered_as_a_pytest11_entry_point() -> None:
+    from importlib.metadata import entry_points
+
+    (plugin,) = [e for e in entry_points(group="pytest11") if e.name == "tracelock"]
+    assert plugin.value == "tracelock.lock.pytest_plugin"
