@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import secrets
 from datetime import date, datetime
 from pathlib import Path
@@ -23,19 +22,12 @@ from starlette.routing import Route
 
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.http_server import feedback_route, operations_routes
+from tracelock.collector.security.sql_guard import check_read_only_sql
 from tracelock.collector.serve_http import ServerThread
 from tracelock.errors import InputError, TracelockError
 from tracelock.store.remote_store import ADMIN_FILE
 
-__all__ = ["ADMIN_FILE", "AdminServer", "is_read_only"]
-
-_READ_ONLY = re.compile(r"^\s*(\(\s*)*(SELECT|WITH|SHOW|DESCRIBE|DESC|EXPLAIN|EXISTS)\b", re.I)
-
-
-def is_read_only(sql: str) -> bool:
-    """Statements the admin endpoint runs: one SELECT-like statement (no ``;`` separated second one)."""
-    body = sql.strip().rstrip(";")
-    return bool(_READ_ONLY.match(body)) and ";" not in body
+__all__ = ["ADMIN_FILE", "AdminServer"]
 
 
 def _json_default(value: Any) -> Any:
@@ -63,10 +55,7 @@ class AdminServer:
             sql, params = doc["sql"], doc.get("params") or {}
             if not isinstance(sql, str) or not isinstance(params, dict):
                 raise InputError('body must be {"sql": str, "params": object}')
-            if not is_read_only(sql):
-                raise InputError(
-                    "the admin endpoint runs one read-only statement (SELECT/WITH/SHOW/DESCRIBE/EXPLAIN)"
-                )
+            sql = check_read_only_sql(sql)
             result = await run_in_threadpool(self.host.store.query, sql, params)
         except (ValueError, KeyError, InputError) as exc:
             return JSONResponse({"error": f"bad admin request: {exc}", "kind": "InputError"}, 400)

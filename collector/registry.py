@@ -10,6 +10,7 @@ from tracelock.collector.processors.batch import factory as batch_processor
 from tracelock.collector.processors.normalize import factory as normalize_processor
 from tracelock.collector.receivers.otlp import factory as otlp_receiver
 from tracelock.collector.registry_types import Factory, Kind
+from tracelock.sampler import processor as seed_sampler
 from tracelock.sampler import processor as seed_sampler_processor
 
 __all__ = ["FACTORIES", "get_factory", "register"]
@@ -34,3 +35,4 @@ register(normalize_processor.FACTORY)
 register(batch_processor.FACTORY)
 register(seed_sampler_processor.FACTORY)
 register(clickhouse_exporter.FACTORY)
+register(seed_sampler.FACTORY)

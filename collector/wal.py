@@ -48,6 +48,7 @@ class WriteAheadLog:
         self._sizes: dict[int, int] = {}
         self._segments: list[tuple[int, Path]] = []  # (first seq, path), oldest first
         self.pending_bytes = 0
+        self._damaged = False
 
     # -- start: recover ------------------------------------------------------------------------------
     def open(self) -> list[tuple[int, bytes]]:
@@ -79,7 +80,7 @@ class WriteAheadLog:
 
     def _open_segment(self) -> None:
         path = self.directory / f"wal-{self._next_seq:020d}.log"
-        self._file = open(path, "ab")  # noqa: SIM115 - kept open for appends
+        self._file = open(path, "ab", buffering=0)  # noqa: SIM115 - kept open; unbuffered: no half frame in memory
         self._segment_size = path.stat().st_size
         if not self._segments or self._segments[-1][1] != path:
             self._segments.append((self._next_seq, path))
@@ -98,16 +99,31 @@ class WriteAheadLog:
                 )
             if self._segment_size >= self.segment_bytes:
                 self._rotate()
+            if self._damaged:
+                raise OSError(f"write-ahead log segment in {self.directory} could not be repaired; restart")
             seq = self._next_seq
+            frame = _HEADER.pack(size, zlib.crc32(payload), seq) + payload
+            try:
+                _write_all(self._file, frame)
+            except OSError:
+                self._cut_back()  # a half-written frame would hide every later record from replay
+                raise
             self._next_seq += 1
-            frame = _HEADER.pack(size, zlib.crc32(payload), seq)
-            self._file.write(frame)  # type: ignore[attr-defined]
-            self._file.write(payload)  # type: ignore[attr-defined]
-            self._segment_size += len(frame) + size
+            self._segment_size += len(frame)
             self._sizes[seq] = size
             self.pending_bytes += size
-        self._sync(seq)
+        try:
+            self._sync(seq)
+        except OSError:
+            self.mark_written([seq])  # never acknowledged: let the checkpoint move past it
+            raise
         return seq
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._file.fileno(), self._segment_size)  # type: ignore[attr-defined]
+        except OSError:
+            self._damaged = True
 
     def _sync(self, seq: int) -> None:
         with self._sync_lock:
@@ -163,6 +179,13 @@ class WriteAheadLog:
                 self._file.flush()  # type: ignore[attr-defined]
                 self._file.close()  # type: ignore[attr-defined]
                 self._file = None
+
+
+def _write_all(file: object, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        written = file.write(view)  # type: ignore[attr-defined]
+        view = view[written:]
 
 
 def _read_segment(path: Path) -> tuple[list[tuple[int, bytes]], int]:

@@ -89,3 +89,9 @@ def test_component_contract(key: tuple[str, str], tmp_path: Path, chdb_session_d
         component.start(host)
         component.shutdown()
     host.close_store()
+
+
+def test_listed_protocols_are_the_enabled_ones() -> None:
+    config = parse_config({**DEFAULT_CONFIG, "receivers": {"otlp": {"protocols": {"http": None}}}})
+    protocols = config.receivers["otlp"].config.protocols
+    assert protocols.grpc is None and protocols.http.endpoint == "127.0.0.1:4318"

@@ -13,5 +13,5 @@ class BatchConfig(BaseModel):
     send_batch_size: int = Field(16384, ge=1, description="Write when this many spans are queued.")
     timeout: float = Field(0.2, gt=0, le=60, description="...or when the oldest queued span is this old (s).")
     max_queue_spans: int = Field(
-        400_000, ge=1, description="Acknowledged-but-unwritten spans above which exports are refused (429)."
+        200_000, ge=1, description="Acknowledged-but-unwritten spans above which exports are refused (429)."
     )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from tracelock.collector.security import AuthConfig, TLSConfig
+from tracelock.collector.security.limits import RequestLimits
 
 __all__ = [
     "GrpcProtocolConfig",
@@ -30,6 +33,9 @@ class _Protocol(BaseModel):
     endpoint: str
     auth: AuthConfig | None = Field(None, description="Bearer-token auth (tracelock.collector.security).")
     tls: TLSConfig | None = Field(None, description="Server TLS / mTLS.")
+    limits: RequestLimits = Field(
+        default_factory=RequestLimits, description="Per-request and concurrency limits."
+    )
 
     @field_validator("endpoint")
     @classmethod
@@ -54,13 +60,27 @@ class HttpProtocolConfig(_Protocol):
 
 
 class ProtocolsConfig(BaseModel):
+    """As in the OpenTelemetry Collector: the protocols listed are enabled (``grpc:`` alone, even empty,
+    enables gRPC with defaults); without a ``protocols`` section both are."""
+
     model_config = ConfigDict(extra="forbid")
 
-    grpc: GrpcProtocolConfig | None = Field(default_factory=GrpcProtocolConfig)
-    http: HttpProtocolConfig | None = Field(default_factory=HttpProtocolConfig)
+    grpc: GrpcProtocolConfig | None = None
+    http: HttpProtocolConfig | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _listed_means_enabled(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {key: ({} if value is None else value) for key, value in data.items()}
+        return data
+
+
+def _both_protocols() -> ProtocolsConfig:
+    return ProtocolsConfig(grpc=GrpcProtocolConfig(), http=HttpProtocolConfig())
 
 
 class OTLPReceiverConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    protocols: ProtocolsConfig = Field(default_factory=ProtocolsConfig)
+    protocols: ProtocolsConfig = Field(default_factory=_both_protocols)

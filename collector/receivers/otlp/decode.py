@@ -24,6 +24,7 @@ __all__ = [
     "decode_json",
     "decode_protobuf",
     "decompress",
+    "validated_body",
 ]
 
 
@@ -126,3 +127,16 @@ def _bad_id(span: Any, where: str) -> str:
         if got not in want:
             return f"{where}.{name}: {got} bytes, expected {' or '.join(map(str, want))}"
     return f"{where}: invalid ids"
+
+
+def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limits: Any) -> tuple[bytes, int]:
+    """(bytes to store, span count) after the id checks and the receiver's ``limits``.
+
+    ``body`` is the request as received (protobuf), reused when the limits changed nothing.
+    """
+    from tracelock.collector.security.limits import apply_limits
+
+    count = count_and_check_spans(request)
+    if count and (apply_limits(request, count, limits) or body is None):
+        body = request.SerializeToString()
+    return body or b"", count

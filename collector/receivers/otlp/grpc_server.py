@@ -12,7 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
-from tracelock.collector.receivers.otlp.decode import count_and_check_spans, decode_protobuf
+from tracelock.collector.receivers.otlp.decode import decode_protobuf, validated_body
 from tracelock.collector.status import answer_for
 
 __all__ = ["GrpcTraceServer"]
@@ -31,8 +31,7 @@ class GrpcTraceServer:
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         metrics = self.host.metrics
         try:
-            request = decode_protobuf(body)
-            count = count_and_check_spans(request)
+            body, count = validated_body(decode_protobuf(body), body, self.config.limits)
             if count == 0:
                 return _OK
             self.host.ingest(body, count, "grpc")
@@ -48,7 +47,9 @@ class GrpcTraceServer:
 
     def start(self) -> None:
         limit = self.config.max_recv_msg_size_mib << 20
-        interceptors: list[Any] = []
+        from tracelock.collector.security.limits import GrpcConcurrencyInterceptor
+
+        interceptors: list[Any] = [GrpcConcurrencyInterceptor(self.config.limits.max_concurrent_requests)]
         if self.config.auth is not None and self.config.auth.enabled:
             from tracelock.collector.security import BearerTokens, GrpcBearerAuthInterceptor
 
@@ -64,12 +65,16 @@ class GrpcTraceServer:
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(_SERVICE, {"Export": handler}),)
         )
-        if self.config.tls is not None:
-            from tracelock.collector.security import grpc_server_credentials
+        try:
+            if self.config.tls is not None:
+                from tracelock.collector.security import grpc_server_credentials
 
-            self.port = server.add_secure_port(self.config.endpoint, grpc_server_credentials(self.config.tls))
-        else:
-            self.port = server.add_insecure_port(self.config.endpoint)
+                credentials = grpc_server_credentials(self.config.tls)
+                self.port = server.add_secure_port(self.config.endpoint, credentials)
+            else:
+                self.port = server.add_insecure_port(self.config.endpoint)
+        except RuntimeError as exc:
+            raise OSError(f"cannot listen on {self.config.endpoint} (OTLP/gRPC): address in use?") from exc
         if not self.port:
             raise OSError(f"cannot listen on {self.config.endpoint} (gRPC)")
         server.start()

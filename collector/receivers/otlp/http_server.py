@@ -22,12 +22,7 @@ from starlette.routing import Route
 from tracelock.collector.feedback import parse_feedback, store_feedback
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
-from tracelock.collector.receivers.otlp.decode import (
-    count_and_check_spans,
-    decode_json,
-    decode_protobuf,
-    decompress,
-)
+from tracelock.collector.receivers.otlp.decode import decode_json, decode_protobuf, decompress, validated_body
 from tracelock.collector.serve_http import ServerThread
 from tracelock.collector.status import answer_for
 from tracelock.errors import InputError
@@ -73,10 +68,11 @@ class HttpTraceServer:
 
     def _ingest(self, body: bytes, content_type: str, encoding: str) -> None:
         body = decompress(body, encoding, self.limit)
-        request = decode_protobuf(body) if content_type == _PROTOBUF else decode_json(body)
-        count = count_and_check_spans(request)
+        if content_type == _PROTOBUF:
+            raw, count = validated_body(decode_protobuf(body), body, self.config.limits)
+        else:
+            raw, count = validated_body(decode_json(body), None, self.config.limits)
         if count:
-            raw = body if content_type == _PROTOBUF else request.SerializeToString()
             self.host.ingest(raw, count, "http")
 
     async def export(self, request: Request) -> Response:
@@ -100,6 +96,11 @@ class HttpTraceServer:
         routes = [Route(path, self.export, methods=["POST"]) for path in self.config.traces_paths]
         routes += [feedback_route(self.host), *operations_routes(self.host)]
         app: Any = Starlette(routes=routes)
+        from tracelock.collector.security.limits import ConcurrencyLimitMiddleware
+
+        app = ConcurrencyLimitMiddleware(
+            app, self.config.limits.max_concurrent_requests, self.config.traces_paths
+        )
         if self.config.auth is not None and self.config.auth.enabled:
             from tracelock.collector.security import BearerAuthMiddleware, BearerTokens
 
@@ -154,6 +155,11 @@ def operations_routes(host: Host) -> list[Route]:
         return JSONResponse({"ready": ready, "queued_spans": queued}, 200 if ready else 503)
 
     async def metrics(_: Request) -> Response:
-        return Response(host.metrics.render(), media_type="text/plain; version=0.0.4")
+        from prometheus_client import generate_latest
+
+        from tracelock.collector.security.registry import SECURITY_REGISTRY
+
+        body = host.metrics.render() + generate_latest(SECURITY_REGISTRY)
+        return Response(body, media_type="text/plain; version=0.0.4")
 
     return [Route("/healthz", healthz), Route("/readyz", readyz), Route("/metrics", metrics)]

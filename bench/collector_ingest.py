@@ -1,0 +1,251 @@
+"""Ingest benchmark of ``tracelock collector``: pre-encoded OTLP requests over loopback, gRPC and HTTP.
+
+Each request holds 512 LLM-app-shaped spans (~15 attributes, a few hundred bytes of prompt text). The
+collector runs as a subprocess with its default pipeline (normalise -> batch -> chDB, WAL fsync on),
+pinned with ``taskset`` to one core or two; the load generator runs on the remaining core(s).
+Printed per run: acknowledged spans/s (all exports answered OK), queryable spans/s (until
+``count()`` over ``otel_traces`` through the admin endpoint sees every span), and the collector's peak
+RSS (VmHWM). Target: >= 100 000 spans/s acked and queryable on one core, RSS <= 400 MB.
+
+    python bench/collector_ingest.py [--requests 400] [--concurrency 8] [--cores 1 2] [--protocols grpc http]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import queue
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grpc
+import httpx
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+SPANS_PER_REQUEST = 512
+EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+PROMPT = (
+    "You are a support assistant for ACME Bank. Answer the customer's question about refunds using only "
+    "the retrieved policy documents. If the policy does not cover the case, say so and offer a human agent. "
+    "Customer: I was charged twice for the same order last Tuesday, can I get the duplicate refunded? "
+)
+
+
+def _kv(key: str, **value: object) -> KeyValue:
+    return KeyValue(key=key, value=AnyValue(**value))
+
+
+def make_request(seed: int) -> bytes:
+    rng = random.Random(seed)
+    request = ExportTraceServiceRequest()
+    rs = request.resource_spans.add()
+    rs.resource.attributes.extend(
+        [
+            _kv("service.name", string_value="support-bot"),
+            _kv("tracelock.retriever.version", string_value="r-12"),
+        ]
+    )
+    ss = rs.scope_spans.add()
+    ss.scope.name = "openinference.instrumentation.openai"
+    for i in range(SPANS_PER_REQUEST):
+        start = 1_760_000_000_000_000_000 + seed * 10_000_000 + i * 1000
+        span = ss.spans.add(
+            trace_id=rng.randbytes(16),
+            span_id=rng.randbytes(8),
+            parent_span_id=rng.randbytes(8),
+            name="chat gpt-4o",
+            kind=3,
+            start_time_unix_nano=start,
+            end_time_unix_nano=start + 850_000_000,
+        )
+        span.attributes.extend(
+            [
+                _kv("gen_ai.operation.name", string_value="chat"),
+                _kv("llm.model_name", string_value=rng.choice(["gpt-4o", "gpt-4o-mini"])),
+                _kv("gen_ai.provider.name", string_value="openai"),
+                _kv("gen_ai.prompt.name", string_value="refund-policy"),
+                _kv("gen_ai.prompt.version", string_value=rng.choice(["v3", "v4"])),
+                _kv("tracelock.intent", string_value=rng.choice(["refund", "balance", "card"])),
+                _kv("tracelock.feature", string_value="chat"),
+                _kv("tracelock.language", string_value=rng.choice(["en", "de", "fr"])),
+                _kv("tracelock.customer.tier", string_value=rng.choice(["free", "pro"])),
+                _kv("gen_ai.output.type", string_value="text"),
+                _kv("llm.token_count.prompt", int_value=rng.randint(200, 4000)),
+                _kv("gen_ai.usage.output_tokens", int_value=rng.randint(20, 500)),
+                _kv("tracelock.cost.usd", double_value=rng.random() / 100),
+                _kv("tracelock.retrieval.empty", bool_value=rng.random() < 0.05),
+                _kv("input.value", string_value=PROMPT + str(rng.random())),
+            ]
+        )
+    return request.SerializeToString()
+
+
+def _config(path: Path) -> Path:
+    path.write_text(
+        "receivers:\n  otlp:\n    protocols:\n"
+        "      grpc: {endpoint: '127.0.0.1:0', max_workers: 8}\n"
+        "      http: {endpoint: '127.0.0.1:0'}\n"
+        "processors: {normalize: {}, batch: {send_batch_size: 16384, timeout: 0.2, max_queue_spans: 100000}}\n"
+        "exporters: {clickhouse: {}}\n"
+        "service:\n  pipelines:\n"
+        "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
+    )
+    return path
+
+
+def _start(workdir: Path, cpus: str) -> tuple[subprocess.Popen, dict]:
+    argv = [
+        "taskset",
+        "-c",
+        cpus,
+        sys.executable,
+        "-m",
+        "tracelock",
+        "--data-dir",
+        str(workdir / "data"),
+        "collector",
+        "--config",
+        str(_config(workdir / "c.yaml")),
+    ]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(workdir / "log", "w"), text=True)  # noqa: SIM115
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout], daemon=True).start()  # type: ignore[union-attr]
+    return proc, json.loads(lines.get(timeout=120))
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _count(admin: str, token: str) -> int:
+    response = httpx.post(
+        admin + "/admin/query",
+        headers={"authorization": f"Bearer {token}"},
+        json={"sql": "SELECT count() FROM otel_traces"},
+        timeout=60,
+    )
+    return int(response.json()["rows"][0][0])
+
+
+def _send_grpc(target: str, bodies: list[bytes], concurrency: int) -> None:
+    with grpc.insecure_channel(target, options=[("grpc.max_send_message_length", 64 << 20)]) as channel:
+        export = channel.unary_unary(EXPORT)
+
+        def one(body: bytes) -> None:
+            while True:
+                try:
+                    export(body, timeout=60)
+                    return
+                except grpc.RpcError as exc:
+                    if exc.code() is not grpc.StatusCode.RESOURCE_EXHAUSTED:
+                        raise
+                    time.sleep(0.05)
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            list(pool.map(one, bodies))
+
+
+def _send_http(url: str, bodies: list[bytes], concurrency: int) -> None:
+    local = threading.local()
+
+    def one(body: bytes) -> None:
+        client = getattr(local, "client", None) or httpx.Client(timeout=60)
+        local.client = client
+        while True:
+            response = client.post(
+                url + "/v1/traces", content=body, headers={"content-type": "application/x-protobuf"}
+            )
+            if response.status_code == 200:
+                return
+            if response.status_code not in (429, 503):
+                raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+            time.sleep(0.05)
+
+    with ThreadPoolExecutor(concurrency) as pool:
+        list(pool.map(one, bodies))
+
+
+def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int) -> dict:
+    collector_cpus = "0" if cores == 1 else "0,1"
+    client_cpus = {1} if (os.cpu_count() or 1) > 1 and cores == 1 else None
+    workdir = Path(tempfile.mkdtemp(prefix="tl-bench-"))
+    try:
+        proc, ready = _start(workdir, collector_cpus)
+        token = json.loads((workdir / "data" / "collector.json").read_text())["token"]
+        if client_cpus:
+            os.sched_setaffinity(0, client_cpus)
+        total = len(bodies) * SPANS_PER_REQUEST
+        started = time.perf_counter()
+        if protocol == "grpc":
+            _send_grpc(ready["grpc"], bodies, concurrency)
+        else:
+            _send_http(ready["http"], bodies, concurrency)
+        acked = time.perf_counter() - started
+        while _count(ready["admin"], token) < total:
+            time.sleep(0.02)
+        queryable = time.perf_counter() - started
+        rss = _peak_rss_mb(proc.pid)
+        proc.terminate()
+        proc.wait(60)
+        return {
+            "protocol": protocol,
+            "collector_cores": cores,
+            "spans": total,
+            "acked_spans_per_s": round(total / acked),
+            "queryable_spans_per_s": round(total / queryable),
+            "peak_rss_mb": round(rss),
+        }
+    finally:
+        os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans per run")
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--protocols", nargs="+", default=["grpc", "http"])
+    args = parser.parse_args()
+    print(
+        f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()} "
+        f"processor={platform.processor() or platform.machine()}"
+    )
+    distinct = [make_request(i) for i in range(min(args.requests, 64))]
+    bodies = [
+        distinct[i % len(distinct)] if i < len(distinct) else _reseed(distinct[i % len(distinct)], i)
+        for i in range(args.requests)
+    ]
+    print(
+        f"{len(bodies)} requests x {SPANS_PER_REQUEST} spans, {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB "
+        f"per request, concurrency {args.concurrency}"
+    )
+    for cores in args.cores:
+        for protocol in args.protocols:
+            print(json.dumps(run(protocol, cores, bodies, args.concurrency)), flush=True)
+
+
+def _reseed(body: bytes, n: int) -> bytes:
+    """A copy of a request with fresh span/trace ids (cheap: ids only), so every span is distinct."""
+    request = ExportTraceServiceRequest.FromString(body)
+    rng = random.Random(n)
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        span.trace_id, span.span_id = rng.randbytes(16), rng.randbytes(8)
+    return request.SerializeToString()
+
+
+if __name__ == "__main__":
+    main()
