@@ -211,6 +211,16 @@ ORDER BY Timestamp, SpanId
 """
 
 
+_HISTORY = """
+SELECT toStartOfSecond(CheckedAt) AS CheckedAt, ReleaseTag, DatasetVersion AS Version, Status,
+       concat(toString(Passes), '/', toString(Attempts)) AS Passes, EvalRunId
+FROM lock_results
+WHERE Dataset = {dataset:String} AND CaseId = {case_id:String}
+ORDER BY CheckedAt DESC
+LIMIT 10
+"""
+
+
 def _case_yaml(case: LockCase) -> str:
     yaml = YAML(typ="rt")
     yaml.width = 4096
@@ -237,6 +247,7 @@ def show(
             f"case {case_id!r} is in datasets ({', '.join(c.dataset for c in cases)}); pass --dataset",
             2,
         )
+    rows: list[dict] = []
     with get_context(ctx).open_store() as store:
         trace_id = ""
         if cases:
@@ -256,14 +267,17 @@ def show(
             )
             print_rows(list(row), [tuple(row.values())], OutputFormat.json)
             trace_id = row["SourceTraceId"]
-        if not trace_id:
-            console.print("[yellow]no source trace recorded for this case[/]")
-            return
-        spans = store.query(_SHOW_SPANS, {"trace_id": trace_id})
-    if not spans.rows:
+        shown_dataset = cases[0].dataset if cases else rows[0]["Dataset"]
+        history = store.query(_HISTORY, {"dataset": shown_dataset, "case_id": case_id})
+        spans = store.query(_SHOW_SPANS, {"trace_id": trace_id}) if trace_id else None
+    if spans is None:
+        console.print("[yellow]no source trace recorded for this case[/]")
+    elif not spans.rows:
         console.print(f"[yellow]source trace {trace_id} is not in the store (expired or another store?)[/]")
-        return
-    print_rows(spans.columns, spans.rows, OutputFormat.table, title=f"source trace {trace_id}")
+    else:
+        print_rows(spans.columns, spans.rows, OutputFormat.table, title=f"source trace {trace_id}")
+    if history.rows:
+        print_rows(history.columns, history.rows, OutputFormat.table, title="recent gate runs (lock_results)")
 
 
 @lock_app.command("check")

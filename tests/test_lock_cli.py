@@ -364,12 +364,19 @@ def test_junit_markdown_lock_results_and_baseline(project: Path) -> None:
 
 
 def test_lock_show_prints_the_case_next_to_its_source_trace(project: Path) -> None:
+    ok = results(project, "ok.jsonl", GOOD)
+    recorded = tracelock(
+        "lock", "check", "-r", str(ok), "--release", "v-show", "--data-dir", "data", cwd=project
+    )
+    assert recorded.returncode == 0, recorded.stderr
     run = tracelock("lock", "show", "enterprise-refund", "--data-dir", "data", cwd=project)
     assert run.returncode == 0, run.stderr
     assert "refund/enterprise-refund (line 6 of locks/refund.yaml)" in run.stdout
     assert "description: enterprise refunds answered with broken JSON" in run.stdout
     assert f"source trace {TRACE}" in run.stdout
     assert "b2b2b2b2b2b2b2b2" in run.stdout and "chat gpt-4o" in run.stdout
+    assert "recent gate runs (lock_results)" in run.stdout  # the trend over releases
+    assert "v-show" in run.stdout
     # A case only in the store's locks table (its file not checked out here) still leads to its trace.
     elsewhere = tracelock(
         "lock", "show", "enterprise-refund", "-l", "nowhere", "--data-dir", "data", cwd=project
