@@ -34,6 +34,11 @@ def demo(
         1500, "--requests", min=100, max=200_000, help="Production requests per version."
     ),
     database: str = typer.Option(DEMO_DATABASE, "--demo-database", help="Database the demo recreates."),
+    collector: bool = typer.Option(
+        True,
+        "--collector/--in-process",
+        help="Send spans over OTLP/HTTP to a collector subprocess (default), or write them in-process.",
+    ),
 ) -> None:
     """Simulate refund-v3 then refund-v4 in production plus an offline eval of both, then report.
 
@@ -48,7 +53,8 @@ def demo(
     where = settings.clickhouse_url or str(settings.data_dir)
     err_console.print(
         f"[bold]tracelock demo[/]: recreating database [cyan]{database}[/] in {where} "
-        f"(seed {seed}, {requests} requests per prompt version; other databases are untouched)",
+        f"(seed {seed}, {requests} requests per prompt version; other databases are untouched); spans go "
+        + ("over OTLP/HTTP to a tracelock collector on loopback" if collector else "in-process"),
         highlight=False,
     )
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
@@ -60,7 +66,14 @@ def demo(
                 tasks[name] = bar.add_task(name, total=total)
             bar.update(tasks[name], completed=done, total=total)
 
-        result = run_demo(settings, seed=seed, per_version=requests, database=database, progress=progress)
+        result = run_demo(
+            settings,
+            seed=seed,
+            per_version=requests,
+            database=database,
+            via_collector=collector,
+            progress=progress,
+        )
     s = result.summary()
     err_console.print(
         f"loaded {s['traces']} traces ({s['spans']} spans, {s['eval_attempts']} eval attempts) and "

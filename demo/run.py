@@ -2,9 +2,10 @@
 feedback, the offline eval of both prompts, then the divergence and coverage reports.
 
 The demo owns its database (``tracelock_demo`` by default) and recreates it on every run, so it never
-touches the user's data and can be re-run at will. Spans take the collector's write path: OTel SDK ->
-OTLP protobuf -> :func:`tracelock.collector.load.load_request` (or, with a collector endpoint, the
-real OTLP exporter over the wire).
+touches the user's data and can be re-run at will. Spans travel the production path: OTel SDK with
+tracelock's processors -> OTLP/HTTP over loopback -> a ``tracelock collector`` subprocess -> ClickHouse;
+feedback goes to the collector's ``POST /v1/feedback``. ``via_collector=False`` skips the subprocess
+and writes the same OTLP bytes in-process (:func:`tracelock.collector.load.load_request`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,10 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
+from opentelemetry.sdk.trace.export import SpanExporter
+
 from tracelock.collector.feedback import parse_feedback, store_feedback
+from tracelock.demo.collector import running_collector
 from tracelock.demo.simulator import MODEL, RETRIEVER, emit_request, make_provider, run_offline_evals
 from tracelock.demo.sink import StoreSpanExporter
 from tracelock.demo.story import behave, requests
@@ -25,7 +29,7 @@ from tracelock.report.dimensions import resolve_dimension
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 from tracelock.store.base import check_identifier
 
-__all__ = ["DEMO_DATABASE", "DemoResult", "demo_reports", "load_demo_data", "reset_database", "run_demo"]
+__all__ = ["DEMO_DATABASE", "DemoResult", "demo_reports", "reset_database", "run_demo", "simulate"]
 
 DEMO_DATABASE = "tracelock_demo"
 Progress = Callable[[str, int, int], None]
@@ -71,17 +75,22 @@ def reset_database(settings: StoreSettings, database: str) -> Store:
     return store
 
 
-def load_demo_data(
-    store: Store, *, seed: int, per_version: int, progress: Progress | None = None
+def simulate(
+    new_exporter: Callable[[], SpanExporter],
+    send_feedback: Callable[[list[dict[str, Any]]], Any],
+    *,
+    seed: int,
+    per_version: int,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
-    """Simulate production and offline evals into ``store``; return counts."""
+    """Run production traffic and the offline evals (one exporter from ``new_exporter`` per service),
+    send the feedback, return counts."""
     rng = random.Random(seed)
-    exporter = StoreSpanExporter(store)
     apps = {
         version: make_provider(
             "refund-assistant",
             seed + i,
-            exporter,
+            new_exporter(),
             model=MODEL,
             prompt_version=version,
             retriever_version=RETRIEVER,
@@ -108,18 +117,14 @@ def load_demo_data(
             )
         if progress and (n % 50 == 0 or n == len(traffic)):
             progress("production traffic", n, len(traffic))
-    evals = make_provider("refund-evals", seed + 10, exporter, model=MODEL, retriever_version=RETRIEVER)
+    evals = make_provider("refund-evals", seed + 10, new_exporter(), model=MODEL, retriever_version=RETRIEVER)
     runs = run_offline_evals(evals, rng, progress=lambda i, t: progress and progress("offline evals", i, t))
     for provider in (*apps.values(), evals):
-        provider.shutdown()  # flushes the batch processors into the store
+        provider.shutdown()  # flushes the batch processors through the exporter
     if feedback:
-        store_feedback(store, parse_feedback(feedback, default_source="demo"))
-    return {
-        "traces": len(traffic) + sum(len(r.attempts) for r in runs),
-        "spans": exporter.spans_written,
-        "feedback": len(feedback),
-        "eval_attempts": sum(len(r.attempts) for r in runs),
-    }
+        send_feedback(feedback)
+    attempts = sum(len(r.attempts) for r in runs)
+    return {"traces": len(traffic) + attempts, "feedback": len(feedback), "eval_attempts": attempts}
 
 
 def demo_reports(store: Store) -> tuple[DivergenceReport, CoverageReport]:
@@ -136,12 +141,30 @@ def run_demo(
     seed: int = 7,
     per_version: int = 1500,
     database: str = DEMO_DATABASE,
+    via_collector: bool = True,
     progress: Progress | None = None,
 ) -> DemoResult:
+    """Recreate ``database``, load the story (through a collector subprocess, or in-process), report."""
     started = time.perf_counter()
     store = reset_database(settings, database)
     try:
-        counts = load_demo_data(store, seed=seed, per_version=per_version, progress=progress)
+        if via_collector:
+            store.close()  # the collector owns the database while it runs
+            with running_collector(settings, database) as endpoint:
+                counts = simulate(
+                    endpoint.span_exporter, endpoint.send_feedback, seed=seed, per_version=per_version,
+                    progress=progress,
+                )  # fmt: skip
+            store = open_store(replace(settings, database=database))
+        else:
+            counts = simulate(
+                lambda: StoreSpanExporter(store),
+                lambda items: store_feedback(store, parse_feedback(items, default_source="demo")),
+                seed=seed,
+                per_version=per_version,
+                progress=progress,
+            )
+        counts["spans"] = int(store.query("SELECT count() FROM otel_traces").scalar())
         if progress:
             progress("reports", 0, 1)
         divergence, coverage = demo_reports(store)

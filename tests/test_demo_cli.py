@@ -31,7 +31,10 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]
     out = run(data_dir, "demo", "--format", "json", database=None)
     elapsed = time.perf_counter() - started
     assert out.returncode == 0, out.stderr
-    assert "recreating database tracelock_demo" in out.stderr
+    assert (
+        "recreating database tracelock_demo" in out.stderr
+        and "to a tracelock collector on loopback" in out.stderr
+    )
     return data_dir, json.loads(out.stdout), elapsed
 
 
@@ -65,14 +68,16 @@ def test_demo_json_flags_the_enterprise_slice(demo: tuple[Path, dict[str, Any], 
 
 
 def test_demo_reruns_and_is_deterministic(demo: tuple[Path, dict[str, Any], float]) -> None:
+    """A second run (in-process this time, no collector) recreates the database and reports the same."""
     data_dir, doc, _ = demo
-    again = run(data_dir, "demo", "--format", "json", database=None)
+    again = run(data_dir, "demo", "--format", "json", "--in-process", database=None)
     assert again.returncode == 0, again.stderr
     second = json.loads(again.stdout)
     doc_wo, second_wo = dict(doc), dict(second)
     doc_wo.pop("demo"), second_wo.pop("demo")
     assert doc_wo == second_wo
-    assert second["demo"]["traces"] == doc["demo"]["traces"]
+    assert second["demo"]["traces"] == doc["demo"]["traces"] == 4200
+    assert second["demo"]["spans"] == doc["demo"]["spans"] == 14400  # no span lost on either path
 
 
 def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], float], tmp_path: Path) -> None:
