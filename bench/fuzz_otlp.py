@@ -154,6 +154,51 @@ def main() -> None:
         for i, seed in enumerate(_seeds(name)):
             (corpus / f"{name}-{i}").write_bytes(prefix + seed)
 
+    words = [
+        "resourceSpans",
+        "scopeSpans",
+        "spans",
+        "traceId",
+        "spanId",
+        "parentSpanId",
+        "attributes",
+        "key",
+        "value",
+        "stringValue",
+        "intValue",
+        "doubleValue",
+        "boolValue",
+        "arrayValue",
+        "kvlistValue",
+        "values",
+        "links",
+        "events",
+        "status",
+        "kind",
+        "startTimeUnixNano",
+        "trace_id",
+        "span_id",
+        "kind",
+        "complaint",
+        "timestamp",
+        "feedback",
+        "receivers",
+        "processors",
+        "exporters",
+        "service",
+        "pipelines",
+        "protocols",
+        "rules",
+        "condition",
+        "level",
+        "scope",
+        "name",
+        "version",
+    ]
+    dictionary = corpus.parent / f"{corpus.name}.dict"
+    dictionary.write_text("".join(f'kw{i}="\\"{w}\\""\n' for i, w in enumerate(words)) + 'q="\\""\n')
+    if not any(arg.startswith("-dict=") for arg in rest):
+        rest.append(f"-dict={dictionary}")
     atheris.Setup([sys.argv[0], *rest, str(corpus)], one_input)
     atheris.Fuzz()
 
