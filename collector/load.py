@@ -13,7 +13,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tracelock.collector.component import AttributeRewrite, SpanBatch
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
-from tracelock.collector.processors.normalize.normalize import default_rewrite
+from tracelock.collector.processors.normalize.config import NormalizeConfig
+from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
 from tracelock.collector.receivers.otlp.decode import count_and_check_spans, decode_protobuf
 from tracelock.store import Store
 
@@ -40,6 +41,6 @@ def load_request(
         body = request.SerializeToString()
     if count == 0:
         return 0
-    batch = SpanBatch(bodies=(body,), span_count=count, rewrite=rewrite or default_rewrite())
-    SpanWriter(store, spool_dir).write(batch.bodies, batch.rewrite)
+    batch = NormalizeProcessor(NormalizeConfig()).consume(SpanBatch(bodies=(body,), span_count=count))
+    SpanWriter(store, spool_dir).write(batch.bodies, rewrite or batch.rewrite)
     return count

@@ -185,3 +185,30 @@ def test_malformed_bytes_and_empty_requests(store: Store) -> None:
     with pytest.raises(InputError, match="malformed protobuf"):
         load_request(store, b"\xff\xff\xff")
     assert load_request(store, ExportTraceServiceRequest()) == 0
+
+
+def test_langfuse_json_details_and_provider_values_are_expanded(store: Store) -> None:
+    spans = [
+        {
+            "attrs": [
+                _attr("langfuse.observation.usage_details", string_value='{"input": 31, "output": 9}'),
+                _attr("langfuse.observation.cost_details", string_value='{"total": 0.0042}'),
+                _attr("langfuse.trace.metadata", string_value='{"intent": "refund", "customer_tier": "pro"}'),
+                _attr("gen_ai.system", string_value="mistralai"),
+                _attr("notes", string_value="metadata mentioned in text stays on the fast path"),
+            ]
+        }
+    ]
+    load_request(store, build(spans))
+    row = store.query(
+        "SELECT InputTokens, OutputTokens, CostUsd, Intent, CustomerTier, "
+        "SpanAttributes['gen_ai.provider.name'] AS provider FROM otel_traces"
+    ).dicts()[0]
+    assert row == {
+        "InputTokens": 31,
+        "OutputTokens": 9,
+        "CostUsd": 0.0042,
+        "Intent": "refund",
+        "CustomerTier": "pro",
+        "provider": "mistral_ai",
+    }

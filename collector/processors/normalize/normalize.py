@@ -3,6 +3,7 @@
 The work is declared on the batch (:class:`AttributeRewrite`) and done by ClickHouse while it parses
 the spans, so normalising costs nothing per span in Python. The alias table comes from the semconv
 registry (``tracelock.semconv``: OpenInference, OpenLLMetry, Langfuse and deprecated OTel names).
+Requests carrying JSON expanders or value converters take the Python path of ``expand.py`` first.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import replace
 
 from tracelock.collector.component import AttributeRewrite, Processor, SpanBatch
 from tracelock.collector.processors.normalize.config import NormalizeConfig
+from tracelock.collector.processors.normalize.expand import expand_request
 
 __all__ = ["NormalizeProcessor", "default_rewrite", "semconv_aliases"]
 
@@ -38,4 +40,5 @@ class NormalizeProcessor(Processor):
         self.rewrite = default_rewrite(config)
 
     def consume(self, batch: SpanBatch) -> SpanBatch:
-        return replace(batch, rewrite=self.rewrite)
+        bodies = tuple(expand_request(body) for body in batch.bodies) if self.config.aliases else batch.bodies
+        return replace(batch, bodies=bodies, rewrite=self.rewrite)

@@ -1,0 +1,87 @@
+"""The few normalisations ClickHouse cannot do from a rename table, done in Python for the requests
+that need them: JSON expanders (Langfuse ``usage_details``/``cost_details``, OpenInference ``metadata``)
+and value converters (``gen_ai.system`` -> ``gen_ai.provider.name`` values, MIME type -> output type).
+
+Which requests need it is decided on the raw bytes (a substring search for the source names, C speed),
+so ordinary traffic never builds Python objects per attribute. Matching spans go through
+:func:`tracelock.semconv.normalize_attributes` exactly as the SDK-side processors do.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+
+__all__ = ["expand_request", "python_sources"]
+
+_TEXT_CONVERTERS = {"to_text", "to_int", "to_float"}  # same text as ClickHouse's toString: no Python needed
+
+
+@cache
+def python_sources() -> tuple[str, ...]:
+    """Attribute names whose presence sends a request through the Python normaliser."""
+    from tracelock.semconv.index import ALIAS_CONVERTERS, EXPANDER_FUNCS
+
+    names = set(EXPANDER_FUNCS)
+    names |= {name for name, fn in ALIAS_CONVERTERS.items() if fn.__name__ not in _TEXT_CONVERTERS}
+    return tuple(sorted(names))
+
+
+@cache
+def _wire_keys() -> tuple[bytes, ...]:
+    """Each source name as it appears on the wire as a KeyValue key: tag 0x0A, length, bytes.
+
+    Searching for that (not the bare name) keeps prompt text that mentions "metadata" on the fast path.
+    """
+    return tuple(b"\x0a" + bytes([len(n.encode())]) + n.encode() for n in python_sources() if len(n) < 128)
+
+
+def _plain(value: AnyValue) -> Any:
+    kind = value.WhichOneof("value")
+    return (
+        getattr(value, kind) if kind in ("string_value", "bool_value", "int_value", "double_value") else None
+    )
+
+
+def _any(value: Any) -> AnyValue:
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    return AnyValue(string_value=str(value))
+
+
+def _normalize_kvs(attributes: Any, sources: frozenset[str]) -> bool:
+    if not any(kv.key in sources for kv in attributes):
+        return False
+    from tracelock.semconv import normalize_attributes
+
+    kept = [kv for kv in attributes if _plain(kv.value) is None]  # arrays/maps/bytes pass through as they are
+    plain = {kv.key: _plain(kv.value) for kv in attributes if _plain(kv.value) is not None}
+    normalized, _conflicts = normalize_attributes(plain)
+    del attributes[:]
+    for kv in kept:
+        attributes.add(key=kv.key).value.CopyFrom(kv.value)
+    for key, value in normalized.items():
+        attributes.add(key=key).value.CopyFrom(_any(value))
+    return True
+
+
+def expand_request(body: bytes) -> bytes:
+    """``body`` with expanders and value converters applied, or ``body`` itself when none applies."""
+    if not any(key in body for key in _wire_keys()):
+        return body
+    sources = frozenset(python_sources())
+    request = ExportTraceServiceRequest.FromString(body)
+    changed = False
+    for rs in request.resource_spans:
+        changed |= _normalize_kvs(rs.resource.attributes, sources)
+        for ss in rs.scope_spans:
+            for span in ss.spans:
+                changed |= _normalize_kvs(span.attributes, sources)
+    return request.SerializeToString() if changed else body
