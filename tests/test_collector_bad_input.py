@@ -158,3 +158,53 @@ def test_collector_keeps_serving_and_counts_bad_requests(collector: CollectorPro
         )
     assert 'tracelock_collector_bad_requests_total{reason="bad_id_length",transport="grpc"} 1.0' in metrics
     assert "tracelock_collector_spans_dropped_total 0.0" in metrics
+
+
+def _with_zero_id_span(service: str) -> bytes:
+    request = ExportTraceServiceRequest.FromString(make_request(service, 3))
+    request.resource_spans[0].scope_spans[0].spans[1].trace_id = bytes(16)
+    return request.SerializeToString()
+
+
+def test_all_zero_ids_are_a_partial_success(collector: CollectorProcess) -> None:
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+    response = httpx.post(_traces(collector), content=_with_zero_id_span("partial"), headers=PROTOBUF)
+    assert response.status_code == 200
+    answer = ExportTraceServiceResponse.FromString(response.content)
+    assert answer.partial_success.rejected_spans == 1
+    assert "all-zero trace_id or span_id" in answer.partial_success.error_message
+    as_json = {
+        "resourceSpans": [
+            {
+                "scopeSpans": [
+                    {
+                        "spans": [
+                            {"traceId": "0" * 32, "spanId": "1" * 16, "name": "zero"},
+                            {
+                                "traceId": "2" * 32,
+                                "spanId": "3" * 16,
+                                "name": "ok",
+                                "startTimeUnixNano": "1700000000000000000",
+                            },
+                        ]
+                    }
+                ]
+            }
+        ]
+    }
+    response = httpx.post(_traces(collector), json=as_json)
+    assert response.json() == {
+        "partialSuccess": {
+            "rejectedSpans": "1",
+            "errorMessage": "1 span(s) rejected: all-zero trace_id or span_id",
+        }
+    }
+    with grpc.insecure_channel(collector.grpc) as channel:
+        raw = channel.unary_unary(EXPORT)(_with_zero_id_span("partial"), timeout=10)
+    assert ExportTraceServiceResponse.FromString(raw).partial_success.rejected_spans == 1
+    for _ in range(50):
+        rows = query(collector.data_dir, "SELECT count() AS n FROM otel_traces WHERE ServiceName = 'partial'")
+        if rows[0]["n"] == 4:
+            break
+    assert rows[0]["n"] == 4  # 2 + 2 accepted spans, the zero-id ones dropped

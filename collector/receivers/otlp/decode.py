@@ -11,7 +11,7 @@ import base64
 import binascii
 import json
 import zlib
-from typing import Any
+from typing import Any, NamedTuple
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError
@@ -20,6 +20,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from tracelock.errors import InputError
 
 __all__ = [
+    "Validated",
     "count_and_check_spans",
     "decode_json",
     "decode_protobuf",
@@ -129,14 +130,44 @@ def _bad_id(span: Any, where: str) -> str:
     return f"{where}: invalid ids"
 
 
-def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limits: Any) -> tuple[bytes, int]:
-    """(bytes to store, span count) after the id checks and the receiver's ``limits``.
+class Validated(NamedTuple):
+    """What a receiver stores and answers: bytes, spans kept, spans rejected (partial success) and why."""
 
-    ``body`` is the request as received (protobuf), reused when the limits changed nothing.
+    body: bytes
+    span_count: int
+    rejected: int = 0
+    message: str = ""
+
+
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
+
+
+def _drop_invalid_spans(request: ExportTraceServiceRequest) -> int:
+    """Remove spans with an all-zero trace or span id (invalid per the OTel spec); return how many."""
+    dropped = 0
+    for rs in request.resource_spans:
+        for ss in rs.scope_spans:
+            bad = [i for i, s in enumerate(ss.spans) if s.trace_id == _ZERO_TRACE or s.span_id == _ZERO_SPAN]
+            for i in reversed(bad):
+                del ss.spans[i]
+            dropped += len(bad)
+    return dropped
+
+
+def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limits: Any) -> Validated:
+    """The request after the id checks and the receiver's ``limits``, ready to ingest.
+
+    Wrong-length ids refuse the whole request (InputError); spans with all-zero ids are rejected one by
+    one and reported as an OTLP partial success. ``body`` (the protobuf as received) is reused when
+    nothing changed.
     """
     from tracelock.collector.security.limits import apply_limits
 
     count = count_and_check_spans(request)
+    rejected = _drop_invalid_spans(request)
+    if rejected:
+        body, count = None, count - rejected
     if count and (apply_limits(request, count, limits) or body is None):
         body = request.SerializeToString()
-    return body or b"", count
+    message = f"{rejected} span(s) rejected: all-zero trace_id or span_id" if rejected else ""
+    return Validated(body or b"", count, rejected, message)

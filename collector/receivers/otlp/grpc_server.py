@@ -6,19 +6,26 @@ from concurrent import futures
 from typing import Any
 
 import grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
-    ExportTraceServiceResponse,
-)
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
-from tracelock.collector.receivers.otlp.decode import decode_protobuf, validated_body
+from tracelock.collector.receivers.otlp.decode import Validated, decode_protobuf, validated_body
 from tracelock.collector.status import answer_for
 
 __all__ = ["GrpcTraceServer"]
 
 _SERVICE = "opentelemetry.proto.collector.trace.v1.TraceService"
 _OK = ExportTraceServiceResponse().SerializeToString()
+
+
+def response_for(checked: Validated) -> ExportTraceServiceResponse:
+    """The OTLP answer: empty on full success, ``partial_success`` when spans were rejected."""
+    response = ExportTraceServiceResponse()
+    if checked.rejected:
+        response.partial_success.rejected_spans = checked.rejected
+        response.partial_success.error_message = checked.message
+    return response
 
 
 class GrpcTraceServer:
@@ -31,10 +38,11 @@ class GrpcTraceServer:
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         metrics = self.host.metrics
         try:
-            body, count = validated_body(decode_protobuf(body), body, self.config.limits)
-            if count == 0:
-                return _OK
-            self.host.ingest(body, count, "grpc")
+            checked = validated_body(decode_protobuf(body), body, self.config.limits)
+            if checked.span_count:
+                self.host.ingest(checked.body, checked.span_count, "grpc")
+            if checked.rejected:
+                return response_for(checked).SerializeToString()
             return _OK
         except Exception as exc:  # every failure becomes one OTLP status; the server keeps serving
             answer = answer_for(exc)

@@ -22,7 +22,14 @@ from starlette.routing import Route
 from tracelock.collector.feedback import parse_feedback, store_feedback
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
-from tracelock.collector.receivers.otlp.decode import decode_json, decode_protobuf, decompress, validated_body
+from tracelock.collector.receivers.otlp.decode import (
+    Validated,
+    decode_json,
+    decode_protobuf,
+    decompress,
+    validated_body,
+)
+from tracelock.collector.receivers.otlp.grpc_server import response_for
 from tracelock.collector.serve_http import ServerThread
 from tracelock.collector.status import answer_for
 from tracelock.errors import InputError
@@ -66,14 +73,15 @@ class HttpTraceServer:
         self.limit = config.max_request_body_mib << 20
         self._thread: ServerThread | None = None
 
-    def _ingest(self, body: bytes, content_type: str, encoding: str) -> None:
+    def _ingest(self, body: bytes, content_type: str, encoding: str) -> Validated:
         body = decompress(body, encoding, self.limit)
         if content_type == _PROTOBUF:
-            raw, count = validated_body(decode_protobuf(body), body, self.config.limits)
+            checked = validated_body(decode_protobuf(body), body, self.config.limits)
         else:
-            raw, count = validated_body(decode_json(body), None, self.config.limits)
-        if count:
-            self.host.ingest(raw, count, "http")
+            checked = validated_body(decode_json(body), None, self.config.limits)
+        if checked.span_count:
+            self.host.ingest(checked.body, checked.span_count, "http")
+        return checked
 
     async def export(self, request: Request) -> Response:
         content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
@@ -85,12 +93,13 @@ class HttpTraceServer:
                 )
             body = await _read_body(request, self.limit)
             encoding = request.headers.get("content-encoding", "")
-            await run_in_threadpool(self._ingest, body, content_type, encoding)
+            checked = await run_in_threadpool(self._ingest, body, content_type, encoding)
         except Exception as exc:
             return _error_response(exc, reply_type, self.host)
         if reply_type == _PROTOBUF:
-            return Response(_OK_PROTOBUF, 200, media_type=_PROTOBUF)
-        return JSONResponse(json.loads(json_format.MessageToJson(ExportTraceServiceResponse())))
+            payload = response_for(checked).SerializeToString() if checked.rejected else _OK_PROTOBUF
+            return Response(payload, 200, media_type=_PROTOBUF)
+        return JSONResponse(json.loads(json_format.MessageToJson(response_for(checked))))
 
     def app(self) -> Any:
         routes = [Route(path, self.export, methods=["POST"]) for path in self.config.traces_paths]
