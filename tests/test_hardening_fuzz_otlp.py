@@ -37,7 +37,7 @@ from crash_harness import collector_process
 from otlp_strategies import json_trees, otlp_json_documents, otlp_requests
 
 FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-WIRE = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+WIRE = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def _decode_protobuf(body: bytes) -> int | InputError:
@@ -77,7 +77,7 @@ def test_protobuf_decoder_on_valid_requests_with_flipped_and_cut_bytes(request, 
         _decode_protobuf(bytes(flipped))
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(otlp_requests())
 def test_wrong_id_lengths_are_named(request) -> None:
     span = Span(trace_id=b"\x01" * 15, span_id=b"\x02" * 8, name="x")
@@ -101,7 +101,7 @@ def test_json_decoder_takes_any_json_value(tree) -> None:
     _decode_json(json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": tree}]}]}).encode())
 
 
-@FUZZ
+@settings(FUZZ, max_examples=100)
 @given(otlp_json_documents())
 def test_json_decoder_on_near_valid_documents(doc) -> None:
     _decode_json(json.dumps(doc).encode())

@@ -23,7 +23,7 @@ RSS_CAP_MIB = 1536  # what max_queue_spans=50000 and 16 MiB request limits shoul
 def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_lost(tmp_path: Path) -> None:
     collector = collector_process(tmp_path, batch="{max_queue_spans: 50000}")
     report = run_overload(
-        collector, capacity_seconds=3, overload_seconds=6, recovery_seconds=4, spans_per_request=200, seed=3
+        collector, capacity_seconds=2, overload_seconds=5, recovery_seconds=3, spans_per_request=200, seed=3
     )
     text = "\n".join(report.lines())
     print(text)
