@@ -16,24 +16,18 @@ __all__ = ["TracelockProcessor"]
 
 
 class TracelockProcessor(SpanProcessor):
-    """``on_start`` stamps the shared keys; ``_on_ending`` derives signals; ``on_end`` checks one span in
-    ``shared.validate_every`` against the registry (``on_end`` is called anyway, so sampling there costs
-    no extra call)."""
+    """``on_start`` stamps the shared keys; ``_on_ending`` derives signals and, on one span in
+    ``shared.validate_every``, checks the span against the registry; ``on_end`` does nothing."""
 
     def __init__(self, shared: SharedKeysProcessor, signals: SignalsProcessor) -> None:
         self.shared = shared
         self.signals = signals
         self.on_start = shared.on_start  # type: ignore[method-assign]
         self._on_ending = signals._on_ending  # type: ignore[method-assign]
-        self._every = shared.validate_every
-        self._countdown = self._every
+        signals.run_after(shared.validate, shared.validate_every)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._every:
-            self._countdown -= 1
-            if self._countdown <= 0:
-                self._countdown = self._every
-                self.shared.validate(span)
+        return None
 
     def shutdown(self) -> None:
         self.shared.shutdown()

@@ -115,9 +115,6 @@ def _as_price(model: str, price: Any) -> ModelPrice:
         ) from exc
 
 
-_MAX_DERIVED = 5  # cost, document count, empty, context tokens, parse failure
-
-
 def _alias_tokens(attrs: Mapping[str, Any]) -> tuple[Any, Any]:
     """Token counts under OpenInference or legacy names, when the canonical ones are absent."""
     tokens_in = next((attrs[a] for a in _IN_ALIASES if a in attrs), None)
@@ -165,6 +162,8 @@ class SignalsProcessor(SpanProcessor):
         self._rates: dict[Any, tuple[float, float] | None] = {}
         self._resource_obj: object = None
         self._resource_model: str | None = None
+        self._check: Callable[[Span], None] | None = None
+        self._check_every = self._countdown = 0
 
     def _on_ending(self, span: Span) -> None:
         # hot path (<= 1 us budget): dict reads on the span's own attribute dict and direct writes into
@@ -175,11 +174,6 @@ class SignalsProcessor(SpanProcessor):
         except AttributeError:  # another SDK's span: nothing to derive from safely
             return
         try:
-            if bounded.maxlen is not None and len(attrs) + _MAX_DERIVED > bounded.maxlen:
-                self._problems.report(
-                    "dropped", "signals", "span attribute limit reached", span_name=span.name
-                )
-                return
             if self._priced and COST not in attrs:
                 tokens_in = attrs.get(IN)
                 tokens_out = attrs.get(OUT)
@@ -196,16 +190,39 @@ class SignalsProcessor(SpanProcessor):
                             tokens_in = _int(tokens_in) or 0
                         if type(tokens_out) is not int:
                             tokens_out = _int(tokens_out) or 0
-                        attrs[COST] = tokens_in * rates[0] + tokens_out * rates[1]
+                        if not self._full(span, 1):
+                            attrs[COST] = tokens_in * rates[0] + tokens_out * rates[1]
             op = attrs.get("gen_ai.operation.name")
-            if op == "retrieval" or (op is None and attrs.get("openinference.span.kind") == "RETRIEVER"):
+            retrieval = op == "retrieval" or (
+                op is None and attrs.get("openinference.span.kind") == "RETRIEVER"
+            )
+            if retrieval and not self._full(span, 3):
                 self._retrieval(attrs)
-            if span._events and PARSE not in attrs:
+            if span._events and PARSE not in attrs and not self._full(span, 1):
                 self._parse_failure(span, attrs)
+            if self._check_every:  # sampled registry check of the finished span (see TracelockProcessor)
+                self._countdown -= 1
+                if self._countdown <= 0:
+                    self._countdown = self._check_every
+                    self._check(span)
         except Exception as exc:  # never into the request path
             self._problems.report(
                 "internal_error", "signals", repr(exc), span_name=getattr(span, "name", None)
             )
+
+    def _full(self, span: Span, adding: int) -> bool:
+        """True (and reported) when ``adding`` attributes would pass the span's attribute limit."""
+        maxlen = span._attributes.maxlen
+        if maxlen is None or len(span._attributes._dict) + adding <= maxlen:
+            return False
+        self._problems.report("dropped", "signals", "span attribute limit reached", span_name=span.name)
+        return True
+
+    def run_after(self, check: Callable[[Span], None], every: int) -> None:
+        """Call ``check(span)`` at the end of ``_on_ending`` on one span in ``every`` (0: never); the
+        combined processor runs the registry validation this way, inside a call the SDK makes anyway."""
+        self._check = check
+        self._check_every = self._countdown = every
 
     def _rates_for(self, model: Any, span_name: str) -> tuple[float, float] | None:
         """USD per token for ``model`` (cached, misses too, up to 4096 models)."""
