@@ -53,6 +53,33 @@ def _cli(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
+def _admin_refuses_writes_and_outside_access(data_dir: Path, scratch: Path) -> None:
+    """The running collector's admin endpoint: reads work, writes/DDL/files/URLs are 400 and do nothing."""
+    address = json.loads((data_dir / "collector.json").read_text())
+    headers = {"authorization": f"Bearer {address['token']}"}
+
+    def query(sql: str, token: dict[str, str] = headers) -> httpx.Response:
+        return httpx.post(f"{address['admin_url']}/admin/query", json={"sql": sql}, headers=token, timeout=30)
+
+    assert query("SELECT 1", {"authorization": "Bearer guess"}).status_code == 401
+    ok = query("SELECT count() FROM otel_traces WHERE SpanAttributes['tracelock.intent'] = 'x'")
+    assert ok.status_code == 200, ok.text
+    outfile = scratch / "pwned.txt"
+    for sql in (
+        "DROP TABLE otel_traces",
+        "SELECT 1; DROP TABLE seeds",
+        "INSERT INTO feedback (FeedbackId) VALUES ('x')",
+        f"SELECT 1 INTO OUTFILE '{outfile}'",
+        "SELECT * FROM file('/etc/hostname', 'LineAsString')",
+        "SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')",
+        "SELECT * FROM executable('id', 'TSV', 'x String')",
+    ):
+        refused = query(sql)
+        assert refused.status_code == 400, (sql, refused.text)
+        assert refused.json()["error"].startswith("bad admin request: "), refused.text
+    assert not outfile.exists()
+
+
 READ_BACK = """
 import json, sys
 from pathlib import Path
@@ -107,6 +134,7 @@ def test_hostile_values_travel_the_whole_path_as_data(tmp_path: Path) -> None:
         )
         assert response.status_code == 200, response.text
         assert response.json()["accepted"] == len(HOSTILE)
+        _admin_refuses_writes_and_outside_access(data_dir=collector.data_dir, scratch=tmp_path)
     finally:
         assert collector.stop() == 0, collector.log_tail()
     data_dir = collector.data_dir
