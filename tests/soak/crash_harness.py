@@ -251,6 +251,7 @@ class CrashReport:
     stored_not_acknowledged: int
     failed_batches: int
     seconds: float
+    kills_with_unwritten: int = 0
     lost_ids: list[str] = field(default_factory=list)
 
     def line(self) -> str:
@@ -258,8 +259,21 @@ class CrashReport:
             f"runs={self.runs} kills={self.kills} created={self.created} acknowledged={self.acknowledged} "
             f"found={self.found} lost={self.lost} duplicates={self.duplicates} "
             f"stored_not_acknowledged={self.stored_not_acknowledged} failed_batches={self.failed_batches} "
-            f"seconds={self.seconds:.1f}"
+            f"kills_with_acked_unwritten={self.kills_with_unwritten} seconds={self.seconds:.1f}"
         )
+
+
+def _queued_spans(http_port: int) -> int:
+    """Acknowledged spans the collector has not written yet (its /readyz), just before a kill; -1 unknown."""
+    try:
+        with socket.create_connection(("127.0.0.1", http_port), timeout=0.5) as sock:
+            sock.sendall(b"GET /readyz HTTP/1.0\r\nHost: x\r\n\r\n")
+            reply = b""
+            while chunk := sock.recv(4096):
+                reply += chunk
+        return int(json.loads(reply.split(b"\r\n\r\n", 1)[1]).get("queued_spans", -1))
+    except (OSError, ValueError, IndexError):
+        return -1
 
 
 def run_crash_soak(
@@ -276,14 +290,17 @@ def run_crash_soak(
     """Stream spans, SIGKILL the collector ``kills`` times at random moments, then count what is stored."""
     rng = random.Random(seed)
     started = time.monotonic()
+    unwritten: list[int] = []
     collector.start()
     stream = SpanStream(make_exporter(), rate=rate, run_id=f"seed-{seed}")
     stream.start()
     try:
         for kill in range(1, kills + 1):
             time.sleep(rng.uniform(*up_seconds))
+            queued = _queued_spans(collector.http_port)
             collector.kill()
-            log(f"kill {kill}/{kills}: acked so far {len(stream.ack.acked)}")
+            unwritten.append(queued)
+            log(f"kill {kill}/{kills}: acked so far {len(stream.ack.acked)}, unwritten at the kill: {queued}")
             time.sleep(rng.uniform(0.0, 0.5))  # the sender keeps retrying into a closed port
             collector.start()
         time.sleep(rng.uniform(*up_seconds))
@@ -305,5 +322,6 @@ def run_crash_soak(
         stored_not_acknowledged=len(stored.keys() - acked),
         failed_batches=stream.ack.batches_failed,
         seconds=time.monotonic() - started,
+        kills_with_unwritten=sum(1 for n in unwritten if n > 0),
         lost_ids=lost[:20],
     )
