@@ -6,10 +6,14 @@ extra calls are really concurrent.
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent import futures
+from pathlib import Path
 
 import grpc
 import httpx
@@ -31,6 +35,9 @@ from tracelock.collector.security import (
 )
 from tracelock.errors import InputError
 
+sys.path.insert(0, str(Path(__file__).parent / "soak"))
+from crash_harness import collector_process
+
 
 def _metric(name: str, **labels: str) -> float:
     return SECURITY_REGISTRY.get_sample_value(name, labels) or 0.0
@@ -40,7 +47,7 @@ def _request(spans: int, attributes: int, value: str = "v") -> ExportTraceServic
     request = ExportTraceServiceRequest()
     ss = request.resource_spans.add().scope_spans.add()
     for i in range(spans):
-        span = ss.spans.add(trace_id=b"\x01" * 16, span_id=i.to_bytes(8, "big"), name="s")
+        span = ss.spans.add(trace_id=b"\x01" * 16, span_id=(i + 1).to_bytes(8, "big"), name="s")
         for a in range(attributes):
             span.attributes.add(key=f"k{a}").value.string_value = value
         span.events.add(name="e").attributes.add(key="long").value.string_value = value
@@ -156,3 +163,50 @@ def test_http_requests_beyond_the_concurrency_limit_get_503_with_retry_after() -
         release.set()
         server.should_exit = True
         thread.join(10)
+
+
+READ_LIMITED = """
+import json, sys
+from pathlib import Path
+from tracelock.store.chdb_store import ChdbStore
+store = ChdbStore(Path(sys.argv[1]), "tracelock")
+rows = store.query(
+    "SELECT length(mapKeys(SpanAttributes)), arrayMax(arrayMap(v -> length(v), mapValues(SpanAttributes))) "
+    "FROM otel_traces WHERE ServiceName = {s:String}", {"s": "limits"}).rows
+print(json.dumps(rows))
+"""
+
+
+@pytest.mark.timeout(120)
+def test_limits_on_a_real_collector_truncate_drop_refuse_and_show_in_metrics(tmp_path: Path) -> None:
+    limits = (
+        ", limits: {max_spans_per_request: 10, max_attributes_per_span: 5, max_attribute_value_chars: 100}"
+    )
+    collector = collector_process(tmp_path, http_extra=limits)
+    collector.start()
+    url = f"http://127.0.0.1:{collector.http_port}"
+    protobuf = {"content-type": "application/x-protobuf"}
+    try:
+        too_many = httpx.post(
+            f"{url}/v1/traces", content=_request(11, 1).SerializeToString(), headers=protobuf
+        )
+        assert too_many.status_code == 400
+        assert "request has 11 spans, limit is 10" in too_many.content.decode("utf-8", "replace")
+        request = _request(3, 8, value="y" * 1000)
+        request.resource_spans[0].resource.attributes.add(key="service.name").value.string_value = "limits"
+        accepted = httpx.post(f"{url}/v1/traces", content=request.SerializeToString(), headers=protobuf)
+        assert accepted.status_code == 200, accepted.text
+        metrics = httpx.get(f"{url}/metrics").text
+        assert "tracelock_collector_attributes_dropped_total 9.0" in metrics
+        assert "tracelock_collector_attribute_values_truncated_total 18.0" in metrics
+    finally:
+        assert collector.stop() == 0, collector.log_tail()
+    out = subprocess.run(
+        [sys.executable, "-c", READ_LIMITED, str(collector.data_dir)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert out.returncode == 0, out.stderr
+    # 5 kept attributes + tracelock.origin stamped by the collector; every value cut to 100 characters
+    assert json.loads(out.stdout) == [[6, 100]] * 3
