@@ -95,7 +95,7 @@ def _config(path: Path) -> Path:
         "receivers:\n  otlp:\n    protocols:\n"
         "      grpc: {endpoint: '127.0.0.1:0', max_workers: 8}\n"
         "      http: {endpoint: '127.0.0.1:0'}\n"
-        "processors: {normalize: {}, batch: {send_batch_size: 16384, timeout: 0.2, max_queue_spans: 100000}}\n"
+        "processors: {normalize: {}, batch: {}}\n"
         "exporters: {clickhouse: {}}\n"
         "service:\n  pipelines:\n"
         "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
@@ -230,8 +230,8 @@ def main() -> None:
         for i in range(args.requests)
     ]
     print(
-        f"{len(bodies)} requests x {SPANS_PER_REQUEST} spans, {sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB "
-        f"per request, concurrency {args.concurrency}"
+        f"{len(bodies)} requests x {SPANS_PER_REQUEST} spans, "
+        f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB per request, concurrency {args.concurrency}"
     )
     for cores in args.cores:
         for protocol in args.protocols:

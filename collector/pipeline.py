@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tracelock.collector.component import Exporter, Processor, SpanBatch
@@ -94,7 +94,7 @@ class Pipeline:
             self.metrics.queue_spans.set(self._admitted)
             self._cond.notify_all()
 
-    def replay(self, records: Sequence[tuple[int, bytes]], span_counter) -> int:
+    def replay(self, records: Sequence[tuple[int, bytes]], span_counter: Callable[[bytes], int]) -> int:
         """Queue WAL records left from a previous run (writes skip spans already stored)."""
         spans = 0
         for seq, payload in records:

@@ -30,6 +30,7 @@ class Collector:
         self.graph = Graph(config, self.host)
         self.admin = AdminServer(self.host, config.service.admin.endpoint)
         self.address_file = self.host.data_dir / ADMIN_FILE
+        self.graph_written = 0.0
 
     def addresses(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -54,7 +55,9 @@ class Collector:
 
     def stop(self) -> bool:
         self.host.ready.clear()
+        pipeline = self.graph.pipeline
         drained = self.graph.shutdown(self.config.service.drain_timeout)
+        self.graph_written = float(pipeline.written_spans if pipeline else 0)
         self.admin.shutdown()
         self.address_file.unlink(missing_ok=True)
         self.host.close_store()
@@ -80,7 +83,7 @@ def run_collector(config: CollectorConfig, settings: StoreSettings) -> int:
     while not stop.wait(0.5):
         pass
     drained = collector.stop()
-    written = collector.host.metrics.spans_written._value.get()
+    written = collector.graph_written
     print(json.dumps({"status": "stopped", "drained": drained, "spans_written": written}), flush=True)
     sys.stdout.flush()
     return 0 if drained else 1

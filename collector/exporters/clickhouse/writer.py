@@ -22,6 +22,7 @@ from tracelock.collector.exporters.clickhouse.spans_sql import (
 )
 from tracelock.store import Store
 from tracelock.store.base import render_settings
+from tracelock.store.chdb_store import ChdbStore
 from tracelock.store.errors import translate_errors
 
 __all__ = ["SpanWriter"]
@@ -55,7 +56,7 @@ class SpanWriter:
         dedup = dedup_trace_ids is not None
         params = insert_params(rewrite, dedup_trace_ids or ())
         with self._lock:
-            if type(self.store).__name__ == "ChdbStore":
+            if isinstance(self.store, ChdbStore):
                 self._write_chdb(bodies, params, dedup)
             else:
                 self._write_server(b"".join(bodies), params, dedup)
