@@ -84,6 +84,7 @@ def run(
     ),
     level: list[Level] = typer.Option(None, "--level", help="Only rules of this level (repeatable)."),
     ignore_limits: bool = typer.Option(False, "--ignore-limits", help="Ignore max_per_hour (a backfill)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be seeded; write nothing."),
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
 ) -> None:
     """Run every rule over stored spans, traces and feedback; write new seeds (never duplicates)."""
@@ -93,12 +94,15 @@ def run(
     start = _since(since)
     assert start is not None
     with get_context(ctx).open_store() as store:
-        report = run_rules(store, rules, start, levels=level or tuple(Level), limits=not ignore_limits)
+        report = run_rules(
+            store, rules, start, levels=level or tuple(Level), limits=not ignore_limits, write=not dry_run
+        )
     columns = ["rule", "level", "matched", "new", "already", "sampled_out", "rate_limited", "errors"]
     rows = [[getattr(r, c) for c in columns] for r in report.rules]
     print_rows(columns, rows, fmt)
     if fmt is OutputFormat.table:
-        console.print(f"{report.new} new seeds since {start.isoformat(timespec='seconds')}")
+        verb = "would be new" if dry_run else "new"
+        console.print(f"{report.new} seeds {verb} since {start.isoformat(timespec='seconds')}")
 
 
 @seeds_app.command("list")

@@ -16,7 +16,14 @@ from tracelock.sampler.evaluate import Evaluator, as_text
 from tracelock.sampler.identity import keep_sample
 from tracelock.sampler.limits import RateLimiter
 from tracelock.sampler.rules import CompiledRule, RuleSet
-from tracelock.sampler.seeds import KEY_COLUMNS, Seed, existing_seed_keys, seeds_this_hour, write_seeds
+from tracelock.sampler.seeds import (
+    KEY_COLUMNS,
+    Seed,
+    existing_seed_keys,
+    seeds_this_hour,
+    utc_param,
+    write_seeds,
+)
 from tracelock.sampler.spans import CONTENT_KEYS
 from tracelock.sampler.stored import span_rows, trace_content, trace_rows, trace_values, window_candidates
 from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS, Level
@@ -78,9 +85,17 @@ def _keys_of(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
 
 class _Run:
     def __init__(
-        self, store: Store, rules: RuleSet, since: datetime, until: datetime, mode: str, limits: bool
-    ):
+        self,
+        store: Store,
+        rules: RuleSet,
+        since: datetime,
+        until: datetime,
+        mode: str,
+        limits: bool,
+        write: bool,
+    ) -> None:
         self.store = store
+        self.write = write
         self.rules = rules
         self.since, self.until, self.mode = since, until, mode
         self.evaluator = Evaluator()
@@ -90,7 +105,7 @@ class _Run:
         self.report = RunReport(since, until, mode)
 
     def params(self) -> dict[str, Any]:
-        return {"since": self.since, "until": self.until}
+        return {"since": utc_param(self.since), "until": utc_param(self.until)}
 
     # --- per level -------------------------------------------------------------------------------------
 
@@ -138,7 +153,7 @@ class _Run:
             ).replace("BY_ARRAY", f"[{columns}]")
             after = first_n.after or datetime(1970, 1, 1, tzinfo=timezone.utc)
             full = self._full_groups(rule)
-            rows = trace_rows(self.store, sql, {**self.params(), "after": after, "full": full})
+            rows = trace_rows(self.store, sql, {**self.params(), "after": utc_param(after), "full": full})
         counts: dict[tuple[str, ...], int] = {}
         out = []
         for row in rows:
@@ -181,7 +196,7 @@ class _Run:
         columns = [_column(k) for k in spec.by]
         by = ", ".join(f"{c} AS k{i}" for i, c in enumerate(columns))
         keys = ", ".join(f"k{i}" for i in range(len(columns)))
-        params = {"since": since, "until": self.until}
+        params = {"since": utc_param(since), "until": utc_param(self.until)}
         base = (
             f"SELECT t.TraceId AS TraceId, {by}, t.CostUsd AS CostUsd, "
             "(t.Complaints + ifNull(fb.c, 0)) > 0 AS complained, ifNull(fb.d, 0) > 0 AS down "
@@ -245,7 +260,8 @@ class _Run:
             self.report.rules.append(report)
             self.keep(rule, found, report)
         self.fill_content()
-        write_seeds(self.store, self.report.seeds)
+        if self.write:
+            write_seeds(self.store, self.report.seeds)
         return self.report
 
     def keep(self, rule: CompiledRule, found: list[Seed], report: RuleReport) -> None:
@@ -281,10 +297,12 @@ def run_rules(
     mode: str = "batch",
     levels: Iterable[Level] = tuple(Level),
     limits: bool = True,
+    write: bool = True,
 ) -> RunReport:
     """Apply ``rules`` to stored data in ``[since, until)`` and write the new seeds.
 
-    ``limits=False`` ignores ``max_per_hour`` (a deliberate backfill).
+    ``limits=False`` ignores ``max_per_hour`` (a deliberate backfill); ``write=False`` only reports
+    (works on a read-only store, e.g. through a running collector).
     """
     until = until or datetime.now(timezone.utc)
-    return _Run(store, rules, since, until, mode, limits).run(levels)
+    return _Run(store, rules, since, until, mode, limits, write).run(levels)

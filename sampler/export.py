@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 
 from tracelock.errors import InputError
-from tracelock.sampler.seeds import KEY_COLUMNS
+from tracelock.sampler.seeds import KEY_COLUMNS, utc_param
 from tracelock.store import Store
 
 __all__ = ["dataset_row", "dataset_rows", "get_seed", "seed_rows"]
@@ -49,7 +49,7 @@ def seed_rows(
         params["rule"] = rule
     if since is not None:
         where.append("Timestamp >= {since:DateTime64(3)}")
-        params["since"] = since
+        params["since"] = utc_param(since)
     if seed_ids is not None:
         where.append("SeedId IN {ids:Array(String)}")
         params["ids"] = list(seed_ids)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta, timezone
 from tracelock.sampler.identity import seed_id
 from tracelock.store import Store
 
-__all__ = ["KEY_COLUMNS", "Seed", "existing_seed_keys", "seeds_this_hour", "write_seeds"]
+__all__ = ["KEY_COLUMNS", "Seed", "existing_seed_keys", "seeds_this_hour", "utc_param", "write_seeds"]
 
 # seeds column -> canonical attribute, for the shared keys a seed records.
 KEY_COLUMNS: dict[str, str] = {
@@ -50,6 +50,14 @@ class Seed:
     @property
     def identity(self) -> tuple[str, str, str]:
         return (self.rule, self.trace_id, self.span_id)
+
+
+def utc_param(value: datetime) -> datetime:
+    """A datetime as a naive UTC value: every store (chDB, server, the collector's admin endpoint) binds
+    it the same way, whatever the caller's time zone."""
+    if value.tzinfo is not None:
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    return value
 
 
 def write_seeds(store: Store, seeds: Sequence[Seed]) -> int:
@@ -97,6 +105,6 @@ def seeds_this_hour(store: Store, now: datetime | None = None) -> dict[str, int]
     result = store.query(
         "SELECT Rule, uniqExact(TraceId, SpanId) FROM seeds "
         "WHERE Timestamp >= {start:DateTime64(3)} AND Timestamp < {end:DateTime64(3)} GROUP BY Rule",
-        {"start": start, "end": start + timedelta(hours=1)},
+        {"start": utc_param(start), "end": utc_param(start + timedelta(hours=1))},
     )
     return {str(rule): int(count) for rule, count in result.rows}

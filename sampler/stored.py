@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from tracelock.sampler.seeds import utc_param
 from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS
 from tracelock.store import Store
 
@@ -45,7 +46,8 @@ _EVAL_TRACES = """
     GROUP BY TraceId
 """
 _TRACE_COLUMNS = (
-    "t.TraceId AS TraceId, t.Start AS Start, t.End AS End, t.ServiceName AS ServiceName, "
+    "t.TraceId AS TraceId, toUnixTimestamp64Nano(t.Start) AS StartNs, "
+    "toUnixTimestamp64Nano(t.End) AS EndNs, t.ServiceName AS ServiceName, "
     "t.RootSpanName AS RootSpanName, t.Labels AS Labels, t.SpanCount AS SpanCount, "
     "t.ErrorCount AS ErrorCount, "
     "t.InputTokens AS InputTokens, t.OutputTokens AS OutputTokens, t.ContextTokens AS ContextTokens, "
@@ -66,7 +68,7 @@ def trace_rows(store: Store, candidates_sql: str, params: dict[str, Any]) -> lis
         f"LEFT JOIN ({_SPAN_SCORES}) AS sc ON sc.TraceId = t.TraceId "
         f"LEFT JOIN ({_EVAL_TRACES}) AS ev ON ev.TraceId = t.TraceId "
         "WHERE t.TraceId IN (SELECT TraceId FROM candidates) "
-        "ORDER BY Start, TraceId"
+        "ORDER BY StartNs, TraceId"
     )
     return store.query(sql, params).dicts()
 
@@ -89,7 +91,7 @@ def trace_values(row: dict[str, Any]) -> dict[str, Any]:
     scores = ([float(row["fb_min_rating"])] if ratings else []) + (
         [float(row["sc_min"])] if span_scores else []
     )
-    start, end = row["Start"], row["End"]
+    start, end = int(row["StartNs"]), int(row["EndNs"])
     values: dict[str, Any] = {
         "trace.span_count": row["SpanCount"],
         "trace.error_count": row["ErrorCount"],
@@ -99,7 +101,7 @@ def trace_values(row: dict[str, Any]) -> dict[str, Any]:
         "trace.cost_usd": row["CostUsd"],
         "trace.parse_failures": row["ParseFailures"],
         "trace.empty_retrievals": row["EmptyRetrievals"],
-        "trace.duration_ms": max((end - start).total_seconds() * 1000.0, 0.0) if start and end else 0.0,
+        "trace.duration_ms": max(end - start, 0) / 1e6,
         "trace.root_span_name": row["RootSpanName"],
         "trace.service_name": row["ServiceName"],
         "feedback.complaint": complaints > 0,
@@ -127,7 +129,7 @@ def span_rows(
 ) -> list[dict[str, Any]]:
     """Spans in the window that carry at least one attribute of every gate (all spans when no gate)."""
     where = ["Timestamp >= {since:DateTime64(9)}", "Timestamp < {until:DateTime64(9)}"]
-    params: dict[str, Any] = {"since": since, "until": until, "keys": sorted(set(keys))}
+    params: dict[str, Any] = {"since": utc_param(since), "until": utc_param(until), "keys": sorted(set(keys))}
     for i, gate in enumerate(gates):
         params[f"g{i}"] = sorted(gate)
         where.append(

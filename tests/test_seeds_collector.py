@@ -110,9 +110,15 @@ def test_collector_seeds_spans_and_traces_then_batch_adds_nothing(collector: Col
         "WHERE SpanAttributes['tracelock.seed.rules'] != ''",
     )
     assert stamped == [{"SpanName": "retrieve", "rules": "empty-retrieval"}]
+    rules = collector.config.parent / "rules.yaml"
+    live = ["seeds", "run", "--rules", str(rules), "--since", "1h", "--dry-run", "--format", "json"]
+    out = run_cli(collector.data_dir, *live)  # read-only, through the running collector
+    assert {r["rule"]: (r["matched"], r["new"]) for r in json.loads(out.stdout)} == {
+        "empty-retrieval": (1, 0),
+        "complaint-linked-trace": (1, 0),
+    }
     code, _ = collector.terminate()
     assert code == 0
-    rules = collector.config.parent / "rules.yaml"
     out = run_cli(
         collector.data_dir, "seeds", "run", "--rules", str(rules), "--since", "1h", "--format", "json"
     )
