@@ -56,6 +56,7 @@ def demo(
         f"(seed {seed}, {requests} requests per prompt version; other databases are untouched); spans go "
         + ("over OTLP/HTTP to a tracelock collector on loopback" if collector else "in-process"),
         highlight=False,
+        soft_wrap=True,
     )
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
@@ -79,6 +80,7 @@ def demo(
         f"loaded {s['traces']} traces ({s['spans']} spans, {s['eval_attempts']} eval attempts) and "
         f"{s['feedback']} feedback rows into {s['store']} database {s['database']} in {s['seconds']} s",
         highlight=False,
+        soft_wrap=True,
     )
     if fmt is ReportFormat.json:
         doc = {"demo": s, "divergence": result.divergence.as_dict(), "coverage": result.coverage.as_dict()}
