@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from tracelock.errors import InputError
@@ -26,10 +26,10 @@ from tracelock.store import Store
 __all__ = ["dataset_row", "dataset_rows", "get_seed", "seed_rows"]
 
 _VERSION_KEYS = ("gen_ai.request.model", "gen_ai.prompt.version", "tracelock.retriever.version")
+# Times travel as integers: every store (the collector's admin endpoint included) returns them alike.
 _SEED_COLUMNS = (
-    "SeedId, Timestamp, TraceId, SpanId, Rule, RuleVersion, Level, Mode, Matched, "
-    + ", ".join(KEY_COLUMNS)
-    + ", Labels, Input, Output"
+    "SeedId, toUnixTimestamp64Milli(Timestamp) AS TimestampMs, TraceId, SpanId, Rule, RuleVersion, Level, "
+    "Mode, Matched, " + ", ".join(KEY_COLUMNS) + ", Labels, Input, Output"
 )
 
 
@@ -59,7 +59,14 @@ def seed_rows(
     if limit:
         sql += " LIMIT {limit:UInt64}"
         params["limit"] = limit
-    return store.query(sql, params).dicts()
+    rows = store.query(sql, params).dicts()
+    for row in rows:
+        row["Timestamp"] = _from_ms(row.pop("TimestampMs"))
+    return rows
+
+
+def _from_ms(value: Any) -> datetime:
+    return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
 
 
 def _content(text: str) -> Any:
@@ -75,14 +82,20 @@ def _feedback(store: Store, trace_ids: Sequence[str]) -> dict[str, list[dict[str
     if not trace_ids:
         return {}
     result = store.query(
-        "SELECT TraceId, FeedbackId, Kind, Value, Comment, Timestamp FROM feedback FINAL "
-        "WHERE TraceId IN {traces:Array(String)} ORDER BY Timestamp, FeedbackId",
+        "SELECT TraceId, FeedbackId, Kind, Value, Comment, toUnixTimestamp64Milli(Timestamp) "
+        "FROM feedback FINAL WHERE TraceId IN {traces:Array(String)} ORDER BY Timestamp, FeedbackId",
         {"traces": sorted(set(trace_ids))},
     )
     out: dict[str, list[dict[str, Any]]] = {}
     for trace_id, fid, kind, value, comment, ts in result.rows:
         out.setdefault(str(trace_id), []).append(
-            {"id": fid, "kind": kind, "value": value, "comment": comment, "timestamp": ts.isoformat()}
+            {
+                "id": fid,
+                "kind": kind,
+                "value": value,
+                "comment": comment,
+                "timestamp": _from_ms(ts).isoformat(),
+            }
         )
     return out
 

@@ -117,6 +117,8 @@ def test_collector_seeds_spans_and_traces_then_batch_adds_nothing(collector: Col
         "empty-retrieval": (1, 0),
         "complaint-linked-trace": (1, 0),
     }
+    listed = json.loads(run_cli(collector.data_dir, "seeds", "list", "--format", "json").stdout)
+    assert sorted(r["Rule"] for r in listed) == ["complaint-linked-trace", "empty-retrieval"]
     code, _ = collector.terminate()
     assert code == 0
     out = run_cli(
