@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,15 @@ ADMIN_FILE = "collector.json"
 
 
 def _param(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat(sep=" ") if isinstance(value, datetime) else value.isoformat()
-    if isinstance(value, set | tuple):
-        return list(value)
+    """JSON form of a bound parameter; datetimes as naive UTC text, which ClickHouse parses as-is."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | tuple | list):
+        return [_param(v) for v in value]
     return value
 
 

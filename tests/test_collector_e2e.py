@@ -183,3 +183,12 @@ def test_feedback_over_http_and_cli_while_collector_runs(collector: CollectorPro
     assert "tracelock_collector_feedback_unknown_trace_total 2.0" in metrics
     refused = run_cli(collector.data_dir, "query", "INSERT INTO feedback (Kind) VALUES ('x')", check=False)
     assert refused.returncode == 1 and "read-only" in refused.stderr
+
+
+def test_reports_and_datetimes_go_through_the_admin_endpoint(collector: CollectorProcess) -> None:
+    rows = query(
+        collector.data_dir, "SELECT min(Timestamp) AS t FROM otel_traces WHERE ServiceName = 'e2e-json'"
+    )
+    assert rows[0]["t"].startswith("2023-11-14")  # DateTime64 survives the admin JSON round trip
+    report = run_cli(collector.data_dir, "report", "coverage", "--since", "3650d")
+    assert "Coverage" in report.stdout
