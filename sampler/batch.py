@@ -20,6 +20,7 @@ from tracelock.sampler.seeds import (
     KEY_COLUMNS,
     Seed,
     existing_seed_keys,
+    keys_and_labels,
     seeds_this_hour,
     utc_param,
     write_seeds,
@@ -77,12 +78,6 @@ def _column(name: str) -> str:
     return SUMMARY_COLUMNS[name]
 
 
-def _keys_of(values: dict[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    keys = {a: as_text(values[a]) for a in KEY_COLUMNS.values() if values.get(a) not in (None, "")}
-    labels = {k[len(LABEL_PREFIX) :]: as_text(v) for k, v in values.items() if k.startswith(LABEL_PREFIX)}
-    return keys, labels
-
-
 class _Run:
     def __init__(
         self,
@@ -133,7 +128,7 @@ class _Run:
             matched = self.evaluator.check(rule, values)
             if matched is None:
                 continue
-            seed_keys, labels = _keys_of(values)
+            seed_keys, labels = keys_and_labels(values)
             seed = Seed(
                 rule.name, rule.version, Level.span.value, row["TraceId"], row["SpanId"], self.mode, matched,
                 seed_keys, labels, str(values.get(CONTENT_KEYS[0], "")), str(values.get(CONTENT_KEYS[1], "")),
@@ -169,7 +164,7 @@ class _Run:
                     continue
                 counts[group] = counts.get(group, 0) + 1
                 matched.update(dict(zip(first_n.by, group, strict=True)))
-            seed_keys, labels = _keys_of(values)
+            seed_keys, labels = keys_and_labels(values)
             trace_id = row["TraceId"]
             out.append(Seed(rule.name, rule.version, Level.trace.value, trace_id, "", self.mode, matched,
                             seed_keys, labels))  # fmt: skip

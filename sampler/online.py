@@ -20,9 +20,9 @@ from tracelock.sampler.batch import RunReport, run_rules
 from tracelock.sampler.identity import keep_sample
 from tracelock.sampler.limits import RateLimiter
 from tracelock.sampler.rules import RuleSet
-from tracelock.sampler.seeds import KEY_COLUMNS, Seed, seeds_this_hour, write_seeds
+from tracelock.sampler.seeds import Seed, keys_and_labels, seeds_this_hour, write_seeds
 from tracelock.sampler.spans import CONTENT_KEYS, SpanMatch, SpanRuleEngine
-from tracelock.sampler.variables import LABEL_PREFIX, Level
+from tracelock.sampler.variables import Level
 from tracelock.sampler.wire import SpanRange, replace_spans
 from tracelock.store import Store
 
@@ -85,8 +85,7 @@ class SeedSampler:
         return (self._stamped(body, kept) if self.stamp else body), seeds
 
     def _seed(self, match: SpanMatch, attrs: dict[str, Any]) -> Seed:
-        keys = {k: str(v) for k, v in attrs.items() if k in _KEY_NAMES and v not in ("", None)}
-        labels = {k[len(LABEL_PREFIX) :]: str(v) for k, v in attrs.items() if k.startswith(LABEL_PREFIX)}
+        keys, labels = keys_and_labels(attrs)
         rule = match.rule
         return Seed(
             rule.name, rule.version, Level.span.value, match.trace_id, match.span_id, "online", match.matched,
@@ -135,9 +134,6 @@ class SeedSampler:
     @property
     def runtime_errors(self) -> dict[str, int]:
         return dict(self.engine.evaluator.errors)
-
-
-_KEY_NAMES = frozenset(KEY_COLUMNS.values())
 
 
 def _merge_list(existing: str, new: list[str]) -> str:

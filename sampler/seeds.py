@@ -7,14 +7,25 @@ output when known, and the time it was found. ``mode`` says which path found it 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+from tracelock.sampler.evaluate import as_text
 from tracelock.sampler.identity import seed_id
+from tracelock.sampler.variables import LABEL_PREFIX
 from tracelock.store import Store
 
-__all__ = ["KEY_COLUMNS", "Seed", "existing_seed_keys", "seeds_this_hour", "utc_param", "write_seeds"]
+__all__ = [
+    "KEY_COLUMNS",
+    "Seed",
+    "existing_seed_keys",
+    "keys_and_labels",
+    "seeds_this_hour",
+    "utc_param",
+    "write_seeds",
+]
 
 # seeds column -> canonical attribute, for the shared keys a seed records.
 KEY_COLUMNS: dict[str, str] = {
@@ -50,6 +61,13 @@ class Seed:
     @property
     def identity(self) -> tuple[str, str, str]:
         return (self.rule, self.trace_id, self.span_id)
+
+
+def keys_and_labels(values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
+    """The shared keys (canonical names) and user labels (short names) a seed records, as text."""
+    keys = {a: as_text(values[a]) for a in KEY_COLUMNS.values() if values.get(a) not in (None, "")}
+    labels = {k[len(LABEL_PREFIX) :]: as_text(v) for k, v in values.items() if k.startswith(LABEL_PREFIX)}
+    return keys, labels
 
 
 def utc_param(value: datetime) -> datetime:
