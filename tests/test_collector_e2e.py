@@ -186,9 +186,13 @@ def test_feedback_over_http_and_cli_while_collector_runs(collector: CollectorPro
 
 
 def test_reports_and_datetimes_go_through_the_admin_endpoint(collector: CollectorProcess) -> None:
-    rows = query(
-        collector.data_dir, "SELECT min(Timestamp) AS t FROM otel_traces WHERE ServiceName = 'e2e-json'"
-    )
-    assert rows[0]["t"].startswith("2023-11-14")  # DateTime64 survives the admin JSON round trip
-    report = run_cli(collector.data_dir, "report", "coverage", "--since", "3650d")
+    rows = query(collector.data_dir, "SELECT toDateTime64('2023-11-14 22:13:20.25', 3, 'UTC') AS t")
+    assert rows[0]["t"].startswith("2023-11-14")  # a DateTime64 survives the admin JSON round trip
+    _send(HttpExporter(endpoint=collector.http + "/v1/traces", timeout=10), "e2e-report", CONVENTIONS)
+    for _ in range(50):
+        if query(collector.data_dir, "SELECT count() AS n FROM otel_traces WHERE ServiceName = 'e2e-report'")[
+            0
+        ]["n"]:
+            break
+    report = run_cli(collector.data_dir, "report", "coverage", "--since", "1d")
     assert "Coverage" in report.stdout
