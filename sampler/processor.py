@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from tracelock.collector.component import Processor, SpanBatch
 from tracelock.collector.registry_types import Factory
+from tracelock.sampler.metrics import SamplerMetrics, sampler_metrics
 from tracelock.sampler.online import SeedSampler
 from tracelock.sampler.rules import load_rules, parse_duration
 
@@ -64,9 +65,11 @@ class SeedSamplerProcessor(Processor):
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.failures = 0
+        self.metrics: SamplerMetrics | None = None
 
     def start(self, host: Host) -> None:
         self.sampler = SeedSampler(self.rules, host.store, stamp=self.config.stamp)
+        self.metrics = sampler_metrics(host.metrics.registry)
         self._stop.clear()
         every = parse_duration(self.config.trace_rules_every).total_seconds()
         if every > 0:
@@ -83,24 +86,35 @@ class SeedSamplerProcessor(Processor):
         changed = False
         for body in batch.bodies:
             try:
-                new_body, _ = sampler.process(body)
+                new_body, seeds = sampler.process(body)
             except Exception as exc:  # the sampler must never cost the user their spans
                 self._failed(exc)
-                new_body = body
+                new_body, seeds = body, []
             changed = changed or new_body is not body
             bodies.append(new_body)
+            if self.metrics is not None:
+                for seed in seeds:
+                    self.metrics.seeds.labels(rule=seed.rule, mode="online").inc()
+        if self.metrics is not None:
+            self.metrics.add_deltas(self.metrics.rule_errors, "errors", sampler.runtime_errors)
+            self.metrics.add_deltas(self.metrics.rate_limited, "limited", sampler.limiter.refused)
         return replace(batch, bodies=tuple(bodies)) if changed else batch
 
     def run_trace_rules_once(self) -> None:
         if self.sampler is None:
             return
         try:
-            self.sampler.run_trace_rules(
+            report = self.sampler.run_trace_rules(
                 settle=parse_duration(self.config.settle),
                 lookback=parse_duration(self.config.lookback),
             )
         except Exception as exc:
             self._failed(exc)
+            return
+        if report is not None and self.metrics is not None:
+            for rule in report.rules:  # refusals and errors repeat each pass: only new seeds are counted
+                if rule.new:
+                    self.metrics.seeds.labels(rule=rule.rule, mode="online").inc(rule.new)
 
     def _trace_loop(self, every: float) -> None:
         while not self._stop.wait(every):
@@ -108,6 +122,8 @@ class SeedSamplerProcessor(Processor):
 
     def _failed(self, exc: Exception) -> None:
         self.failures += 1
+        if self.metrics is not None:
+            self.metrics.failures.inc()
         if self.failures == 1:
             log.warning("seed sampler failed (counted; spans still flow; logged once): %s", exc)
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -119,6 +120,9 @@ def test_collector_seeds_spans_and_traces_then_batch_adds_nothing(collector: Col
     }
     listed = json.loads(run_cli(collector.data_dir, "seeds", "list", "--format", "json").stdout)
     assert sorted(r["Rule"] for r in listed) == ["complaint-linked-trace", "empty-retrieval"]
+    metrics = httpx.get(collector.http + "/metrics").text
+    assert 'tracelock_seed_sampler_seeds_total{mode="online",rule="empty-retrieval"} 1.0' in metrics
+    assert 'tracelock_seed_sampler_seeds_total{mode="online",rule="complaint-linked-trace"} 1.0' in metrics
     code, _ = collector.terminate()
     assert code == 0
     out = run_cli(
