@@ -14,12 +14,19 @@ import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 from tracelock.errors import ConfigError
 
-__all__ = ["QueryResult", "Store", "check_identifier", "render_settings"]
+__all__ = [
+    "QueryResult",
+    "Store",
+    "check_identifier",
+    "parse_datetime",
+    "render_settings",
+    "to_clickhouse_json",
+]
 
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]{0,127}$")
 
@@ -127,6 +134,25 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def to_clickhouse_json(value: Any) -> Any:
+    """A Python value in the JSON form ClickHouse parses for its column or parameter type.
+
+    Datetimes become naive UTC text with microseconds (ClickHouse reads DateTime64 from it exactly,
+    where a float would lose digits), dates ISO text; containers are converted item by item.
+    """
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(timezone.utc).replace(tzinfo=None)
+        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, list | tuple | set):
+        return [to_clickhouse_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: to_clickhouse_json(v) for k, v in value.items()}
+    return value
 
 
 def parse_datetime(text: str) -> datetime:

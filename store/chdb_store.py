@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from tracelock.errors import DataDirLocked, StoreUnavailable
-from tracelock.store.base import QueryResult, Store, check_identifier, parse_datetime, render_settings
+from tracelock.store.base import (
+    QueryResult,
+    Store,
+    check_identifier,
+    parse_datetime,
+    render_settings,
+    to_clickhouse_json,
+)
 from tracelock.store.errors import first_line, translate_errors
 
 __all__ = ["ChdbStore"]
@@ -53,20 +60,6 @@ def _param_text(value: Any, nested: bool = False) -> str:
         return "{" + items + "}"
     text = str(value)
     return f"'{_escape(text)}'" if nested else text
-
-
-def _json_value(value: Any) -> Any:
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _json_value(v) for k, v in value.items()}
-    return value
 
 
 def _needs_conversion(values: Sequence[Any]) -> bool:
@@ -218,7 +211,7 @@ class ChdbStore(Store):
         if rows == 0:
             return 0
         payload = {
-            name: ([_json_value(v) for v in values] if _needs_conversion(values) else list(values))
+            name: ([to_clickhouse_json(v) for v in values] if _needs_conversion(values) else list(values))
             for name, values in columns.items()
         }
         body = json.dumps(payload, separators=(",", ":"), ensure_ascii=False).encode()
