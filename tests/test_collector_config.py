@@ -95,3 +95,37 @@ def test_listed_protocols_are_the_enabled_ones() -> None:
     config = parse_config({**DEFAULT_CONFIG, "receivers": {"otlp": {"protocols": {"http": None}}}})
     protocols = config.receivers["otlp"].config.protocols
     assert protocols.grpc is None and protocols.http.endpoint == "127.0.0.1:4318"
+
+
+def test_a_busy_port_is_a_config_error_naming_the_endpoint(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        config = tmp_path / "busy.yaml"
+        config.write_text(
+            f"receivers: {{otlp: {{protocols: {{http: {{endpoint: '127.0.0.1:{port}'}}}}}}}}\n"
+            "processors: {batch: {}}\nexporters: {clickhouse: {}}\n"
+            "service: {pipelines: {traces: {receivers: [otlp], processors: [batch], "
+            "exporters: [clickhouse]}}}\n"
+        )
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "tracelock",
+                "--data-dir",
+                str(tmp_path / "d"),
+                "collector",
+                "--config",
+                str(config),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+    assert out.returncode == 2, out.stderr
+    assert f"receivers::otlp::protocols::http::endpoint: cannot listen on 127.0.0.1:{port}" in out.stderr

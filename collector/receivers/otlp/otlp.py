@@ -7,6 +7,7 @@ from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import OTLPReceiverConfig
 from tracelock.collector.receivers.otlp.grpc_server import GrpcTraceServer
 from tracelock.collector.receivers.otlp.http_server import HttpTraceServer
+from tracelock.errors import ConfigError
 
 __all__ = ["OTLPReceiver"]
 
@@ -19,13 +20,23 @@ class OTLPReceiver(Receiver):
 
     def start(self, host: Host) -> None:
         protocols = self.config.protocols
+        where = "receivers::otlp::protocols"
         try:
             if protocols.grpc is not None:
                 self.grpc = GrpcTraceServer(protocols.grpc, host)
-                self.grpc.start()
+                try:
+                    self.grpc.start()
+                except OSError as exc:
+                    raise ConfigError(str(exc), field=f"{where}::grpc::endpoint") from exc
             if protocols.http is not None:
                 self.http = HttpTraceServer(protocols.http, host)
-                self.http.start()
+                try:
+                    self.http.start()
+                except OSError as exc:
+                    endpoint = protocols.http.endpoint
+                    raise ConfigError(
+                        f"cannot listen on {endpoint}: {exc}", field=f"{where}::http::endpoint"
+                    ) from exc
         except BaseException:
             self.shutdown()
             raise
