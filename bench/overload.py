@@ -27,12 +27,19 @@ def main() -> int:
     parser.add_argument("--factor", type=float, default=3.0)
     parser.add_argument("--max-queue-spans", type=int, default=50_000)
     parser.add_argument("--spans-per-request", type=int, default=200)
+    parser.add_argument("--memory-limit-mib", type=int, default=0, help="memory_limiter cap (0: none)")
     parser.add_argument("--seed", type=int, default=1)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="overload-"))
-    collector = collector_process(workdir, batch=f"{{max_queue_spans: {args.max_queue_spans}}}")
+    limiter = f"{{limit_mib: {args.memory_limit_mib}}}" if args.memory_limit_mib else None
+    collector = collector_process(
+        workdir, batch=f"{{max_queue_spans: {args.max_queue_spans}}}", memory_limiter=limiter
+    )
     print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
-    print(f"workdir: {workdir}  max_queue_spans={args.max_queue_spans} factor={args.factor}")
+    print(
+        f"workdir: {workdir}  max_queue_spans={args.max_queue_spans} factor={args.factor} "
+        f"memory_limiter={args.memory_limit_mib or 'off'} MiB"
+    )
     report = run_overload(
         collector,
         capacity_seconds=10,

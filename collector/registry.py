@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from tracelock.collector.exporters.clickhouse import factory as clickhouse_exporter
 from tracelock.collector.processors.batch import factory as batch_processor
+from tracelock.collector.processors.memory_limiter import factory as memory_limiter_processor
 from tracelock.collector.processors.normalize import factory as normalize_processor
 from tracelock.collector.receivers.otlp import factory as otlp_receiver
 from tracelock.collector.registry_types import Factory, Kind
@@ -33,6 +34,7 @@ def get_factory(kind: Kind, type_name: str) -> Factory | None:
 register(otlp_receiver.FACTORY)
 register(normalize_processor.FACTORY)
 register(batch_processor.FACTORY)
+register(memory_limiter_processor.FACTORY)
 register(seed_sampler_processor.FACTORY)
 register(clickhouse_exporter.FACTORY)
 register(seed_sampler.FACTORY)

@@ -1,8 +1,9 @@
 """Overload, short version: a real collector subprocess is sent 3x its measured capacity.
 
 Clients must get the retryable OTLP answer (RESOURCE_EXHAUSTED with retry-after on gRPC, 429 with
-Retry-After on HTTP), RSS must stay under the cap, the collector must accept everything again once the
-load drops, and every acknowledged span must be stored exactly once. Long run: ``bench/overload.py``.
+Retry-After on HTTP), RSS must stay near the memory_limiter's cap, the collector must accept everything
+again once the load drops, and every acknowledged span must be stored exactly once.
+Long run: ``bench/overload.py``.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ sys.path.insert(0, str(Path(__file__).parent / "soak"))
 from crash_harness import collector_process
 from overload_harness import run_overload
 
-RSS_CAP_MIB = 1536  # what max_queue_spans=50000 and 16 MiB request limits should keep a chDB collector under
+RSS_LIMIT_MIB = 450  # memory_limiter.limit_mib; an idle chDB collector is ~340 MiB here
+RSS_OVERSHOOT = 1.2  # requests already past the limiter when RSS crosses the limit still complete
 
 
 @pytest.mark.timeout(240)
 def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_lost(tmp_path: Path) -> None:
-    collector = collector_process(tmp_path, batch="{max_queue_spans: 50000}")
+    collector = collector_process(
+        tmp_path, batch="{max_queue_spans: 50000}", memory_limiter=f"{{limit_mib: {RSS_LIMIT_MIB}}}"
+    )
     report = run_overload(
-        collector, capacity_seconds=2, overload_seconds=5, recovery_seconds=3, spans_per_request=200, seed=3
+        collector, capacity_seconds=2, overload_seconds=5, recovery_seconds=6, spans_per_request=200, seed=3
     )
     text = "\n".join(report.lines())
     print(text)
@@ -32,7 +36,8 @@ def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_l
     assert overload.retry_after_seen == overload.codes["RESOURCE_EXHAUSTED"], text
     assert set(overload.codes) <= {"OK", "RESOURCE_EXHAUSTED", "UNAVAILABLE"}, text
     assert report.http_probe["http_429"] == report.http_probe["http_retry_after"], text
-    assert report.peak_rss_mib < RSS_CAP_MIB, text
-    assert recovery.codes["OK"] == recovery.requests, text
+    assert report.peak_rss_mib < RSS_LIMIT_MIB * RSS_OVERSHOOT, text
+    assert report.recovery_windows_ok[-2:] == [True, True], text  # accepting everything again
+    assert set(recovery.codes) <= {"OK", "RESOURCE_EXHAUSTED"}, text
     assert report.lost == 0 and report.duplicates == 0, text
     assert report.acknowledged >= capacity.acked_spans + overload.acked_spans, text

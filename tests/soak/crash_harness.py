@@ -183,15 +183,19 @@ def collector_process(
     grpc_extra: str = "",
     http_extra: str = "",
     service_extra: str = "",
+    memory_limiter: str | None = None,
     name: str = "collector",
 ) -> CollectorProcess:
     """A ``tracelock collector`` on fresh loopback ports with its data directory in ``workdir/data``.
 
-    ``batch`` / ``normalize`` are the processors' YAML flow mappings; ``*_extra`` are appended to the grpc and
-    http protocol mappings (``", max_workers: 2"``) and under ``service:`` (indented YAML lines). Ports are
-    in ``.grpc_port`` and ``.http_port``, the data directory in ``.data_dir``.
+    ``batch`` / ``normalize`` are the processors' YAML flow mappings; ``*_extra`` are appended to the
+    grpc and http protocol mappings (``", max_workers: 2"``) and under ``service:`` (indented YAML
+    lines); ``memory_limiter`` (a flow mapping) adds that processor first in the pipeline. Ports are in
+    ``.grpc_port`` and ``.http_port``, the data directory in ``.data_dir``.
     """
     grpc_port, http_port = free_port(), free_port()
+    limiter = f"memory_limiter: {memory_limiter}, " if memory_limiter else ""
+    listed = "memory_limiter, " if memory_limiter else ""
     config = workdir / f"{name}.yaml"
     config.write_text(
         "receivers:\n"
@@ -199,12 +203,12 @@ def collector_process(
         "    protocols:\n"
         f"      grpc: {{endpoint: '127.0.0.1:{grpc_port}'{grpc_extra}}}\n"
         f"      http: {{endpoint: '127.0.0.1:{http_port}'{http_extra}}}\n"
-        f"processors: {{normalize: {normalize}, batch: {batch}}}\n"
+        f"processors: {{{limiter}normalize: {normalize}, batch: {batch}}}\n"
         "exporters: {clickhouse: {}}\n"
         "service:\n"
         "  pipelines:\n"
-        "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
-        + service_extra
+        f"    traces: {{receivers: [otlp], processors: [{listed}normalize, batch], "
+        "exporters: [clickhouse]}\n" + service_extra
     )
     data_dir = workdir / "data"
     argv = [*TRACELOCK, "--data-dir", str(data_dir), "collector", "--config", str(config)]

@@ -210,6 +210,7 @@ class OverloadReport:
     lost: int
     duplicates: int
     recovered_after_s: float
+    recovery_windows_ok: list[bool] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return [
@@ -217,7 +218,8 @@ class OverloadReport:
             *[p.line() for p in self.phases],
             f"http probe during overload: {dict(self.http_probe)}",
             f"rss: baseline {self.baseline_rss_mib:.0f} MiB, peak {self.peak_rss_mib:.0f} MiB",
-            f"recovered (first fully accepted second) after {self.recovered_after_s:.1f}s of reduced load",
+            f"recovered (first fully accepted second) after {self.recovered_after_s:.1f}s of reduced load; "
+            f"seconds fully accepted: {''.join('+' if ok else '-' for ok in self.recovery_windows_ok)}",
             f"acknowledged={self.acknowledged} found={self.found} lost={self.lost} "
             f"duplicates={self.duplicates}",
         ]
@@ -274,6 +276,7 @@ def run_overload(
         rate_rps = 0.3 * spans_per_s / spans_per_request
         requests = make_requests(int(rate_rps * recovery_seconds) + 1, spans_per_request, rng)
         recovered_after = recovery_seconds
+        windows: list[bool] = []
         started = time.monotonic()
         per_second = max(1, int(rate_rps))
         for i in range(0, len(requests), per_second):
@@ -282,6 +285,8 @@ def run_overload(
             recovery.requests += window.requests
             recovery.acked_spans += window.acked_spans
             recovery.codes.update(window.codes)
+            recovery.retry_after_seen += window.retry_after_seen
+            windows.append(window.codes.get("OK", 0) == window.requests)
             if window.codes.get("OK") == window.requests and recovered_after == recovery_seconds:
                 recovered_after = time.monotonic() - started - 1
         phases.append(recovery)
@@ -302,4 +307,5 @@ def run_overload(
         lost=len(acked - stored.keys()),
         duplicates=duplicates,
         recovered_after_s=max(0.0, recovered_after),
+        recovery_windows_ok=windows,
     )
