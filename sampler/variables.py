@@ -132,7 +132,9 @@ def zero_value(cel_type: CelType) -> Any:
 def _to_bool(value: Any) -> bool:
     if isinstance(value, str):
         return value.strip().lower() in ("true", "1")
-    return bool(value) if isinstance(value, (bool, int, float)) else False
+    if isinstance(value, bool):
+        return value
+    return value == 1 if isinstance(value, (int, float)) else False  # as ClickHouse reads "1" / "2"
 
 
 def _to_int(value: Any) -> int:
