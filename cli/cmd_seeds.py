@@ -18,7 +18,7 @@ from tracelock.errors import ConfigError
 from tracelock.sampler.variables import Level
 
 if TYPE_CHECKING:
-    from tracelock.sampler.rules import RuleSet
+    from tracelock.sampler.rules import CompiledRule, RuleSet
 
 __all__ = ["register"]
 
@@ -45,6 +45,12 @@ def _rules(path: Path | None) -> RuleSet:
     return load_rules(path=path) if path is not None else load_rules()
 
 
+def _prefilter(rule: CompiledRule) -> str:
+    if rule.level is not Level.span:
+        return "n/a: runs on trace summaries"
+    return "yes" if rule.condition.gates else "no: decodes every span"
+
+
 @seeds_app.command("check")
 def check(
     file: Path = typer.Argument(..., help="Rules file (YAML) to validate."),
@@ -59,7 +65,7 @@ def check(
             r.spec.scope.value,
             r.version,
             ", ".join(v.name for v in r.condition.variables),
-            "yes" if r.condition.gates or r.level is not Level.span else "no: decodes every span",
+            _prefilter(r),
         )
         for r in rules.rules
     ]
