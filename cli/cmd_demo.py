@@ -9,12 +9,12 @@ from pathlib import Path
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from tracelock.cli.cmd_report import ReportFormat, write_output
+from tracelock.cli.cmd_report import TRACE_URL, ReportFormat, write_output
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console, err_console
 from tracelock.demo.run import DEMO_DATABASE, run_demo
 from tracelock.report.html import render_html
-from tracelock.report.render import render_coverage, render_divergence
+from tracelock.report.render import render_coverage, render_divergence, trace_link
 
 __all__ = ["register"]
 
@@ -39,6 +39,7 @@ def demo(
         "--collector/--in-process",
         help="Send spans over OTLP/HTTP to a collector subprocess (default), or write them in-process.",
     ),
+    trace_url: str = TRACE_URL,
 ) -> None:
     """Simulate refund-v3 then refund-v4 in production plus an offline eval of both, then report.
 
@@ -49,6 +50,7 @@ def demo(
         raise typer.BadParameter(
             "the demo prints two reports; use table, json, markdown or html", param_hint="--format"
         )
+    trace_link("0" * 32, trace_url)  # a bad template fails before the simulation
     settings = get_context(ctx).settings
     where = settings.clickhouse_url or str(settings.data_dir)
     err_console.print(
@@ -86,11 +88,16 @@ def demo(
         doc = {"demo": s, "divergence": result.divergence.as_dict(), "coverage": result.coverage.as_dict()}
         write_output(json.dumps(doc, indent=2, default=str) + "\n", output)
     elif fmt is ReportFormat.html:
-        page = render_html(result.divergence, result.coverage, title="tracelock demo: refund-v3 -> refund-v4")
+        page = render_html(
+            result.divergence,
+            result.coverage,
+            title="tracelock demo: refund-v3 -> refund-v4",
+            trace_url=trace_url,
+        )
         write_output(page, output, "tracelock-demo.html")
     elif fmt is ReportFormat.markdown:
-        text = render_divergence(result.divergence, "markdown", console) or ""
-        text += "\n" + (render_coverage(result.coverage, "markdown", console) or "")
+        text = render_divergence(result.divergence, "markdown", console, trace_url) or ""
+        text += "\n" + (render_coverage(result.coverage, "markdown", console, trace_url) or "")
         write_output(text, output)
     else:
         render_divergence(result.divergence, "table", console)

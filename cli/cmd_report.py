@@ -14,9 +14,9 @@ from tracelock.errors import ConfigError
 from tracelock.report import Window, coverage_report, divergence_report
 from tracelock.report.dimensions import Dimension, parse_assignments, resolve_dimension
 from tracelock.report.html import render_html
-from tracelock.report.render import render_coverage, render_divergence
+from tracelock.report.render import render_coverage, render_divergence, trace_link
 
-__all__ = ["ReportFormat", "parse_by", "register", "write_output"]
+__all__ = ["TRACE_URL", "ReportFormat", "parse_by", "register", "write_output"]
 
 report_app = typer.Typer(help="Offline vs online: divergence and coverage reports.", no_args_is_help=True)
 
@@ -55,6 +55,12 @@ _OUTPUT = typer.Option(
 _SINCE = typer.Option(None, "--since", help="Window start on production traces: ISO-8601 or 7d/6h/30m ago.")
 _UNTIL = typer.Option(None, "--until", help="Window end (exclusive): ISO-8601 or 1d ago.")
 _DATASET = typer.Option(None, "--dataset", help="Only eval records of this dataset id.")
+TRACE_URL = typer.Option(
+    None,
+    "--trace-url",
+    envvar="TRACELOCK_TRACE_URL",
+    help="Link example traces in markdown/html: a URL template with {trace_id} (e.g. your Jaeger/Grafana).",
+)
 
 
 @report_app.command("divergence")
@@ -74,8 +80,10 @@ def divergence_command(
     ),
     fmt: ReportFormat = _FORMAT,
     output: Path = _OUTPUT,
+    trace_url: str = TRACE_URL,
 ) -> None:
     """Per slice: offline eval score baseline vs candidate next to online outcomes, with flags."""
+    trace_link("0" * 32, trace_url)  # a bad template fails before the work
     base = parse_assignments(baseline, option="--baseline")
     cand = parse_assignments(candidate, option="--candidate")
     dims, window = parse_by(by), Window.parse(since, until)
@@ -92,10 +100,12 @@ def divergence_command(
         )
     if fmt is ReportFormat.html:
         write_output(
-            render_html(divergence=report, title="tracelock divergence"), output, "tracelock-divergence.html"
+            render_html(divergence=report, title="tracelock divergence", trace_url=trace_url),
+            output,
+            "tracelock-divergence.html",
         )
         return
-    text = render_divergence(report, fmt.value, console)
+    text = render_divergence(report, fmt.value, console, trace_url)
     if text is not None:
         write_output(text, output)
 
@@ -111,18 +121,22 @@ def coverage_command(
     limit: int = typer.Option(50, "--limit", min=1, help="Slices to show."),
     fmt: ReportFormat = _FORMAT,
     output: Path = _OUTPUT,
+    trace_url: str = TRACE_URL,
 ) -> None:
     """Complaint and thumbs-down slices ranked by volume, with their eval cases and locks."""
+    trace_link("0" * 32, trace_url)
     selector = parse_assignments(where, option="--where") if where else {}
     dims, window = parse_by(by), Window.parse(since, until)
     with get_context(ctx).open_store() as store:
         report = coverage_report(store, dims, window, selector=selector, dataset=dataset, limit=limit)
     if fmt is ReportFormat.html:
         write_output(
-            render_html(coverage=report, title="tracelock coverage"), output, "tracelock-coverage.html"
+            render_html(coverage=report, title="tracelock coverage", trace_url=trace_url),
+            output,
+            "tracelock-coverage.html",
         )
         return
-    text = render_coverage(report, fmt.value, console)
+    text = render_coverage(report, fmt.value, console, trace_url)
     if text is not None:
         write_output(text, output)
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tracelock.report.coverage import CoverageReport
 from tracelock.report.divergence import DivergenceReport
-from tracelock.report.render import coverage_columns, divergence_columns, divergence_findings
+from tracelock.report.render import coverage_columns, divergence_columns, divergence_findings, trace_link
 from tracelock.report.svg import DeltaBar, count_bars, delta_bars, line_chart
 
 __all__ = ["render_html"]
@@ -28,14 +28,20 @@ code { font-size: 11px; }
 _MAX_SERIES = 6
 
 
-def _table(rows: list[dict[str, Any]]) -> str:
+def _cell(column: str, value: Any, trace_url: str | None) -> str:
+    text = escape(str(value))
+    link = trace_link(str(value), trace_url) if column == "example" else None
+    return f'<td><a href="{escape(link)}">{text}</a></td>' if link else f"<td>{text}</td>"
+
+
+def _table(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
     if not rows:
         return "<p>(no rows)</p>"
     head = "".join(f"<th>{escape(str(c))}</th>" for c in rows[0])
     body = []
     for row in rows:
         cls = ' class="diverges"' if "diverges" in str(row.get("flags", "")) else ""
-        cells = "".join(f"<td>{escape(str(v))}</td>" for v in row.values())
+        cells = "".join(_cell(c, v, trace_url) for c, v in row.items())
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
@@ -60,7 +66,7 @@ def _timeline_series(report: DivergenceReport) -> dict[str, list[tuple[datetime,
     return series
 
 
-def _divergence_section(report: DivergenceReport) -> str:
+def _divergence_section(report: DivergenceReport, trace_url: str | None) -> str:
     findings = "".join(
         f'<li class="diverges">{escape(x)}</li>' if x.startswith("DIVERGES") else f"<li>{escape(x)}</li>"
         for x in divergence_findings(report)
@@ -98,21 +104,21 @@ def _divergence_section(report: DivergenceReport) -> str:
         )
     }
 <h2>Per slice</h2>
-{_table([divergence_columns(s) for s in [report.overall, *report.slices]])}
+{_table([divergence_columns(s) for s in [report.overall, *report.slices]], trace_url)}
 <p class="meta">Rates are shown baseline → candidate with the change in percentage points; * marks p &lt; 0.05
 (two-proportion z-test; not run when a side has fewer than 5 units).
 Intervals (95 % Wilson) are in the JSON output.</p>
 </section>"""
 
 
-def _coverage_section(report: CoverageReport) -> str:
+def _coverage_section(report: CoverageReport, trace_url: str | None) -> str:
     rows = [(r.label, r.bad_traces, r.eval_cases) for r in report.rows[:20]]
     return f"""
 <section id="coverage">
 <h1>Coverage: where complaints are and eval cases are not</h1>
 <p class="meta">by {escape(", ".join(report.by))} · window {escape(report.window)}</p>
 {count_bars(rows, first_name="complaint + thumbs-down traces", second_name="eval cases")}
-{_table(coverage_columns(report))}
+{_table(coverage_columns(report), trace_url)}
 </section>"""
 
 
@@ -121,13 +127,15 @@ def render_html(
     coverage: CoverageReport | None = None,
     *,
     title: str = "tracelock",
+    trace_url: str | None = None,
 ) -> str:
-    """The page: a divergence section, a coverage section, or both."""
+    """The page: a divergence section, a coverage section, or both; example trace ids link to
+    ``trace_url`` (a template with ``{trace_id}``) when given."""
     sections = []
     if divergence is not None:
-        sections.append(_divergence_section(divergence))
+        sections.append(_divergence_section(divergence, trace_url))
     if coverage is not None:
-        sections.append(_coverage_section(coverage))
+        sections.append(_coverage_section(coverage, trace_url))
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>'
         f"<style>{_STYLE}</style></head><body>{''.join(sections)}</body></html>\n"

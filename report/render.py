@@ -15,6 +15,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from tracelock.errors import ConfigError
 from tracelock.report.coverage import CoverageReport
 from tracelock.report.divergence import DivergenceReport, SliceResult
 from tracelock.report.stats import RateChange
@@ -25,6 +26,7 @@ __all__ = [
     "divergence_findings",
     "render_coverage",
     "render_divergence",
+    "trace_link",
 ]
 
 _ARMS = ("baseline", "candidate")
@@ -141,12 +143,28 @@ def _write_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def _markdown(rows: list[dict[str, Any]]) -> str:
+def trace_link(trace_id: str, trace_url: str | None) -> str | None:
+    """The trace viewer URL for a trace id, from a template such as
+    ``http://jaeger:16686/trace/{trace_id}`` (None without a template or an id)."""
+    if not trace_url or not trace_id:
+        return None
+    if "{trace_id}" not in trace_url or not trace_url.startswith(("http://", "https://")):
+        raise ConfigError("must be an http(s) URL containing {trace_id}", field="--trace-url")
+    return trace_url.replace("{trace_id}", trace_id)
+
+
+def _markdown(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
     if not rows:
         return "(no rows)\n"
     columns = list(rows[0])
+
+    def cell(row: dict[str, Any], column: str) -> str:
+        text = str(row[column]).replace("|", "\\|")
+        link = trace_link(text, trace_url) if column == "example" else None
+        return f"[{text}]({link})" if link else text
+
     lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(str(r[c]).replace("|", "\\|") for c in columns) + " |" for r in rows]
+    lines += ["| " + " | ".join(cell(r, c) for c in columns) + " |" for r in rows]
     return "\n".join(lines) + "\n"
 
 
@@ -160,7 +178,9 @@ def _rich_table(title: str, rows: list[dict[str, Any]], console: Console) -> Non
     console.print(table)
 
 
-def render_divergence(report: DivergenceReport, fmt: str, console: Console) -> str | None:
+def render_divergence(
+    report: DivergenceReport, fmt: str, console: Console, trace_url: str | None = None
+) -> str | None:
     """Return the text for json/csv/markdown; print table output to ``console`` and return None."""
     rows = [report.overall, *report.slices]
     if fmt == "json":
@@ -174,7 +194,7 @@ def render_divergence(report: DivergenceReport, fmt: str, console: Console) -> s
     )
     if fmt == "markdown":
         bullets = "\n".join(f"- {line}" for line in findings)
-        return f"## {head}\n\n{bullets}\n\n{_markdown([divergence_columns(s) for s in rows])}"
+        return f"## {head}\n\n{bullets}\n\n{_markdown([divergence_columns(s) for s in rows], trace_url)}"
     console.print(f"[bold]{head}[/]", highlight=False)
     for line in findings:
         console.print(("[bold red]" if line.startswith("DIVERGES") else "") + line, highlight=False)
@@ -205,7 +225,9 @@ def coverage_columns(report: CoverageReport) -> list[dict[str, Any]]:
     ]
 
 
-def render_coverage(report: CoverageReport, fmt: str, console: Console) -> str | None:
+def render_coverage(
+    report: CoverageReport, fmt: str, console: Console, trace_url: str | None = None
+) -> str | None:
     if fmt == "json":
         return json.dumps(report.as_dict(), indent=2, default=str) + "\n"
     if fmt == "csv":
@@ -224,7 +246,7 @@ def render_coverage(report: CoverageReport, fmt: str, console: Console) -> str |
     if report.filter:
         head += f", traces with {_sel(report.filter)}"
     if fmt == "markdown":
-        return f"## {head}\n\n{_markdown(coverage_columns(report))}"
+        return f"## {head}\n\n{_markdown(coverage_columns(report), trace_url)}"
     console.print(f"[bold]{head}[/]", highlight=False)
     if not report.rows:
         console.print("no complaint or thumbs-down traces in the window")

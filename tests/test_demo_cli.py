@@ -99,8 +99,11 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
         == doc["divergence"]["overall"]["online"]["candidate"]["traces"]
     )
 
-    md = run(data_dir, "report", "divergence", *common, "--format", "markdown")
+    viewer = "http://jaeger.local:16686/trace/{trace_id}"
+    md = run(data_dir, "report", "divergence", *common, "--format", "markdown", "--trace-url", viewer)
     assert md.returncode == 0 and "- DIVERGES customer.tier=enterprise" in md.stdout
+    example = doc["divergence"]["slices"][0]["example_trace_ids"][0]
+    assert f"[{example}](http://jaeger.local:16686/trace/{example})" in md.stdout
 
     page = tmp_path / "div.html"
     html = run(data_dir, "report", "divergence", *common, "--format", "html", "--output", str(page))
@@ -145,6 +148,8 @@ def test_bad_report_input_is_one_line(demo: tuple[Path, dict[str, Any], float]) 
     )
     window = run(data_dir, *base, "--since", "2026-11-10", "--until", "2026-11-01")
     assert window.returncode == 2 and "empty window" in window.stderr
+    link = run(data_dir, *base, "--trace-url", "jaeger/trace")
+    assert link.returncode == 2 and "--trace-url: must be an http(s) URL containing {trace_id}" in link.stderr
 
 
 def test_eval_import_cli(demo: tuple[Path, dict[str, Any], float], tmp_path: Path) -> None:
