@@ -110,6 +110,9 @@ def coverage_report(
         ).scalar()
         if not total:
             raise InputError(f"no production traces in window {window.describe()}")
+    for position, dimension in enumerate(by):
+        if rows and dimension.label and not any(r["slice"][position] for r in rows):
+            raise InputError(f"--by {dimension.name}: no complaint or thumbs-down trace carries that label")
     names = [d.short for d in by]
     return CoverageReport(
         by=names,
