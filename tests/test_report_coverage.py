@@ -94,7 +94,7 @@ def test_without_filter_older_versions_count(shop: Store) -> None:
 
 def test_empty_window_or_unknown_label_is_an_error(shop: Store) -> None:
     with pytest.raises(
-        InputError, match="--by tracelock.label.regoin: no complaint or thumbs-down trace carries"
+        InputError, match=r"--by tracelock\.label\.regoin: no complaint or thumbs-down trace carries"
     ):
         coverage_report(shop, [TIER, resolve_dimension("label.regoin")])
     with pytest.raises(InputError, match="no production traces in window"):
