@@ -16,7 +16,11 @@ Also: raw CEL evaluations/s of one compiled condition (activation building inclu
 Times are CPU time of this process (time.process_time), i.e. per core, so a busy machine disturbs them
 less than wall time would.
 
-Run: /work/venv/bin/python bench/sampler.py [--requests 40]
+With ``--batch N``: also load N two-span traces (spread over 20 hours, 5% empty retrievals, 3%
+complaints) into a temporary chDB directory and time ``run_rules`` (what ``tracelock seeds run
+--since 24h`` does) with the built-in rules, twice (the second run finds everything already seeded).
+
+Run: /work/venv/bin/python bench/sampler.py [--requests 40] [--batch 10000]
 """
 
 from __future__ import annotations
@@ -100,10 +104,55 @@ def _raw_cel(n: int = 200_000) -> float:
     return n / (time.process_time() - start)
 
 
+def _batch(count: int) -> None:
+    import tempfile
+    from datetime import datetime, timedelta, timezone
+    from pathlib import Path
+
+    from tracelock.collector.load import load_request
+    from tracelock.sampler.batch import run_rules
+    from tracelock.store import apply_migrations
+    from tracelock.store.chdb_store import ChdbStore
+
+    rng = random.Random(1)
+    now = time.time_ns()
+    with tempfile.TemporaryDirectory() as directory:
+        store = ChdbStore(Path(directory), "bench")
+        apply_migrations(store)
+        for chunk in range(0, count, 1000):
+            spans = []
+            for n in range(chunk + 1, min(chunk + 1000, count) + 1):
+                trace, start = f"{n:032x}", now - rng.randint(0, 20 * 3600) * 10**9
+                root = {
+                    "tracelock.feature": rng.choice(["refund", "billing", "search"]),
+                    "gen_ai.prompt.version": rng.choice(["v3", "v4", "v5"]),
+                    "tracelock.customer.tier": rng.choice(["free", "pro", "enterprise"]),
+                    "tracelock.intent": rng.choice(["refund", "question"]),
+                }
+                child = {
+                    "tracelock.cost.usd": rng.random() / 10,
+                    "tracelock.retrieval.empty": rng.random() < 0.05,
+                    "tracelock.feedback.complaint": rng.random() < 0.03,
+                }
+                spans.append(SpanSpec(trace, f"{n:012x}0000", start_ns=start, attributes=root))
+                spans.append(
+                    SpanSpec(trace, f"{n:012x}0001", f"{n:012x}0000", start_ns=start + 1000, attributes=child)
+                )
+            load_request(store, build_request(spans, {"gen_ai.request.model": "gpt-4o"}))
+        rules = load_rules()
+        for attempt in ("first", "second"):
+            start_time = time.perf_counter()
+            report = run_rules(store, rules, datetime.now(timezone.utc) - timedelta(hours=24))
+            elapsed = time.perf_counter() - start_time
+            print(f"  seeds run ({attempt}, {count:,} traces): {elapsed:.1f} s wall, {report.new} new seeds")
+        store.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=40, help="distinct requests per scenario")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--batch", type=int, default=0, help="also time seeds run over this many traces")
     args = parser.parse_args()
     python = sys.version.split()[0]
     print(f"machine: {platform.platform()} {platform.machine()}, {os.cpu_count()} CPUs, Python {python}")
@@ -120,6 +169,8 @@ def main() -> None:
             f"{scenario:>15}: {spans / elapsed:>12,.0f} spans/s  ({elapsed / spans * 1e6:.2f} us/span, "
             f"{evaluated:,} rule evaluations, {seeds:,} seeds, {mb:.1f} MB of OTLP per pass)"
         )
+    if args.batch:
+        _batch(args.batch)
     label = "raw CEL"
     print(f"{label:>15}: {_raw_cel():>12,.0f} evaluations/s (one compiled condition, activation per call)")
 
