@@ -220,3 +220,15 @@ def test_bad_clickhouse_url_names_the_field(url: str, problem: str) -> None:
     with pytest.raises(ConfigError, match=problem) as err:
         parse_clickhouse_url(url)
     assert err.value.field == "clickhouse_url"
+
+
+def test_a_trace_with_any_eval_span_is_summarised_as_eval(store: Store) -> None:
+    spans = {
+        "Timestamp": [T0, T0, T0],
+        "TraceId": ["t-mixed", "t-mixed", "t-live"],
+        "SpanId": ["01", "02", "03"],
+        "SpanAttributes": [{}, {"tracelock.origin": "eval"}, {}],
+    }
+    store.insert("otel_traces", spans)
+    rows = store.query("SELECT TraceId, Origin FROM trace_summaries_final ORDER BY TraceId").rows
+    assert rows == [("t-live", "live"), ("t-mixed", "eval")]
