@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ from tracelock.collector.receivers.otlp.http_server import feedback_route, opera
 from tracelock.collector.security.sql_guard import check_read_only_sql
 from tracelock.collector.serve_http import ServerThread
 from tracelock.errors import InputError, TracelockError
+from tracelock.store.base import to_clickhouse_json
 from tracelock.store.remote_store import ADMIN_FILE
 
 __all__ = ["ADMIN_FILE", "AdminServer"]
@@ -32,17 +32,10 @@ __all__ = ["ADMIN_FILE", "AdminServer"]
 
 def _json_default(value: Any) -> Any:
     """ClickHouse's own text forms, which RemoteStore turns back into the same Python values."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, set | tuple):
-        return list(value)
-    return str(value)
+    converted = to_clickhouse_json(value)
+    return converted if converted is not value else str(value)
 
 
 class AdminServer:

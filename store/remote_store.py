@@ -10,32 +10,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tracelock.errors import QueryError, StoreError, StoreUnavailable
-from tracelock.store.base import QueryResult, Store
+from tracelock.store.base import QueryResult, Store, to_clickhouse_json
 from tracelock.store.chdb_store import convert_row
 
 __all__ = ["ADMIN_FILE", "RemoteStore", "remote_store_for"]
 
 ADMIN_FILE = "collector.json"
-
-
-def _param(value: Any) -> Any:
-    """JSON form of a bound parameter; datetimes as naive UTC text, which ClickHouse parses as-is."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(timezone.utc).replace(tzinfo=None)
-        return value.strftime("%Y-%m-%d %H:%M:%S.%f")
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, set | tuple | list):
-        return [_param(v) for v in value]
-    return value
 
 
 class RemoteStore(Store):
@@ -50,7 +36,7 @@ class RemoteStore(Store):
         )
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
-        body = {"sql": sql, "params": {k: _param(v) for k, v in (params or {}).items()}}
+        body = {"sql": sql, "params": {k: to_clickhouse_json(v) for k, v in (params or {}).items()}}
         try:
             response = self._client.post("/admin/query", content=json.dumps(body, default=str))
         except httpx.HTTPError as exc:
