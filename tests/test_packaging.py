@@ -3,6 +3,7 @@ schema and deployment files as package data and no tests, benchmarks or data ins
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -10,6 +11,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 REPO = Path(__file__).resolve().parent.parent
 SKIP = shutil.ignore_patterns(
@@ -80,3 +82,25 @@ def test_ci_runs_the_readme_test_command() -> None:
     assert block[0].endswith("tracelock demo")
     ci_script = (REPO / ".ci" / "run").read_text()
     assert block[1] in ci_script.splitlines()
+
+
+@pytest.mark.parametrize(
+    "config", sorted((REPO / "deploy" / "collector").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_shipped_collector_configs_validate(config: Path) -> None:
+    checked = subprocess.run(
+        [sys.executable, "-m", "tracelock", "collector", "--config", str(config), "--check"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TRACELOCK_COLLECTOR_TOKENS": "test-token"},
+    )
+    assert checked.returncode == 0, checked.stderr
+
+
+def test_kubernetes_manifest_mounts_the_sidecar_config() -> None:
+    (deployment,) = yaml.safe_load_all((REPO / "deploy" / "k8s" / "collector-sidecar.yaml").read_text())
+    containers = {c["name"]: c for c in deployment["spec"]["template"]["spec"]["containers"]}
+    collector = containers["tracelock-collector"]
+    assert "tracelock collector --config /etc/tracelock/collector.yaml" in " ".join(collector["command"])
+    assert {m["mountPath"] for m in collector["volumeMounts"]} == {"/var/lib/tracelock", "/etc/tracelock"}
