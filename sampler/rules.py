@@ -194,6 +194,9 @@ class _Located:
         if isinstance(node, yaml.MappingNode):
             out: dict[Any, Any] = {}
             for key_node, value_node in node.value:
+                if not isinstance(key_node, yaml.ScalarNode):
+                    line = key_node.start_mark.line + 1
+                    raise yaml.YAMLError(f"line {line}: a key must be a plain value, not a list or mapping")
                 key = self._constructor.construct_object(key_node, deep=True)
                 if key in out:
                     self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
