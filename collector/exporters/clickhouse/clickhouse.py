@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from tracelock.collector.component import Exporter, SpanBatch
 from tracelock.collector.exporters.clickhouse.config import ClickHouseExporterConfig
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
@@ -14,16 +16,21 @@ class ClickHouseExporter(Exporter):
     def __init__(self, config: ClickHouseExporterConfig) -> None:
         self.config = config
         self._writer: SpanWriter | None = None
+        self._dedup_until = 0.0
 
     def start(self, host: Host) -> None:
         store = host.open_store(self.config.endpoint, self.config.database)
         self._writer = SpanWriter(store, host.state_dir / "spool")
+        self._dedup_until = 0.0
 
     def consume(self, batch: SpanBatch) -> None:
         if self._writer is None:
             raise RuntimeError("clickhouse exporter used before start()")
         dedup = None
-        if batch.replay:
+        now = time.monotonic()
+        if batch.replay:  # a crash came before: clients may now retry requests it acknowledged silently
+            self._dedup_until = now + self.config.dedup_after_replay_s
+        if batch.replay or now < self._dedup_until:
             request = batch.request()
             dedup = {
                 span.trace_id.hex()

@@ -15,3 +15,11 @@ class ClickHouseExporterConfig(BaseModel):
         description="ClickHouse server URL; default: --clickhouse-url, else embedded chDB in --data-dir.",
     )
     database: str | None = Field(None, description="Database; default: --database (tracelock).")
+    dedup_after_replay_s: float = Field(
+        300.0,
+        ge=0,
+        description="After a WAL replay (the previous run crashed) every batch skips spans already stored "
+        "for "
+        "this long: a client retrying a request whose acknowledgement the crash swallowed resends spans "
+        "the replay also writes (0: deduplicate only replays and failed-insert retries).",
+    )

@@ -96,7 +96,8 @@ def _pair(kv: str) -> str:
 
 _DEDUP_WHERE = (
     "WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM otel_traces "
-    "WHERE TraceId IN {dedup_trace_ids:Array(String)})"
+    "WHERE TraceId IN {dedup_trace_ids:Array(String)}) "
+    "LIMIT 1 BY TraceId, SpanId"  # a replayed copy and a client's retry can meet in one batch
 )
 
 
