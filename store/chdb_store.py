@@ -34,6 +34,11 @@ _SESSION_SETTINGS = (
 )
 
 
+_TSV_ESCAPES = str.maketrans(
+    {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\0": "\\0", "\b": "\\b", "\f": "\\f"}
+)
+
+
 def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
@@ -59,7 +64,9 @@ def _param_text(value: Any, nested: bool = False) -> str:
         items = ",".join(f"{_param_text(k, True)}:{_param_text(v, True)}" for k, v in value.items())
         return "{" + items + "}"
     text = str(value)
-    return f"'{_escape(text)}'" if nested else text
+    # A top-level parameter is read in ClickHouse's escaped (TSV) form; values inside arrays and maps
+    # are read as quoted literals.
+    return f"'{_escape(text)}'" if nested else text.translate(_TSV_ESCAPES)
 
 
 def _needs_conversion(values: Sequence[Any]) -> bool:

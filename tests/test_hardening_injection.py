@@ -189,11 +189,6 @@ def test_hostile_values_travel_the_whole_path_as_data(tmp_path: Path) -> None:
     assert stored["label_keys"] == sorted(f"tracelock.label.{v}" for v in HOSTILE)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="store/chdb_store.py _param_text passes a top-level String parameter unescaped: ClickHouse reads "
-    "it in escaped form, so a tab/newline is refused, a backslash sequence is decoded and \\N becomes NULL",
-)
-@pytest.mark.parametrize("value", ["tab\there", "new\nline", "back\\'slash", "\\N"])
+@pytest.mark.parametrize("value", ["tab\there", "new\nline", "back\\'slash", "\\N", "a\\tb", "nul\0"])
 def test_chdb_bound_string_parameters_round_trip_exactly(store, value: str) -> None:
     assert store.query("SELECT {v:String}", {"v": value}).scalar() == value
