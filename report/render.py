@@ -168,14 +168,40 @@ def _markdown(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _rich_table(title: str, rows: list[dict[str, Any]], console: Console) -> None:
+def _rich_table(
+    title: str, rows: list[dict[str, Any]], console: Console, highlight: list[bool] | None = None
+) -> None:
+    """Rows as a rich table; ``highlight`` marks rows to print in red (default: a "diverges" flag)."""
     table = Table(title=title, show_lines=True)
     for column in rows[0] if rows else ["(no rows)"]:
         table.add_column(column, overflow="fold")
-    for row in rows:
-        style = "bold red" if "diverges" in str(row.get("flags", "")) else None
-        table.add_row(*(str(v) for v in row.values()), style=style)
+    if highlight is None:
+        highlight = ["diverges" in str(row.get("flags", "")) for row in rows]
+    for row, red in zip(rows, highlight, strict=True):
+        cells = (str(v).replace(" ", "\n") if k == "flags" else str(v) for k, v in row.items())
+        table.add_row(*cells, style="bold red" if red else None)
     console.print(table)
+
+
+# The terminal shows two tables so each fits a normal terminal: offline vs the headline online outcomes,
+# then the other online signals. Markdown and HTML keep one wide table.
+_HEADLINE = (
+    "slice",
+    "eval cases b/c",
+    "offline pass",
+    "traces b/c",
+    "complaint rate",
+    "thumbs-down",
+    "flags",
+)
+
+
+def _divergence_tables(rows: list[dict[str, Any]], console: Console) -> None:
+    red = ["diverges" in str(row["flags"]) for row in rows]
+    headline = [{k: row[k] for k in _HEADLINE} for row in rows]
+    others = [{k: v for k, v in row.items() if k == "slice" or k not in _HEADLINE} for row in rows]
+    _rich_table("offline vs online per slice (* = p < 0.05)", headline, console, red)
+    _rich_table("other online signals per slice", others, console, red)
 
 
 def render_divergence(
@@ -198,7 +224,7 @@ def render_divergence(
     console.print(f"[bold]{head}[/]", highlight=False)
     for line in findings:
         console.print(("[bold red]" if line.startswith("DIVERGES") else "") + line, highlight=False)
-    _rich_table("offline vs online per slice (* = p < 0.05)", [divergence_columns(s) for s in rows], console)
+    _divergence_tables([divergence_columns(s) for s in rows], console)
     return None
 
 
