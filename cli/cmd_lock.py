@@ -11,6 +11,7 @@ The other ``lock`` commands exit 0 on success, 2 on an invalid lock file or bad 
 
 from __future__ import annotations
 
+import enum
 import getpass
 import io
 import sys
@@ -280,6 +281,11 @@ def show(
         print_rows(history.columns, history.rows, OutputFormat.table, title="recent gate runs (lock_results)")
 
 
+class CheckFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
+
+
 @lock_app.command("check")
 def check(
     ctx: typer.Context,
@@ -319,6 +325,7 @@ def check(
     record: bool = typer.Option(
         True, "--record/--no-record", help="Write lock_results (and the locks mirror) to the store."
     ),
+    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, or json on stdout."),
 ) -> None:
     """The CI gate. Exit 0: locks hold; 1: a lock regressed/missing; 2: usage error; 3: runner/store fail."""
     sources = [s for s in (results, run_id, runner) if s]
@@ -339,9 +346,11 @@ def check(
         junit=junit,
         markdown=markdown,
         record=record,
+        output_format=fmt.value,
     )
     try:
-        code = run_check(options, open_store=get_context(ctx).open_store, console=console)
+        out = console if fmt is CheckFormat.table else err_console  # json keeps stdout for the document
+        code = run_check(options, open_store=get_context(ctx).open_store, console=out)
     except (RunnerError, StoreError) as exc:
         raise _fail(str(exc), 3) from None
     except (ConfigError, LockFileError, InputError) as exc:

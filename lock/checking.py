@@ -7,6 +7,8 @@ runner failures are raised as StoreError/RunnerError for the caller to turn into
 
 from __future__ import annotations
 
+import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +51,8 @@ class CheckOptions:
     junit: Path | None = None
     markdown: Path | None = None
     record: bool = True
+    #: ``table`` (rich, to the console) or ``json`` (the decision as one JSON document on stdout).
+    output_format: str = "table"
 
     @property
     def needs_store(self) -> bool:
@@ -131,7 +135,10 @@ def run_check(options: CheckOptions, *, open_store: Callable[[], Store], console
     store = _LazyStore(open_store)
     try:
         report = evaluate(options, store)
-        print_report(report, console)
+        if options.output_format == "json":
+            sys.stdout.write(json.dumps(report.as_dict(), indent=2) + "\n")
+        else:
+            print_report(report, console)
         if options.junit is not None:
             write_junit(report, options.junit)
         if options.markdown is not None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 from tracelock.errors import ConfigError
 from tracelock.lock.assertions import check_attempt
@@ -125,6 +126,37 @@ class GateReport:
 
     def worse(self) -> list[CaseOutcome]:
         return [o for o in self.outcomes if o.change == "worse"]
+
+    def as_dict(self) -> dict[str, Any]:
+        """The decision as plain data (``lock check --format json``)."""
+        return {
+            "verdict": "failed" if self.failed else "ok",
+            "exit_code": self.exit_code,
+            "pass_rate": self.pass_rate,
+            "min_pass_rate": self.min_pass_rate,
+            "baseline": self.baseline_label or None,
+            "counts": {s: self.count(s) for s in ("passed", "flaky", "regressed", "missing")},
+            "cases": [
+                {
+                    "dataset": o.case.dataset,
+                    "case_id": o.case.id,
+                    "dataset_version": o.dataset_version,
+                    "status": o.status,
+                    "passes": o.passes,
+                    "attempts": o.attempts,
+                    "required": o.required,
+                    "failures": o.failures,
+                    "source_trace_id": o.case.provenance.source_trace_id,
+                    "failing_eval_traces": o.failing_eval_traces,
+                    "run_ids": o.run_ids,
+                    "change": o.change or None,
+                }
+                for o in self.outcomes
+            ],
+            "unmatched": sorted(
+                {f"{a.dataset_id}/{a.case_id}" if a.dataset_id else a.case_id for a in self.unmatched}
+            ),
+        }
 
     def summary(self) -> str:
         parts = [f"{self.count(s)} {s}" for s in ("passed", "flaky", "regressed", "missing") if self.count(s)]

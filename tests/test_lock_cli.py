@@ -207,6 +207,15 @@ def test_exit_0_when_locks_hold_and_1_naming_case_and_source_trace(project: Path
     assert bad.returncode == 1, bad.stdout + bad.stderr
     assert f"REGRESSED refund/enterprise-refund (source trace {TRACE})" in bad.stdout
     assert "output fails JSON Schema" in bad.stdout
+    as_json = tracelock(
+        "lock", "check", "-r", str(project / "bad.jsonl"), "--no-record", "--format", "json", cwd=project
+    )
+    assert as_json.returncode == 1
+    decision = json.loads(as_json.stdout)
+    assert (decision["verdict"], decision["counts"]["regressed"]) == ("failed", 1)
+    (case,) = decision["cases"]
+    assert (case["case_id"], case["status"]) == ("enterprise-refund", "regressed")
+    assert case["source_trace_id"] == TRACE
     other = {**GOOD, "case_id": "unrelated"}
     expensive = {**GOOD, "dataset_id": "", "passed": None, "output": {"a": 1}, "cost_usd": 1.0}
     mixed = results(project, "m.jsonl", other, {**GOOD, "case_id": "x2"}, expensive)
