@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, console, print_rows
+from tracelock.cli.output import OutputFormat, SummaryFormat, print_rows, print_summary
 from tracelock.evals.importer import import_results
 
 __all__ = ["register"]
@@ -26,9 +26,9 @@ class ImportFormat(str, enum.Enum):
 def import_command(
     ctx: typer.Context,
     file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Results file."),
-    fmt: ImportFormat = typer.Option(
+    input_format: ImportFormat = typer.Option(
         ImportFormat.auto,
-        "--format",
+        "--input-format",
         help="jsonl (the shared results shape), promptfoo (its JSON output), or auto.",
     ),
     pass_threshold: float = typer.Option(
@@ -38,16 +38,20 @@ def import_command(
         max=1.0,
         help="Score at or above which a result without 'passed' passes.",
     ),
+    fmt: SummaryFormat = typer.Option(
+        SummaryFormat.table, "--format", "-f", help="table (a sentence) or json."
+    ),
 ) -> None:
     """Import eval results; all lines or none (a bad line is named with its field and nothing is written)."""
     with get_context(ctx).open_store() as store:
-        result = import_results(store, file, fmt=fmt.value, pass_threshold=pass_threshold)
+        result = import_results(store, file, fmt=input_format.value, pass_threshold=pass_threshold)
         where = f"{store.description} database {store.database}"
-    console.print(
+    facts = {"rows": result.rows, "cases": result.cases, "runs": list(result.runs), "format": result.format}
+    message = (
         f"[green]imported[/] {result.rows} result(s) of {result.cases} case(s) in run(s) "
-        f"{', '.join(result.runs)} from {file} ({result.format}) into {where}",
-        highlight=False,
+        f"{', '.join(result.runs)} from {file} ({result.format}) into {where}"
     )
+    print_summary(message, {**facts, "file": str(file), "store": where}, fmt)
 
 
 @eval_app.command("runs")

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import console
+from tracelock.cli.output import SummaryFormat, print_summary
 from tracelock.collector.feedback import KINDS, parse_feedback, store_feedback
 from tracelock.errors import InputError
 
@@ -36,6 +36,9 @@ def add(
     feedback_id: str = typer.Option("", "--id", help="Idempotency id (default: derived from the content)."),
     source: str = typer.Option("cli", "--source", help="Where the feedback came from."),
     file: Path = typer.Option(None, "--file", help="JSON/JSONL file of records instead of the options."),
+    fmt: SummaryFormat = typer.Option(
+        SummaryFormat.table, "--format", "-f", help="table (a sentence) or json."
+    ),
 ) -> None:
     """Store feedback about a trace (accepted even when the trace is not stored yet)."""
     if file is not None:
@@ -70,9 +73,11 @@ def add(
             result = store.post_feedback(records)
         else:
             result = store_feedback(store, rows).as_dict()
-    console.print(f"[green]stored[/] {result['accepted']} feedback record(s)")
-    for unknown in result["unknown_trace_ids"]:
-        console.print(f"[yellow]note:[/] trace {unknown} is not in otel_traces yet (feedback kept)")
+    notes = "".join(
+        f"\n[yellow]note:[/] trace {unknown} is not in otel_traces yet (feedback kept)"
+        for unknown in result["unknown_trace_ids"]
+    )
+    print_summary(f"[green]stored[/] {result['accepted']} feedback record(s){notes}", result, fmt)
 
 
 def register(app: typer.Typer) -> None:

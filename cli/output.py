@@ -11,10 +11,20 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+import typer
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["OutputFormat", "console", "err_console", "print_rows", "to_json_value"]
+__all__ = [
+    "SUMMARY_FORMAT",
+    "OutputFormat",
+    "SummaryFormat",
+    "console",
+    "err_console",
+    "print_rows",
+    "print_summary",
+    "to_json_value",
+]
 
 console = Console()
 err_console = Console(stderr=True)
@@ -26,6 +36,25 @@ class OutputFormat(str, enum.Enum):
     json = "json"
     jsonl = "jsonl"
     markdown = "markdown"
+
+
+class SummaryFormat(str, enum.Enum):
+    """For commands that report what they did rather than rows: a sentence, or the same facts as JSON."""
+
+    table = "table"
+    json = "json"
+
+
+#: The ``--format`` option of such commands.
+SUMMARY_FORMAT = typer.Option(SummaryFormat.table, "--format", "-f", help="table (a sentence) or json.")
+
+
+def print_summary(message: str, facts: dict[str, Any], fmt: SummaryFormat) -> None:
+    """``message`` (rich markup) for people, or ``facts`` as one JSON document for machines."""
+    if fmt is SummaryFormat.json:
+        sys.stdout.write(json.dumps(to_json_value(facts), ensure_ascii=False) + "\n")
+    else:
+        console.print(message, highlight=False, soft_wrap=True)
 
 
 def to_json_value(value: Any) -> Any:

@@ -104,3 +104,16 @@ def test_cluster_ddl_is_printed_and_refused_on_chdb(tmp_path: Path) -> None:
     assert "ALTER TABLE otel_traces_local ON CLUSTER 'prod' MODIFY TTL" in printed.stdout
     refused = tracelock("init", "--data-dir", str(tmp_path / "d"), "--cluster", "prod")
     assert refused.returncode == 2 and "cluster: needs a ClickHouse server" in refused.stderr
+
+
+def test_commands_that_report_what_they_did_speak_json(tmp_path: Path) -> None:
+    data = str(tmp_path / "d")
+    added = tracelock("feedback", "add", "--data-dir", data, "--trace-id", "ab" * 16, "--format", "json")
+    assert added.returncode == 0, added.stderr
+    assert json.loads(added.stdout)["unknown_trace_ids"] == ["ab" * 16]
+    results = tmp_path / "r.jsonl"
+    results.write_text('{"run_id": "r1", "case_id": "c1", "score": 1.0}\n{"run_id": "r1", "case_id": "c2"}\n')
+    imported = tracelock("eval", "import", str(results), "--data-dir", data, "--format", "json")
+    assert imported.returncode == 0, imported.stderr
+    facts = json.loads(imported.stdout)
+    assert (facts["rows"], facts["cases"], facts["runs"], facts["format"]) == (2, 2, ["r1"], "jsonl")
