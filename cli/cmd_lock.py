@@ -22,7 +22,15 @@ import typer
 from ruamel.yaml import YAML
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, console, err_console, print_rows
+from tracelock.cli.output import (
+    SUMMARY_FORMAT,
+    OutputFormat,
+    SummaryFormat,
+    console,
+    err_console,
+    print_rows,
+    print_summary,
+)
 from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
 from tracelock.lock.capture import CapturedTrace, capture_seed, capture_trace
 from tracelock.lock.checking import CheckOptions, run_check
@@ -236,8 +244,9 @@ def show(
     case_id: str = typer.Argument(..., help="Case id."),
     dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset, when the id is in several."),
     locks_dir: Path = _LOCKS,
+    fmt: SummaryFormat = SUMMARY_FORMAT,
 ) -> None:
-    """Print a lock case next to its source trace's spans."""
+    """Print a lock case next to its source trace's spans and its recent gate runs."""
     cases = []
     if locks_dir.is_dir():
         cases = [c for f in load_lock_dir(locks_dir) for c in f.cases if c.id == case_id]
@@ -248,29 +257,33 @@ def show(
             f"case {case_id!r} is in datasets ({', '.join(c.dataset for c in cases)}); pass --dataset",
             2,
         )
-    rows: list[dict] = []
     with get_context(ctx).open_store() as store:
-        trace_id = ""
         if cases:
             case = cases[0]
-            console.print(
-                f"[bold]{case.dataset}/{case.id}[/] (line {case.line} of {locks_dir / case.dataset}.yaml)"
-            )
-            console.print(_case_yaml(case), highlight=False, markup=False)
-            trace_id = case.provenance.source_trace_id
+            title = f"{case.dataset}/{case.id} (line {case.line} of {locks_dir / case.dataset}.yaml)"
+            shown, shown_dataset, trace_id = case.to_dict(), case.dataset, case.provenance.source_trace_id
         else:
             rows = [r for r in find_locked_case(store, case_id) if not dataset or r["Dataset"] == dataset]
             if not rows:
                 raise InputError(f"no lock case {case_id!r} in {locks_dir} or in the store's locks table")
-            row = rows[0]
-            console.print(
-                f"[bold]{row['Dataset']}/{case_id}[/] (from the locks table; file {row['LockFile']})"
-            )
-            print_rows(list(row), [tuple(row.values())], OutputFormat.json)
-            trace_id = row["SourceTraceId"]
-        shown_dataset = cases[0].dataset if cases else rows[0]["Dataset"]
+            shown, shown_dataset, trace_id = rows[0], rows[0]["Dataset"], rows[0]["SourceTraceId"]
+            title = f"{shown_dataset}/{case_id} (from the locks table; file {shown['LockFile']})"
         history = store.query(_HISTORY, {"dataset": shown_dataset, "case_id": case_id})
         spans = store.query(_SHOW_SPANS, {"trace_id": trace_id}) if trace_id else None
+    if fmt is SummaryFormat.json:
+        document = {
+            "case": shown,
+            "source_trace_id": trace_id or None,
+            "source_spans": spans.dicts() if spans else [],
+            "gate_runs": history.dicts(),
+        }
+        print_summary("", document, fmt)
+        return
+    console.print(f"[bold]{title}[/]")
+    if cases:
+        console.print(_case_yaml(cases[0]), highlight=False, markup=False)
+    else:
+        print_rows(list(shown), [tuple(shown.values())], OutputFormat.json)
     if spans is None:
         console.print("[yellow]no source trace recorded for this case[/]")
     elif not spans.rows:

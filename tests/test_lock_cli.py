@@ -386,6 +386,12 @@ def test_lock_show_prints_the_case_next_to_its_source_trace(project: Path) -> No
     assert "b2b2b2b2b2b2b2b2" in run.stdout and "chat gpt-4o" in run.stdout
     assert "recent gate runs (lock_results)" in run.stdout  # the trend over releases
     assert "v-show" in run.stdout
+    shown = json.loads(
+        tracelock("lock", "show", "enterprise-refund", "-f", "json", "--data-dir", "data", cwd=project).stdout
+    )
+    assert shown["case"]["id"] == "enterprise-refund" and shown["source_trace_id"] == TRACE
+    assert {s["SpanId"] for s in shown["source_spans"]} >= {"b2b2b2b2b2b2b2b2"}
+    assert [r["ReleaseTag"] for r in shown["gate_runs"]] == ["v-show"]
     # A case only in the store's locks table (its file not checked out here) still leads to its trace.
     elsewhere = tracelock(
         "lock", "show", "enterprise-refund", "-l", "nowhere", "--data-dir", "data", cwd=project
