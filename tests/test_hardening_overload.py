@@ -9,6 +9,7 @@ Long run: ``bench/overload.py``.
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).parent / "soak"))
 from crash_harness import collector_process
 from overload_harness import run_overload
 
-RSS_LIMIT_MIB = 450  # memory_limiter.limit_mib; an idle chDB collector is ~340 MiB here
+RSS_LIMIT_MIB = 640  # memory_limiter.limit_mib; an idle chDB collector is ~340 MiB here, ~480-540 at 3x
 RSS_OVERSHOOT = 1.2  # requests already past the limiter when RSS crosses the limit still complete
 
 
@@ -41,3 +42,28 @@ def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_l
     assert set(recovery.codes) <= {"OK", "RESOURCE_EXHAUSTED"}, text
     assert report.lost == 0 and report.duplicates == 0, text
     assert report.acknowledged >= capacity.acked_spans + overload.acked_spans, text
+
+
+def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() -> None:
+    from tracelock.collector.component import SpanBatch
+    from tracelock.collector.processors.memory_limiter.config import MemoryLimiterConfig
+    from tracelock.collector.processors.memory_limiter.memory_limiter import MemoryLimiter, resident_bytes
+    from tracelock.errors import Overloaded
+
+    assert (resident_bytes() or 0) > 64 << 20  # this pytest process is over a 64 MiB cap
+    batch = SpanBatch(bodies=(b"",), span_count=3)
+    tight = MemoryLimiter(MemoryLimiterConfig(limit_mib=64))
+    roomy = MemoryLimiter(MemoryLimiterConfig(limit_mib=1 << 20))
+    for limiter in (tight, roomy):
+        limiter.start(None)  # type: ignore[arg-type]  # the limiter needs nothing from the host
+    try:
+        time.sleep(0.5)
+        with pytest.raises(Overloaded, match="memory over its limit of 64 MiB") as info:
+            tight.consume(batch)
+        assert info.value.retry_after == 1.0
+        assert tight.consume(SpanBatch(bodies=(b"",), span_count=3, replay=True)).span_count == 3
+        assert roomy.consume(batch) is batch
+    finally:
+        tight.shutdown()
+        roomy.shutdown()
+    tight.shutdown()  # idempotent
