@@ -23,7 +23,6 @@ from tracelock.sampler.rules import RuleSet
 from tracelock.sampler.seeds import Seed, keys_and_labels, seeds_this_hour, write_seeds
 from tracelock.sampler.spans import CONTENT_KEYS, SpanMatch, SpanRuleEngine
 from tracelock.sampler.variables import Level
-from tracelock.sampler.wire import SpanRange, replace_spans
 from tracelock.store import Store
 
 __all__ = ["SEED_IDS_ATTRIBUTE", "SEED_RULES_ATTRIBUTE", "SeedSampler"]
@@ -76,13 +75,13 @@ class SeedSampler:
                 continue
             if not self.limiter.allow(rule.name):
                 continue
-            kept.append((match, self._seed(match, self.engine.recorded_attributes(body, match))))
+            kept.append((match, self._seed(match, self.engine.recorded_attributes(match))))
         if not kept:
             return body, []
         seeds = [seed for _, seed in kept]
         if self.store is not None:
             self.seeds_written += write_seeds(self.store, seeds)
-        return (self._stamped(body, kept) if self.stamp else body), seeds
+        return (self._stamped(kept) if self.stamp else body), seeds
 
     def _seed(self, match: SpanMatch, attrs: dict[str, Any]) -> Seed:
         keys, labels = keys_and_labels(attrs)
@@ -94,17 +93,17 @@ class SeedSampler:
         )  # fmt: skip
 
     @staticmethod
-    def _stamped(body: bytes, kept: list[tuple[SpanMatch, Seed]]) -> bytes:
+    def _stamped(kept: list[tuple[SpanMatch, Seed]]) -> bytes:
         """The request with each matched span carrying the rules and seed ids that chose it.
 
-        Only the matched spans are decoded and re-encoded; the rest of the request is copied as bytes.
+        Only the matched spans were decoded; each is re-encoded into its place in the parsed request,
+        whose other spans are still their original bytes, and the request is serialized once.
         """
-        by_span: dict[SpanRange, list[Seed]] = {}
+        by_span: dict[tuple[int, int, int], tuple[Span, list[Seed]]] = {}
         for match, seed in kept:
-            by_span.setdefault(match.span_range, []).append(seed)
-        new_spans: dict[SpanRange, bytes] = {}
-        for span_range, seeds in by_span.items():
-            span = Span.FromString(body[span_range.start : span_range.end])
+            by_span.setdefault(match.where, (match.span, []))[1].append(seed)
+        request = kept[0][0].request
+        for (r_index, s_index, index), (span, seeds) in by_span.items():
             previous = {kv.key: kv.value.string_value for kv in span.attributes}
             rules = _merge_list(previous.get(SEED_RULES_ATTRIBUTE, ""), [x.rule for x in seeds])
             ids = _merge_list(previous.get(SEED_IDS_ATTRIBUTE, ""), [x.seed_id for x in seeds])
@@ -116,8 +115,8 @@ class SeedSampler:
                 span.attributes.extend(others)
             span.attributes.add(key=SEED_RULES_ATTRIBUTE).value.string_value = rules
             span.attributes.add(key=SEED_IDS_ATTRIBUTE).value.string_value = ids
-            new_spans[span_range] = span.SerializeToString()
-        return replace_spans(body, new_spans, kept[0][0].resources)
+            request.resource_spans[r_index].scope_spans[s_index].spans[index] = span.SerializeToString()
+        return request.SerializeToString()
 
     # --- trace and slice rules on summaries ---------------------------------------------------------------
 

@@ -2,36 +2,32 @@
 
 Per request: a ``bytes.find`` for each attribute name the span rules' gates need (canonical names and
 their aliases, which appear verbatim in the protobuf encoding). No hit: the request is done, whatever
-its size. A hit: :mod:`tracelock.sampler.wire` gives each span's byte range, and only spans whose bytes
-(or whose resource's bytes) contain a hit are read (:mod:`tracelock.sampler.rawspan`: only the
-attributes rules read become Python values), converted and evaluated. Rules without a gate
-(conditions that can be true on spans lacking attributes, like ``span.duration_ms > 30000``) decode
-every span: that is the price of such a rule, and ``tracelock seeds check`` says so.
+its size, and is never parsed. A hit: the request is parsed as a :class:`~tracelock.sampler.otlp_view.
+RequestView` (the official protobuf runtime, with each span kept as its encoded bytes), the same search
+runs on each span's bytes, and only spans containing a hit (or all spans of a resource containing one)
+are decoded with the official ``Span`` type. Of those, only the attributes rules read become Python
+values. Rules without a gate (conditions that can be true on spans lacking attributes, like
+``span.duration_ms > 30000``) decode every span: that is the price of such a rule, and ``tracelock
+seeds check`` says so.
 """
 
 from __future__ import annotations
 
-import bisect
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+
 from tracelock.sampler.evaluate import Evaluator
-from tracelock.sampler.rawspan import (
-    UNKNOWN,
-    RawSpan,
-    Wanted,
-    attribute_at,
-    read_ids,
-    read_resource,
-    read_span,
-)
+from tracelock.sampler.otlp_view import RequestView
 from tracelock.sampler.rules import CompiledRule, RuleSet
 from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS, Level
-from tracelock.sampler.wire import ResourceRange, SpanRange, scan_request
 
-__all__ = ["SpanMatch", "SpanRuleEngine", "any_value"]
+__all__ = ["SpanMatch", "SpanRuleEngine", "Wanted", "any_value"]
 
-_EVAL_KEY = b"tracelock.eval."
+_EVAL_PREFIX = "tracelock.eval."
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUS = ("Unset", "Ok", "Error")
 CONTENT_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages")
@@ -53,6 +49,15 @@ def any_value(value: Any) -> Any:
     return str(getattr(value, kind))
 
 
+@dataclass(frozen=True, slots=True)
+class Wanted:
+    """A source attribute name to read: its canonical name, precedence (lower wins) and converter."""
+
+    canonical: str
+    rank: int
+    convert: Callable[[Any], Any] | None = None
+
+
 @dataclass(slots=True)
 class SpanMatch:
     """A span rule that matched one span, with what the seed needs to record."""
@@ -62,21 +67,57 @@ class SpanMatch:
     span_id: str
     matched: dict[str, str]
     resource_attributes: dict[str, Any]  # the resource's recorded attributes (canonical names)
-    span_range: SpanRange  # where the span's encoding sits in the request bytes
-    resources: list[ResourceRange]  # the request's layout (shared by every match of one request)
+    span: Span  # the decoded span (one object per span, shared by every rule that matched it)
+    where: tuple[int, int, int]  # (resource, scope, span) index in the request
+    request: Any  # the parsed RequestView (shared by every match of one request)
 
 
-def _source_names(canonical: set[str]) -> dict[bytes, Wanted]:
-    """Every source name (canonical or alias, as bytes) that feeds one of ``canonical``."""
+def _source_names(canonical: set[str]) -> dict[str, Wanted]:
+    """Every source name (canonical or alias) that feeds one of ``canonical``."""
     from tracelock.semconv import ALIAS_CONVERTERS, ALIAS_RANK, ALIAS_TO_CANONICAL
 
-    names = {name.encode(): Wanted(name, -1) for name in canonical}
+    names = {name: Wanted(name, -1) for name in canonical}
     for alias, target in ALIAS_TO_CANONICAL.items():
         if target in canonical:
-            names[alias.encode()] = Wanted(
-                target, ALIAS_RANK.get(alias, 1 << 20), ALIAS_CONVERTERS.get(alias)
-            )
+            names[alias] = Wanted(target, ALIAS_RANK.get(alias, 1 << 20), ALIAS_CONVERTERS.get(alias))
     return names
+
+
+def read_attributes(
+    attributes: Any, wanted: Mapping[str, Wanted], labels: bool, prefixes: bool = True
+) -> tuple[dict[str, Any], bool]:
+    """The ``wanted`` attributes of a repeated KeyValue (canonical names), and whether a key is
+    ``tracelock.eval.*``. ``labels``: also every ``tracelock.label.*``. ``prefixes`` False: the caller
+    knows no key has either prefix (a byte search said so), which skips the per-key prefix tests.
+
+    Precedence as the normaliser's: the canonical name beats its aliases, the first of equal rank wins.
+    """
+    out: dict[str, Any] = {}
+    ranks: dict[str, int] = {}
+    has_eval = False
+    for kv in attributes:
+        key = kv.key
+        spec = wanted.get(key)
+        if spec is None:
+            if prefixes:
+                if labels and key.startswith(LABEL_PREFIX):
+                    out[key] = any_value(kv.value)
+                elif key.startswith(_EVAL_PREFIX):
+                    has_eval = True
+            continue
+        if prefixes and key.startswith(_EVAL_PREFIX):
+            has_eval = True
+        previous = ranks.get(spec.canonical)
+        if previous is not None and previous <= spec.rank:
+            continue
+        value = any_value(kv.value)
+        if spec.convert is not None:
+            value = spec.convert(value)
+            if value is None:
+                continue
+        out[spec.canonical] = value
+        ranks[spec.canonical] = spec.rank
+    return out, has_eval
 
 
 class SpanRuleEngine:
@@ -95,12 +136,19 @@ class SpanRuleEngine:
                 triggers |= gate.attributes
         # what evaluation reads (decoded for every candidate span) and what a seed records (matches only)
         self._eval_names = _source_names(read)
+        self._eval_name_bytes = tuple(name.encode() for name in self._eval_names)
         self._eval_labels = any(name.startswith(LABEL_PREFIX) for name in read)
-        reads_span_fields = any(v.name.startswith("span.") for r in self.rules for v in r.condition.variables)
-        self._needs_walk = reads_span_fields or self._eval_labels or self._ungated
+        self._prefixes = (
+            (_EVAL_PREFIX.encode(), LABEL_PREFIX.encode()) if self._eval_labels else (_EVAL_PREFIX.encode(),)
+        )
+        self._reads_span_fields = any(
+            v.name.startswith("span.") for r in self.rules for v in r.condition.variables
+        )
         self._full_names = _source_names(read | {*SUMMARY_COLUMNS, *CONTENT_KEYS})
-        self._resource_names = {**self._full_names, b"service.name": Wanted("service.name", -1)}
-        self._triggers = tuple(sorted(n for n, w in self._full_names.items() if w.canonical in triggers))
+        self._resource_names = {**self._full_names, "service.name": Wanted("service.name", -1)}
+        self._triggers = tuple(
+            sorted(n.encode() for n, w in self._full_names.items() if w.canonical in triggers)
+        )
         # per rule: the origins its scope admits and its gates, read once per span without enum lookups
         self._plans = [
             (rule, frozenset(o for o in ("live", "eval") if rule.spec.scope.admits(o)), rule.condition.gates)
@@ -112,148 +160,67 @@ class SpanRuleEngine:
     def empty(self) -> bool:
         return not self.rules
 
-    def match(self, body: bytes) -> list[SpanMatch]:
-        """Every (span rule, span) match in one serialized request."""
-        if not self.rules:
-            return []
-        hits: list[tuple[int, bytes]] = []
-        if not self._ungated:
-            for name in self._triggers:  # bytes.find is memchr-fast; a few names, a few hits
-                pos = body.find(name)
-                while pos >= 0:
-                    hits.append((pos, name))
-                    pos = body.find(name, pos + 1)
-            if not hits:
-                return []
-            hits.sort()
-        positions = [h[0] for h in hits]
-        matches: list[SpanMatch] = []
-        resources = scan_request(body)
-        for resource in resources:
-            if self._ungated:
-                chosen = resource.spans
-            else:
-                lo = bisect.bisect_left(positions, resource.start)
-                hi = bisect.bisect_left(positions, resource.end)
-                if lo == hi:
-                    continue
-                resource_hit = resource.resource is not None and any(
-                    resource.resource[0] <= h < resource.resource[1] for h in positions[lo:hi]
-                )
-                if resource_hit:
-                    chosen = resource.spans
-                else:
-                    chosen = [
-                        span
-                        for span, span_hits in self._spans_hit(resource.spans, hits[lo:hi])
-                        if self._may_match(body, span, span_hits)
-                    ]
-            if not chosen:
-                continue
-            r_view = self._resource_attributes(body, resource.resource)
-            for span_range in chosen:
-                matches += self._evaluate(body, r_view, span_range, resources)
-        return matches
-
-    @staticmethod
-    def _spans_hit(
-        spans: list[SpanRange], hits: list[tuple[int, bytes]]
-    ) -> list[tuple[SpanRange, list[tuple[int, bytes]]]]:
-        """The spans containing hits, each with its hits."""
-        starts = [s.start for s in spans]
-        chosen: list[tuple[SpanRange, list[tuple[int, bytes]]]] = []
-        for hit in hits:
-            i = bisect.bisect_right(starts, hit[0]) - 1
-            if i < 0 or hit[0] >= spans[i].end:
-                continue
-            if chosen and chosen[-1][0] is spans[i]:
-                chosen[-1][1].append(hit)
-            else:
-                chosen.append((spans[i], [hit]))
-        return chosen
-
-    def _may_match(self, body: bytes, span: SpanRange, hits: list[tuple[int, bytes]]) -> bool:
-        """False when every span rule's gates are false on the gate values read at the hits.
-
-        Reading one attribute where the search found it costs far less than decoding the span; any
-        doubt (a name seen twice, in an event, inside a value, an alias next to its canonical name)
-        answers True and the span is decoded.
-        """
-        values: dict[str, Any] = {}
-        for pos, name in hits:
-            value = attribute_at(body, pos, name, span.end)
-            wanted = self._full_names[name]
-            if value is UNKNOWN or wanted.canonical in values:
-                return True
-            if wanted.convert is not None:
-                value = wanted.convert(value)
-                if value is None:
-                    return True
-            values[wanted.canonical] = value
-        for _rule, _origins, gates in self._plans:
-            if not gates or all(gate.may_hold(values) for gate in gates):
+    def _hit(self, data: bytes) -> bool:
+        for name in self._triggers:  # noqa: SIM110 - memchr-fast search, no generator on the hot path
+            if name in data:
                 return True
         return False
 
-    def recorded_attributes(self, body: bytes, match: SpanMatch) -> dict[str, Any]:
+    def match(self, body: bytes) -> list[SpanMatch]:
+        """Every (span rule, span) match in one serialized request."""
+        if not self.rules or not (self._ungated or self._hit(body)):
+            return []
+        request = RequestView.FromString(body)
+        matches: list[SpanMatch] = []
+        for r_index, resource_spans in enumerate(request.resource_spans):
+            every_span = self._ungated or self._hit(resource_spans.resource)
+            resource: _ResourceView | None = None
+            for s_index, scope_spans in enumerate(resource_spans.scope_spans):
+                for index, raw in enumerate(scope_spans.spans):
+                    if not every_span and not self._hit(raw):
+                        continue
+                    if resource is None:
+                        resource = self._resource(resource_spans.resource)
+                    where = (r_index, s_index, index)
+                    matches += self._evaluate(raw, resource, where, request)
+        return matches
+
+    def recorded_attributes(self, match: SpanMatch) -> dict[str, Any]:
         """What a seed of ``match`` records: shared keys, labels and content, span over resource.
 
         Read only for matches that become seeds (after sampling and rate limits).
         """
         recorded = dict(match.resource_attributes)
-        where = match.span_range
-        recorded.update(read_span(body, where.start, where.end, self._full_names, True).attributes)
+        recorded.update(read_attributes(match.span.attributes, self._full_names, True)[0])
         return recorded
 
-    def _resource_attributes(self, body: bytes, byte_range: tuple[int, int] | None) -> _ResourceView:
-        if byte_range is None:
+    def _resource(self, encoded: bytes) -> _ResourceView:
+        if not encoded:
             return _ResourceView({}, {}, "")
-        recorded = read_resource(body, byte_range[0], byte_range[1], self._resource_names, True)
+        attributes = Resource.FromString(encoded).attributes
+        recorded = read_attributes(attributes, self._resource_names, True)[0]
         service = str(recorded.pop("service.name", ""))
-        read = {k: v for k, v in recorded.items() if k.encode() in self._eval_names}
+        read = {k: v for k, v in recorded.items() if k in self._eval_names}
         if self._eval_labels:
             read.update({k: v for k, v in recorded.items() if k.startswith(LABEL_PREFIX)})
         return _ResourceView(read, recorded, service)
 
-    def _found_attributes(self, body: bytes, where: SpanRange) -> dict[str, Any] | None:
-        """The attributes rules read, found with ``bytes.find`` inside the span; None when unsure.
-
-        Enough when no rule reads span fields or labels and the span has no ``tracelock.eval.*`` key
-        (whose presence makes it eval traffic): each wanted name must occur at most once in the span's
-        bytes, as a span attribute key. Otherwise the caller walks the span (:func:`read_span`).
-        """
-        if self._needs_walk or body.find(_EVAL_KEY, where.start, where.end) >= 0:
-            return None
-        found: dict[str, Any] = {}
-        for name, wanted in self._eval_names.items():
-            pos = body.find(name, where.start, where.end)
-            if pos < 0:
-                continue
-            if wanted.canonical in found or body.find(name, pos + 1, where.end) >= 0:
-                return None
-            value = attribute_at(body, pos, name, where.end)
-            if value is UNKNOWN:
-                return None
-            if wanted.convert is not None:
-                value = wanted.convert(value)
-                if value is None:
-                    return None
-            found[wanted.canonical] = value
-        return found
-
     def _evaluate(
-        self, body: bytes, resource: _ResourceView, where: SpanRange, resources: list[ResourceRange]
+        self, raw: bytes, resource: _ResourceView, where: tuple[int, int, int], request: Any
     ) -> list[SpanMatch]:
-        span: RawSpan | None = None
-        attributes = self._found_attributes(body, where)
-        if attributes is None:
-            span = read_span(body, where.start, where.end, self._eval_names, self._eval_labels)
-            attributes = span.attributes
+        span = Span.FromString(raw)
+        prefixes = any(prefix in raw for prefix in self._prefixes)
+        if prefixes or any(name in raw for name in self._eval_name_bytes):
+            attributes, has_eval = read_attributes(
+                span.attributes, self._eval_names, self._eval_labels, prefixes
+            )
+        else:  # no attribute rules read occurs in the span's bytes: nothing to walk
+            attributes, has_eval = {}, False
         merged = dict(resource.read)
         merged.update(attributes)
         origin = str(merged.get("tracelock.origin") or "")
         if not origin:
-            origin = "eval" if span is not None and span.has_eval_key else "live"
+            origin = "eval" if has_eval else "live"
         present = set(merged)
         values: dict[str, Any] | None = None
         out: list[SpanMatch] = []
@@ -264,16 +231,13 @@ class SpanRuleEngine:
                 continue
             if values is None:
                 values = merged
-                if span is not None:
+                if self._reads_span_fields:
                     values.update(_span_fields(span, resource.service))
             matched = self.evaluator.check(rule, values)
             if matched is None:
                 continue
-            ids = (
-                (span.trace_id, span.span_id) if span is not None else read_ids(body, where.start, where.end)
-            )
-            trace_id, span_id = ids[0].hex(), ids[1].hex()
-            out.append(SpanMatch(rule, trace_id, span_id, matched, resource.recorded, where, resources))
+            trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
+            out.append(SpanMatch(rule, trace_id, span_id, matched, resource.recorded, span, where, request))
         return out
 
 
@@ -284,12 +248,13 @@ class _ResourceView:
     service: str
 
 
-def _span_fields(span: RawSpan, service: str) -> dict[str, Any]:
+def _span_fields(span: Span, service: str) -> dict[str, Any]:
+    kind, status = span.kind, span.status.code
     return {
         "span.name": span.name,
-        "span.kind": _KINDS[span.kind] if 0 <= span.kind < len(_KINDS) else "Unspecified",
+        "span.kind": _KINDS[kind] if 0 <= kind < len(_KINDS) else "Unspecified",
         "span.service_name": service,
-        "span.status_code": _STATUS[span.status_code] if 0 <= span.status_code < len(_STATUS) else "Unset",
-        "span.duration_ms": max(span.end_ns - span.start_ns, 0) / 1e6,
-        "span.is_root": not span.has_parent,
+        "span.status_code": _STATUS[status] if 0 <= status < len(_STATUS) else "Unset",
+        "span.duration_ms": max(span.end_time_unix_nano - span.start_time_unix_nano, 0) / 1e6,
+        "span.is_root": not span.parent_span_id,
     }

@@ -52,8 +52,7 @@ def test_empty_retrieval_fires_on_the_flagged_span_only() -> None:
         ("empty-retrieval", _trace(2), _span(2))
     ]
     assert matches[0].matched == {"tracelock.retrieval.empty": "true"}
-    where = matches[0].span_range
-    assert (where.resource_index, where.scope_index, where.span_index) == (0, 0, 1)
+    assert matches[0].where == (0, 0, 1)
 
 
 def test_requests_without_any_gate_attribute_are_not_decoded() -> None:
@@ -242,9 +241,14 @@ def test_gate_names_in_events_or_values_are_not_mistaken_for_span_attributes() -
     assert [m.span_id for m in matched] == [_span(1)]
 
 
-def test_stamping_rewrites_only_lengths_in_multi_resource_requests() -> None:
-    from tracelock.sampler.wire import replace_spans, scan_request
-
+def test_stamping_in_multi_resource_requests_equals_decoding_and_stamping_everything() -> None:
+    rules = _rules(
+        """
+        version: 1
+        rules:
+          - {name: empty, condition: tracelock.retrieval.empty}
+        """
+    )
     flag = {"tracelock.retrieval.empty": True}
     first = build_request([_noise(1), SpanSpec(_trace(2), _span(2), attributes=flag)], {"r": "one"})
     second = build_request([SpanSpec(_trace(3), _span(3), attributes=flag), _noise(4)], {"r": "two"})
@@ -253,16 +257,16 @@ def test_stamping_rewrites_only_lengths_in_multi_resource_requests() -> None:
     )
     request = first
     request.resource_spans.extend(second.resource_spans)
+    request.resource_spans[1].schema_url = "https://opentelemetry.io/schemas/1.26.0"
     body = request.SerializeToString()
-    layout = scan_request(body)
-    spans = [s for r in layout for s in r.spans]
-    assert [(s.resource_index, s.scope_index, s.span_index) for s in spans] == [
-        (0, 0, 0), (0, 0, 1), (0, 1, 0), (1, 0, 0), (1, 0, 1),
-    ]  # fmt: skip
+    sampler = SeedSampler(rules)
+    assert [m.where for m in sampler.engine.match(body)] == [(0, 0, 1), (0, 1, 0), (1, 0, 0)]
+    stamped, seeds = sampler.process(body)
     expected = ExportTraceServiceRequest.FromString(body)
-    new = {}
-    for s in (spans[1], spans[2], spans[3]):
-        target = expected.resource_spans[s.resource_index].scope_spans[s.scope_index].spans[s.span_index]
-        target.attributes.add(key="stamp").value.string_value = "x" * 200  # lengths grow past one byte
-        new[s] = target.SerializeToString()
-    assert replace_spans(body, new, layout) == expected.SerializeToString()
+    for seed, (r, s, i) in zip(seeds, [(0, 0, 1), (0, 1, 0), (1, 0, 0)], strict=True):
+        target = expected.resource_spans[r].scope_spans[s].spans[i]
+        target.attributes.add(key=SEED_RULES_ATTRIBUTE).value.string_value = "empty"
+        target.attributes.add(key=SEED_IDS_ATTRIBUTE).value.string_value = seed.seed_id
+    assert stamped == expected.SerializeToString()
+    again, _ = SeedSampler(rules).process(stamped)  # stamping twice keeps one entry per rule and seed
+    assert again == stamped
