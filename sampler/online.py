@@ -96,14 +96,15 @@ class SeedSampler:
     def _stamped(kept: list[tuple[SpanMatch, Seed]]) -> bytes:
         """The request with each matched span carrying the rules and seed ids that chose it.
 
-        Only the matched spans were decoded; each is re-encoded into its place in the parsed request,
-        whose other spans are still their original bytes, and the request is serialized once.
+        Only the matched spans are decoded (official Span type) and re-encoded into their place in the
+        parsed request, whose other spans are still their original bytes; the request is serialized once.
         """
-        by_span: dict[tuple[int, int, int], tuple[Span, list[Seed]]] = {}
+        by_span: dict[tuple[int, int, int], tuple[bytes, list[Seed]]] = {}
         for match, seed in kept:
-            by_span.setdefault(match.where, (match.span, []))[1].append(seed)
+            by_span.setdefault(match.where, (match.encoded, []))[1].append(seed)
         request = kept[0][0].request
-        for (r_index, s_index, index), (span, seeds) in by_span.items():
+        for (r_index, s_index, index), (encoded, seeds) in by_span.items():
+            span = Span.FromString(encoded)
             previous = {kv.key: kv.value.string_value for kv in span.attributes}
             rules = _merge_list(previous.get(SEED_RULES_ATTRIBUTE, ""), [x.rule for x in seeds])
             ids = _merge_list(previous.get(SEED_IDS_ATTRIBUTE, ""), [x.seed_id for x in seeds])

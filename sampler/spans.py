@@ -2,12 +2,13 @@
 
 Per request: a ``bytes.find`` for each attribute name the span rules' gates need (canonical names and
 their aliases, which appear verbatim in the protobuf encoding). No hit: the request is done, whatever
-its size, and is never parsed. A hit: the request is parsed as a :class:`~tracelock.sampler.otlp_view.
-RequestView` (the official protobuf runtime, with each span kept as its encoded bytes), the same search
-runs on each span's bytes, and only spans containing a hit (or all spans of a resource containing one)
-are decoded with the official ``Span`` type. Of those, only the attributes rules read become Python
+its size, and is never parsed. A hit: the request is parsed as a
+:class:`~tracelock.sampler.otlp_view.RequestView` (the official protobuf runtime, with each span kept
+as its encoded bytes), the same search runs on each span's bytes, and only spans containing a hit (or
+all spans of a resource containing one) are read, as a :class:`~tracelock.sampler.otlp_view.SpanView`
+whose attributes are a map: each attribute a rule reads is one lookup, and only those become Python
 values. Rules without a gate (conditions that can be true on spans lacking attributes, like
-``span.duration_ms > 30000``) decode every span: that is the price of such a rule, and ``tracelock
+``span.duration_ms > 30000``) read every span: that is the price of such a rule, and ``tracelock
 seeds check`` says so.
 """
 
@@ -17,11 +18,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 from tracelock.sampler.evaluate import Evaluator
-from tracelock.sampler.otlp_view import RequestView
+from tracelock.sampler.otlp_view import RequestView, SpanView
 from tracelock.sampler.rules import CompiledRule, RuleSet
 from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS, Level
 
@@ -67,7 +69,7 @@ class SpanMatch:
     span_id: str
     matched: dict[str, str]
     resource_attributes: dict[str, Any]  # the resource's recorded attributes (canonical names)
-    span: Span  # the decoded span (one object per span, shared by every rule that matched it)
+    encoded: bytes  # the span's encoding (the Span message), decoded again only for seeds and stamps
     where: tuple[int, int, int]  # (resource, scope, span) index in the request
     request: Any  # the parsed RequestView (shared by every match of one request)
 
@@ -136,7 +138,11 @@ class SpanRuleEngine:
                 triggers |= gate.attributes
         # what evaluation reads (decoded for every candidate span) and what a seed records (matches only)
         self._eval_names = _source_names(read)
-        self._eval_name_bytes = tuple(name.encode() for name in self._eval_names)
+        # (name, its bytes, what it feeds), the canonical name first, then aliases by precedence
+        self._eval_sources = sorted(
+            ((name, name.encode(), wanted) for name, wanted in self._eval_names.items()),
+            key=lambda source: source[2].rank,
+        )
         self._eval_labels = any(name.startswith(LABEL_PREFIX) for name in read)
         self._prefixes = (
             (_EVAL_PREFIX.encode(), LABEL_PREFIX.encode()) if self._eval_labels else (_EVAL_PREFIX.encode(),)
@@ -191,7 +197,8 @@ class SpanRuleEngine:
         Read only for matches that become seeds (after sampling and rate limits).
         """
         recorded = dict(match.resource_attributes)
-        recorded.update(read_attributes(match.span.attributes, self._full_names, True)[0])
+        attributes = Span.FromString(match.encoded).attributes
+        recorded.update(read_attributes(attributes, self._full_names, True)[0])
         return recorded
 
     def _resource(self, encoded: bytes) -> _ResourceView:
@@ -205,17 +212,49 @@ class SpanRuleEngine:
             read.update({k: v for k, v in recorded.items() if k.startswith(LABEL_PREFIX)})
         return _ResourceView(read, recorded, service)
 
+    def _read_span(self, raw: bytes, span: Any) -> tuple[dict[str, Any], bool]:
+        """The attributes rules read (canonical names) and whether a key is ``tracelock.eval.*``.
+
+        Map lookups when every name read occurs at most once in the span's bytes and no key can have a
+        prefix that needs looking at every key; otherwise the KeyValue list in order (same result).
+        """
+        prefixes = False
+        for prefix in self._prefixes:  # memchr-fast search, no generator on the hot path
+            if prefix in raw:
+                prefixes = True
+                break
+        if not prefixes:
+            found = self._lookup(raw, span.attributes)
+            if found is not None:
+                return found, False
+        return read_attributes(Span.FromString(raw).attributes, self._eval_names, self._eval_labels, prefixes)
+
+    def _lookup(self, raw: bytes, attributes: Any) -> dict[str, Any] | None:
+        out: dict[str, Any] = {}
+        for name, encoded_name, wanted in self._eval_sources:
+            if wanted.canonical in out:
+                continue  # a better-ranked source name already gave it
+            count = raw.count(encoded_name)
+            if not count:
+                continue
+            if count > 1:
+                return None  # maybe a duplicated key, which the map would fold
+            encoded = attributes.get(name)
+            if encoded is None:
+                continue  # the name is in a value, an event or a longer key
+            value = any_value(AnyValue.FromString(encoded))
+            if wanted.convert is not None:
+                value = wanted.convert(value)
+                if value is None:
+                    continue
+            out[wanted.canonical] = value
+        return out
+
     def _evaluate(
         self, raw: bytes, resource: _ResourceView, where: tuple[int, int, int], request: Any
     ) -> list[SpanMatch]:
-        span = Span.FromString(raw)
-        prefixes = any(prefix in raw for prefix in self._prefixes)
-        if prefixes or any(name in raw for name in self._eval_name_bytes):
-            attributes, has_eval = read_attributes(
-                span.attributes, self._eval_names, self._eval_labels, prefixes
-            )
-        else:  # no attribute rules read occurs in the span's bytes: nothing to walk
-            attributes, has_eval = {}, False
+        span = SpanView.FromString(raw)
+        attributes, has_eval = self._read_span(raw, span)
         merged = dict(resource.read)
         merged.update(attributes)
         origin = str(merged.get("tracelock.origin") or "")
@@ -237,7 +276,7 @@ class SpanRuleEngine:
             if matched is None:
                 continue
             trace_id, span_id = span.trace_id.hex(), span.span_id.hex()
-            out.append(SpanMatch(rule, trace_id, span_id, matched, resource.recorded, span, where, request))
+            out.append(SpanMatch(rule, trace_id, span_id, matched, resource.recorded, raw, where, request))
         return out
 
 
@@ -248,10 +287,12 @@ class _ResourceView:
     service: str
 
 
-def _span_fields(span: Span, service: str) -> dict[str, Any]:
-    kind, status = span.kind, span.status.code
+def _span_fields(span: Any, service: str) -> dict[str, Any]:
+    """The ``span.*`` fields of a :class:`SpanView`."""
+    kind = span.kind
+    status = Status.FromString(span.status).code if span.status else 0
     return {
-        "span.name": span.name,
+        "span.name": span.name.decode("utf-8", "replace"),
         "span.kind": _KINDS[kind] if 0 <= kind < len(_KINDS) else "Unspecified",
         "span.service_name": service,
         "span.status_code": _STATUS[status] if 0 <= status < len(_STATUS) else "Unset",
