@@ -270,3 +270,16 @@ def test_stamping_in_multi_resource_requests_equals_decoding_and_stamping_everyt
     assert stamped == expected.SerializeToString()
     again, _ = SeedSampler(rules).process(stamped)  # stamping twice keeps one entry per rule and seed
     assert again == stamped
+
+
+def test_a_duplicated_attribute_key_reads_its_first_value() -> None:
+    from tracelock.sampler.otlp_build import key_values
+
+    request = build_request([SpanSpec(_trace(1), _span(1)), SpanSpec(_trace(2), _span(2))])
+    first, second = request.resource_spans[0].scope_spans[0].spans
+    first.attributes.extend(key_values({"tracelock.retrieval.empty": True}))
+    first.attributes.extend(key_values({"tracelock.retrieval.empty": False}))
+    second.attributes.extend(key_values({"tracelock.retrieval.empty": False}))
+    second.attributes.extend(key_values({"tracelock.retrieval.empty": True}))
+    engine = SpanRuleEngine(load_rules())
+    assert [m.span_id for m in engine.match(request.SerializeToString())] == [_span(1)]
