@@ -30,6 +30,7 @@ from tracelock.sampler.variables import LABEL_PREFIX, SUMMARY_COLUMNS, Level
 __all__ = ["SpanMatch", "SpanRuleEngine", "Wanted", "any_value"]
 
 _EVAL_PREFIX = "tracelock.eval."
+_EVAL_BYTES = _EVAL_PREFIX.encode()
 _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUS = ("Unset", "Ok", "Error")
 CONTENT_KEYS = ("gen_ai.input.messages", "gen_ai.output.messages")
@@ -86,11 +87,10 @@ def _source_names(canonical: set[str]) -> dict[str, Wanted]:
 
 
 def read_attributes(
-    attributes: Any, wanted: Mapping[str, Wanted], labels: bool, prefixes: bool = True
+    attributes: Any, wanted: Mapping[str, Wanted], labels: bool
 ) -> tuple[dict[str, Any], bool]:
     """The ``wanted`` attributes of a repeated KeyValue (canonical names), and whether a key is
-    ``tracelock.eval.*``. ``labels``: also every ``tracelock.label.*``. ``prefixes`` False: the caller
-    knows no key has either prefix (a byte search said so), which skips the per-key prefix tests.
+    ``tracelock.eval.*``. ``labels``: also every ``tracelock.label.*``.
 
     Precedence as the normaliser's: the canonical name beats its aliases, the first of equal rank wins.
     """
@@ -99,16 +99,13 @@ def read_attributes(
     has_eval = False
     for kv in attributes:
         key = kv.key
+        if key.startswith(_EVAL_PREFIX):
+            has_eval = True
         spec = wanted.get(key)
         if spec is None:
-            if prefixes:
-                if labels and key.startswith(LABEL_PREFIX):
-                    out[key] = any_value(kv.value)
-                elif key.startswith(_EVAL_PREFIX):
-                    has_eval = True
+            if labels and key.startswith(LABEL_PREFIX):
+                out[key] = any_value(kv.value)
             continue
-        if prefixes and key.startswith(_EVAL_PREFIX):
-            has_eval = True
         previous = ranks.get(spec.canonical)
         if previous is not None and previous <= spec.rank:
             continue
@@ -144,9 +141,7 @@ class SpanRuleEngine:
             key=lambda source: source[2].rank,
         )
         self._eval_labels = any(name.startswith(LABEL_PREFIX) for name in read)
-        self._prefixes = (
-            (_EVAL_PREFIX.encode(), LABEL_PREFIX.encode()) if self._eval_labels else (_EVAL_PREFIX.encode(),)
-        )
+        self._label_bytes = LABEL_PREFIX.encode() if self._eval_labels else b""
         self._reads_span_fields = any(
             v.name.startswith("span.") for r in self.rules for v in r.condition.variables
         )
@@ -212,24 +207,15 @@ class SpanRuleEngine:
             read.update({k: v for k, v in recorded.items() if k.startswith(LABEL_PREFIX)})
         return _ResourceView(read, recorded, service)
 
-    def _read_span(self, raw: bytes, span: Any) -> tuple[dict[str, Any], bool]:
-        """The attributes rules read (canonical names) and whether a key is ``tracelock.eval.*``.
-
-        Map lookups when every name read occurs at most once in the span's bytes and no key can have a
-        prefix that needs looking at every key; otherwise the KeyValue list in order (same result).
-        """
-        prefixes = False
-        for prefix in self._prefixes:  # memchr-fast search, no generator on the hot path
-            if prefix in raw:
-                prefixes = True
-                break
-        if not prefixes:
-            found = self._lookup(raw, span.attributes)
-            if found is not None:
-                return found, False
-        return read_attributes(Span.FromString(raw).attributes, self._eval_names, self._eval_labels, prefixes)
-
     def _lookup(self, raw: bytes, attributes: Any) -> dict[str, Any] | None:
+        """The attributes rules read (canonical names), one map lookup each; None when unsure.
+
+        Unsure: a name read occurs more than once in the span's bytes (maybe a duplicated key, which
+        the map folds to its last value where the KeyValue list keeps the first), or the rules read
+        labels and the span has one (every key would have to be looked at).
+        """
+        if self._label_bytes and self._label_bytes in raw:
+            return None
         out: dict[str, Any] = {}
         for name, encoded_name, wanted in self._eval_sources:
             if wanted.canonical in out:
@@ -254,11 +240,18 @@ class SpanRuleEngine:
         self, raw: bytes, resource: _ResourceView, where: tuple[int, int, int], request: Any
     ) -> list[SpanMatch]:
         span = SpanView.FromString(raw)
-        attributes, has_eval = self._read_span(raw, span)
+        has_eval: bool | None = None  # computed only when the span's origin depends on it
+        attributes = self._lookup(raw, span.attributes)
+        if attributes is None:  # the KeyValue list in order: same result, slower
+            attributes, has_eval = read_attributes(
+                Span.FromString(raw).attributes, self._eval_names, self._eval_labels
+            )
         merged = dict(resource.read)
         merged.update(attributes)
         origin = str(merged.get("tracelock.origin") or "")
         if not origin:
+            if has_eval is None:
+                has_eval = _EVAL_BYTES in raw and any(k.startswith(_EVAL_PREFIX) for k in span.attributes)
             origin = "eval" if has_eval else "live"
         present = set(merged)
         values: dict[str, Any] | None = None

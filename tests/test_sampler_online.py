@@ -283,3 +283,29 @@ def test_a_duplicated_attribute_key_reads_its_first_value() -> None:
     second.attributes.extend(key_values({"tracelock.retrieval.empty": True}))
     engine = SpanRuleEngine(load_rules())
     assert [m.span_id for m in engine.match(request.SerializeToString())] == [_span(1)]
+
+
+def test_label_rules_read_span_labels_over_resource_labels() -> None:
+    rules = _rules(
+        """
+        version: 1
+        rules:
+          - name: pay-empty
+            condition: 'tracelock.label.team.startsWith("pay") && tracelock.retrieval.empty'
+        """
+    )
+    sampler = SeedSampler(rules)
+    flag = {"tracelock.retrieval.empty": True}
+    spans = [
+        SpanSpec(_trace(1), _span(1), attributes={**flag, "tracelock.label.team": "payments"}),
+        SpanSpec(_trace(2), _span(2), attributes={**flag, "tracelock.label.team": "search"}),
+        SpanSpec(_trace(3), _span(3), attributes=flag),
+    ]
+    found = sampler.engine.match(_body(spans))
+    assert [(m.span_id, m.matched) for m in found] == [
+        (_span(1), {"tracelock.label.team": "payments", "tracelock.retrieval.empty": "true"})
+    ]
+    found = sampler.engine.match(_body(spans, resource={"tracelock.label.team": "payroll"}))
+    assert [m.span_id for m in found] == [_span(1), _span(3)]
+    _, seeds = sampler.process(_body(spans))
+    assert seeds[0].labels == {"team": "payments"}
