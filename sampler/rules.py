@@ -222,8 +222,9 @@ def _rule_label(data: Any, index: int) -> str:
 
 def _format(source: str, line: int, data: dict[str, Any], loc: tuple[Any, ...], message: str) -> str:
     if len(loc) >= 2 and loc[0] == "rules" and isinstance(loc[1], int):
-        rules = data.get("rules") or []
-        label = _rule_label(rules[loc[1]] if loc[1] < len(rules) else None, loc[1])
+        rules = data.get("rules")
+        rule = rules[loc[1]] if isinstance(rules, list) and loc[1] < len(rules) else None
+        label = _rule_label(rule, loc[1])
         field = ".".join(str(p) for p in loc[2:]) or "(rule)"
         return f"{source}:{line}: {label}: {field}: {message}"
     field = ".".join(str(p) for p in loc) or "(file)"
