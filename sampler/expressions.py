@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any
 
@@ -53,24 +53,10 @@ class ConditionError(ValueError):
 class Gate:
     """A conjunct that is false unless the span carries at least one of ``attributes``.
 
-    ``program`` is the conjunct alone, so the collector can test it on attribute values read straight
-    from the request bytes before decoding a span (``variables`` are the attributes it reads).
+    The collector searches requests and spans for these attributes' names before parsing anything.
     """
 
     attributes: frozenset[str]
-    program: Any = field(default=None, compare=False)
-    variables: tuple[VarSpec, ...] = field(default=(), compare=False)
-
-    def may_hold(self, values: Mapping[str, Any]) -> bool:
-        """False only when the conjunct is certainly false for these attribute values (absent: zero)."""
-        activation = {
-            v.identifier: convert(values[v.name], v.type) if v.name in values else zero_value(v.type)
-            for v in self.variables
-        }
-        try:
-            return self.program.execute(activation) is not False
-        except Exception:
-            return True  # let the full evaluation count and log the failure
 
 
 @dataclass(frozen=True)
@@ -234,4 +220,4 @@ def _gate(program: Any, specs: list[VarSpec]) -> Gate | None:
         return None
     if absent is not False:
         return None
-    return Gate(frozenset(s.attribute for s in specs if s.attribute), program, tuple(specs))
+    return Gate(frozenset(s.attribute for s in specs if s.attribute))
