@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 __all__ = ["expand_request", "python_sources"]
 
@@ -32,11 +32,12 @@ def python_sources() -> tuple[str, ...]:
 
 @cache
 def _wire_keys() -> tuple[bytes, ...]:
-    """Each source name as it appears on the wire as a KeyValue key: tag 0x0A, length, bytes.
+    """Each source name as it appears on the wire as a KeyValue key (a KeyValue with only the key set,
+    serialized by the protobuf runtime: the bytes that precede any value).
 
     Searching for that (not the bare name) keeps prompt text that mentions "metadata" on the fast path.
     """
-    return tuple(b"\x0a" + bytes([len(n.encode())]) + n.encode() for n in python_sources() if len(n) < 128)
+    return tuple(KeyValue(key=name).SerializeToString() for name in python_sources())
 
 
 def _plain(value: AnyValue) -> Any:
