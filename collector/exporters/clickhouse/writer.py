@@ -28,17 +28,6 @@ from tracelock.store.errors import translate_errors
 __all__ = ["SpanWriter"]
 
 
-def _insert_settings(dedup: bool) -> dict[str, int]:
-    """Settings of the INSERT ... SELECT: a fixed cost per insert is what they save.
-
-    Planning the statement (nested lambdas over the OTLP structure) takes ~60 ms of the ~110 ms every
-    insert pays whatever its size; the plan optimizer's passes are ~20 ms of it and buy nothing for a
-    scan of one spool file. The deduplicating insert keeps them: its NOT IN subquery reads otel_traces
-    through the TraceId skip index.
-    """
-    return {} if dedup else {"query_plan_enable_optimizations": 0}
-
-
 class SpanWriter:
     """Inserts batches of serialized ExportTraceServiceRequests. Thread-safe (one insert at a time).
 
@@ -78,7 +67,7 @@ class SpanWriter:
                 spool.write(body)
         source = f"file({{spool_path:String}}, 'ProtobufSingle', '{INPUT_STRUCTURE}')"
         sql = render_insert(source, dedup) + render_settings(
-            {"format_schema": f"{SCHEMA_PATH}:{SCHEMA_MESSAGE}", **_insert_settings(dedup)}
+            {"format_schema": f"{SCHEMA_PATH}:{SCHEMA_MESSAGE}"}
         )
         try:
             self.store.command(sql, {**params, "spool_path": str(self._spool)})
@@ -92,7 +81,6 @@ class SpanWriter:
             "format_schema_source": "string",
             "format_schema": SCHEMA_PATH.read_text(),
             "format_schema_message_name": SCHEMA_MESSAGE,
-            **_insert_settings(dedup),
         }
         with translate_errors(self.store.description, "INSERT INTO otel_traces ... FROM input()"):
             client.command(sql, parameters=params, data=body, settings=settings)
