@@ -5,9 +5,12 @@ collector runs as a subprocess with its default pipeline (normalise -> batch -> 
 pinned with ``taskset`` to one core or two; the load generator runs on the remaining core(s).
 Printed per run: acknowledged spans/s (all exports answered OK), queryable spans/s (until
 ``count()`` over ``otel_traces`` through the admin endpoint sees every span), and the collector's peak
-RSS (VmHWM). Target: >= 100 000 spans/s acked and queryable on one core, RSS <= 400 MB.
+RSS (VmHWM), its RSS before the load (idle), and its CPU time (user + system, all threads) with spans
+per collector CPU-second, the figure that survives a shared machine. Target: >= 100 000 spans/s acked
+and queryable on one core, RSS <= 400 MB.
 
     python bench/collector_ingest.py [--requests 400] [--concurrency 8] [--cores 1 2] [--protocols grpc http]
+        [--batch '{send_batch_size: 32768}']
 """
 
 from __future__ import annotations
@@ -90,12 +93,12 @@ def make_request(seed: int) -> bytes:
     return request.SerializeToString()
 
 
-def _config(path: Path) -> Path:
+def _config(path: Path, batch: str = "{}") -> Path:
     path.write_text(
         "receivers:\n  otlp:\n    protocols:\n"
         "      grpc: {endpoint: '127.0.0.1:0', max_workers: 8}\n"
         "      http: {endpoint: '127.0.0.1:0'}\n"
-        "processors: {normalize: {}, batch: {}}\n"
+        f"processors: {{normalize: {{}}, batch: {batch}}}\n"
         "exporters: {clickhouse: {}}\n"
         "service:\n  pipelines:\n"
         "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
@@ -103,7 +106,7 @@ def _config(path: Path) -> Path:
     return path
 
 
-def _start(workdir: Path, cpus: str) -> tuple[subprocess.Popen, dict]:
+def _start(workdir: Path, cpus: str, batch: str = "{}") -> tuple[subprocess.Popen, dict]:
     argv = [
         "taskset",
         "-c",
@@ -115,7 +118,7 @@ def _start(workdir: Path, cpus: str) -> tuple[subprocess.Popen, dict]:
         str(workdir / "data"),
         "collector",
         "--config",
-        str(_config(workdir / "c.yaml")),
+        str(_config(workdir / "c.yaml", batch)),
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(workdir / "log", "w"), text=True)  # noqa: SIM115
     lines: queue.Queue[str] = queue.Queue()
@@ -128,6 +131,19 @@ def _peak_rss_mb(pid: int) -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return float("nan")
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of the collector so far (all its threads): robust to a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _count(admin: str, token: str) -> int:
@@ -178,16 +194,18 @@ def _send_http(url: str, bodies: list[bytes], concurrency: int) -> None:
         list(pool.map(one, bodies))
 
 
-def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int) -> dict:
+def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch: str = "{}") -> dict:
     collector_cpus = "0" if cores == 1 else "0,1"
     client_cpus = {1} if (os.cpu_count() or 1) > 1 and cores == 1 else None
     workdir = Path(tempfile.mkdtemp(prefix="tl-bench-"))
     try:
-        proc, ready = _start(workdir, collector_cpus)
+        proc, ready = _start(workdir, collector_cpus, batch)
         token = json.loads((workdir / "data" / "collector.json").read_text())["token"]
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
         total = len(bodies) * SPANS_PER_REQUEST
+        idle_rss = _rss_mb(proc.pid)
+        cpu_before = _cpu_seconds(proc.pid)
         started = time.perf_counter()
         if protocol == "grpc":
             _send_grpc(ready["grpc"], bodies, concurrency)
@@ -197,6 +215,7 @@ def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int) -> dic
         while _count(ready["admin"], token) < total:
             time.sleep(0.02)
         queryable = time.perf_counter() - started
+        cpu = _cpu_seconds(proc.pid) - cpu_before
         rss = _peak_rss_mb(proc.pid)
         proc.terminate()
         proc.wait(60)
@@ -206,7 +225,11 @@ def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int) -> dic
             "spans": total,
             "acked_spans_per_s": round(total / acked),
             "queryable_spans_per_s": round(total / queryable),
+            "collector_cpu_s": round(cpu, 2),
+            "spans_per_collector_cpu_s": round(total / cpu) if cpu else None,
+            "idle_rss_mb": round(idle_rss),
             "peak_rss_mb": round(rss),
+            "load_avg_1m": round(os.getloadavg()[0], 2),
         }
     finally:
         os.sched_setaffinity(0, set(range(os.cpu_count() or 1)))
@@ -219,6 +242,11 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--protocols", nargs="+", default=["grpc", "http"])
+    parser.add_argument(
+        "--batch",
+        default="{}",
+        help="batch processor config as a YAML mapping, e.g. '{send_batch_size: 32768}'",
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()} "
@@ -235,7 +263,7 @@ def main() -> None:
     )
     for cores in args.cores:
         for protocol in args.protocols:
-            print(json.dumps(run(protocol, cores, bodies, args.concurrency)), flush=True)
+            print(json.dumps(run(protocol, cores, bodies, args.concurrency, args.batch)), flush=True)
 
 
 def _reseed(body: bytes, n: int) -> bytes:
