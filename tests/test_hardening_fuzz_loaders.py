@@ -93,3 +93,15 @@ def test_duplicate_key_in_a_rule_then_rules_redefined_as_a_mapping() -> None:
     """Found by bench/fuzz_otlp.py --target rules (atheris, after ~300 000 inputs): raised KeyError."""
     result = _load("rules:\n  - name: a\n    name: b\nrules:\n  x: 1\n")
     assert isinstance(result, RulesError) and "duplicate" in str(result)
+
+
+@pytest.mark.xfail(
+    strict=True, raises=OverflowError, reason="sampler/rules.py parse_duration: huge durations"
+)
+def test_an_absurd_slice_window_is_a_rules_error() -> None:
+    """Found by bench/fuzz_otlp.py --target rules (atheris, third run, after ~554 000 inputs)."""
+    text = (
+        "version: 1\nrules:\n  - name: slice-x\n    level: slice\n    condition: slice.traces > 1\n"
+        "    slice: {by: [tracelock.intent], window: 99999999999999999999d}\n"
+    )
+    assert isinstance(_load(text), RulesError)
