@@ -52,12 +52,18 @@ _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|h|d|w)\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+_MAX_DURATION_S = 100 * 365 * 86400
+
+
 def parse_duration(text: str) -> timedelta:
     """``90s``, ``30m``, ``24h``, ``7d``, ``2w`` -> timedelta; ValueError otherwise."""
     match = _DURATION.match(str(text))
     if not match:
         raise ValueError(f"invalid duration {text!r}: use a number and s, m, h, d or w (e.g. 24h)")
-    return timedelta(seconds=float(match.group(1)) * _UNITS[match.group(2)])
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds > _MAX_DURATION_S:
+        raise ValueError(f"duration {text!r} is longer than 100 years")
+    return timedelta(seconds=seconds)
 
 
 class Scope(str, enum.Enum):
