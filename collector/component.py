@@ -122,6 +122,10 @@ class Exporter(Component):
     @abstractmethod
     def consume(self, batch: SpanBatch) -> None: ...
 
+    def after_unclean_stop(self) -> None:
+        """The previous run stopped without draining: clients may resend requests it acknowledged
+        but could not answer. Exporters that can deduplicate should do so for a while."""
+
 
 class Receiver(Component):
     """Accepts data from the network and passes it to ``host.ingest`` (which answers ack or refusal)."""

@@ -61,6 +61,8 @@ class Graph:
                 fsync=wal_cfg.fsync,
             )
             pending = self.wal.open()
+            if not self.wal.previous_stop_was_clean:
+                self.exporter.after_unclean_stop()  # type: ignore[union-attr]
             self.pipeline = Pipeline(self.processors, self.exporter, batch, self.wal, self.host.metrics)  # type: ignore[arg-type]
             self.host.pipeline = self.pipeline
             self.pipeline.start()
@@ -95,6 +97,6 @@ class Graph:
             self.exporter.shutdown()
             self.exporter = None
         if self.wal is not None:
-            self.wal.close()
+            self.wal.close(clean=drained)
             self.wal = None
         return drained

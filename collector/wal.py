@@ -49,11 +49,20 @@ class WriteAheadLog:
         self._segments: list[tuple[int, Path]] = []  # (first seq, path), oldest first
         self.pending_bytes = 0
         self._damaged = False
+        self.previous_stop_was_clean = True
 
     # -- start: recover ------------------------------------------------------------------------------
     def open(self) -> list[tuple[int, bytes]]:
-        """Open the log and return the records not yet marked written (seq, payload), oldest first."""
+        """Open the log and return the records not yet marked written (seq, payload), oldest first.
+
+        Also sets :attr:`previous_stop_was_clean`: False when an earlier run used this log and did not
+        close it after writing everything (killed, crashed, or stopped before its queue drained).
+        """
         self.directory.mkdir(parents=True, exist_ok=True)
+        marker = self.directory / _CLEAN_STOP
+        first_run = not any(self.directory.iterdir())
+        self.previous_stop_was_clean = first_run or marker.exists()
+        marker.unlink(missing_ok=True)
         checkpoint_file = self.directory / "checkpoint"
         if checkpoint_file.exists():
             text = checkpoint_file.read_text().strip()
@@ -173,12 +182,18 @@ class WriteAheadLog:
     def checkpoint(self) -> int:
         return self._checkpoint
 
-    def close(self) -> None:
+    def close(self, *, clean: bool = False) -> None:
+        """Close the log; ``clean`` (everything acknowledged is written) leaves a marker for the next run."""
         with self._lock:
             if self._file is not None:
                 self._file.flush()  # type: ignore[attr-defined]
                 self._file.close()  # type: ignore[attr-defined]
                 self._file = None
+            if clean:
+                (self.directory / _CLEAN_STOP).touch()
+
+
+_CLEAN_STOP = "clean-stop"
 
 
 def _write_all(file: object, data: bytes) -> None:

@@ -81,3 +81,24 @@ def test_concurrent_appends_share_fsyncs_and_lose_nothing(tmp_path: Path) -> Non
     assert len(records) == 400 and {p for _, p in records} == {
         f"{n}-{i}".encode() for n in range(8) for i in range(50)
     }
+
+
+def test_the_next_run_knows_whether_the_last_one_stopped_cleanly(tmp_path: Path) -> None:
+    """After a kill, clients may resend what was acknowledged but never answered: the exporter then
+    deduplicates for a while even when nothing is left to replay."""
+    first = WriteAheadLog(tmp_path)
+    first.open()
+    assert first.previous_stop_was_clean  # a new log has no previous run
+    first.mark_written([first.append(b"x")])
+    first.close()  # as after SIGKILL: closed without the clean marker
+    killed = WriteAheadLog(tmp_path)
+    assert killed.open() == []
+    assert not killed.previous_stop_was_clean
+    killed.close(clean=True)  # SIGTERM after a full drain
+    drained = WriteAheadLog(tmp_path)
+    drained.open()
+    assert drained.previous_stop_was_clean
+    drained.close()
+    again = WriteAheadLog(tmp_path)
+    again.open()
+    assert not again.previous_stop_was_clean, "the marker must be consumed by the run that read it"

@@ -23,6 +23,9 @@ class ClickHouseExporter(Exporter):
         self._writer = SpanWriter(store, host.state_dir / "spool")
         self._dedup_until = 0.0
 
+    def after_unclean_stop(self) -> None:
+        self._dedup_until = time.monotonic() + self.config.dedup_after_replay_s
+
     def consume(self, batch: SpanBatch) -> None:
         if self._writer is None:
             raise RuntimeError("clickhouse exporter used before start()")
