@@ -104,3 +104,21 @@ def test_kubernetes_manifest_mounts_the_sidecar_config() -> None:
     collector = containers["tracelock-collector"]
     assert "tracelock collector --config /etc/tracelock/collector.yaml" in " ".join(collector["command"])
     assert {m["mountPath"] for m in collector["volumeMounts"]} == {"/var/lib/tracelock", "/etc/tracelock"}
+
+
+def test_data_files_beside_the_code_ship_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+    """A component reading a file next to its module (SQL template, .proto schema) must find it installed."""
+    names = set(wheel.namelist())
+    skip = {"tests", "bench", "docs", "deploy", ".git", ".ci", "venv", ".venv", "build", "dist"}
+    beside_code = [
+        path.relative_to(REPO)
+        for path in REPO.rglob("*")
+        if path.is_file()
+        and path.suffix not in {".py", ".pyc"}
+        and path.parts[len(REPO.parts)] not in skip
+        and (path.parent / "__init__.py").exists()
+        and path.parent != REPO
+    ]
+    assert beside_code, "expected the collector's SQL template and .proto schema"
+    missing = [str(p) for p in beside_code if f"tracelock/{p}" not in names]
+    assert not missing, f"not in the wheel: {missing}"
