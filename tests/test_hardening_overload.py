@@ -58,7 +58,8 @@ def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() ->
         limiter.start(None)  # type: ignore[arg-type]  # the limiter needs nothing from the host
     try:
         time.sleep(0.5)
-        with pytest.raises(Overloaded, match="memory over its limit of 64 MiB") as info:
+        refusal = r"memory near its limit of 64 MiB \(refusing above 48 MiB\)"
+        with pytest.raises(Overloaded, match=refusal) as info:
             tight.consume(batch)
         assert info.value.retry_after == 1.0
         assert tight.consume(SpanBatch(bodies=(b"",), span_count=3, replay=True)).span_count == 3
@@ -67,3 +68,6 @@ def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() ->
         tight.shutdown()
         roomy.shutdown()
     tight.shutdown()  # idempotent
+    assert MemoryLimiterConfig(limit_mib=1000, spike_limit_mib=100).refuse_above_mib == 900
+    with pytest.raises(ValueError, match=r"spike_limit_mib \(64\) must be below limit_mib \(64\)"):
+        MemoryLimiterConfig(limit_mib=64, spike_limit_mib=64)

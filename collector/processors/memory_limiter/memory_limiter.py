@@ -1,4 +1,4 @@
-"""Refuse new exports while the collector's resident memory is over ``limit_mib``.
+"""Refuse new exports while the collector's resident memory is over ``limit_mib - spike_limit_mib``.
 
 Listed first among the processors, it runs on the receiving thread before anything is queued or written
 to the WAL, so a refusal costs nothing and the client gets the OTLP retryable answer (RESOURCE_EXHAUSTED /
@@ -49,7 +49,7 @@ def resident_bytes() -> int | None:
 class MemoryLimiter(Processor):
     def __init__(self, config: MemoryLimiterConfig) -> None:
         self.config = config
-        self.limit = config.limit_mib << 20
+        self.limit = config.refuse_above_mib << 20
         self.over = False
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -76,7 +76,8 @@ class MemoryLimiter(Processor):
         if self.over and not batch.replay:
             SPANS_REFUSED.inc(batch.span_count)
             raise Overloaded(
-                f"collector memory over its limit of {self.config.limit_mib} MiB; retry later",
+                f"collector memory near its limit of {self.config.limit_mib} MiB "
+                f"(refusing above {self.config.refuse_above_mib} MiB); retry later",
                 retry_after=self.config.retry_after_s,
             )
         return batch
