@@ -52,7 +52,7 @@ def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() ->
 
     assert (resident_bytes() or 0) > 64 << 20  # this pytest process is over a 64 MiB cap
     batch = SpanBatch(bodies=(b"",), span_count=3)
-    tight = MemoryLimiter(MemoryLimiterConfig(limit_mib=64))
+    tight = MemoryLimiter(MemoryLimiterConfig(limit_mib=64, spike_limit_mib=16))
     roomy = MemoryLimiter(MemoryLimiterConfig(limit_mib=1 << 20))
     for limiter in (tight, roomy):
         limiter.start(None)  # type: ignore[arg-type]  # the limiter needs nothing from the host

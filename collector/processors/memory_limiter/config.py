@@ -11,19 +11,20 @@ class MemoryLimiterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     limit_mib: int = Field(1024, ge=64, description="Resident set size the collector must stay under.")
-    spike_limit_mib: int | None = Field(
-        None,
+    spike_limit_mib: int = Field(
+        0,
         ge=0,
         description="Headroom kept below limit_mib for work already accepted (a batch write with chDB takes "
         "~13 KiB per span of send_batch_size): exports are refused from limit_mib - spike_limit_mib on. "
-        "Default: a quarter of limit_mib.",
+        "Keep limit_mib - spike_limit_mib well above the RSS after a burst: the allocator keeps what it "
+        "took, and a threshold below that would refuse forever.",
     )
     check_interval_s: float = Field(0.1, gt=0, le=10, description="How often RSS is read.")
     retry_after_s: float = Field(1.0, gt=0, le=60, description="Retry-After sent with the refusal.")
 
     @model_validator(mode="after")
     def _spike_below_limit(self) -> MemoryLimiterConfig:
-        if self.spike_limit_mib is not None and self.spike_limit_mib >= self.limit_mib:
+        if self.spike_limit_mib >= self.limit_mib:
             raise ValueError(
                 f"spike_limit_mib ({self.spike_limit_mib}) must be below limit_mib ({self.limit_mib})"
             )
@@ -32,5 +33,4 @@ class MemoryLimiterConfig(BaseModel):
     @property
     def refuse_above_mib(self) -> int:
         """Where refusing starts: the hard limit minus the headroom (the OTel Collector's soft limit)."""
-        spike = self.limit_mib // 4 if self.spike_limit_mib is None else self.spike_limit_mib
-        return self.limit_mib - spike
+        return self.limit_mib - self.spike_limit_mib
