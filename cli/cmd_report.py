@@ -12,7 +12,9 @@ from tracelock.cli.context import get_context
 from tracelock.cli.output import console
 from tracelock.errors import ConfigError
 from tracelock.report import Window, coverage_report, divergence_report
+from tracelock.report.coverage import CoverageReport
 from tracelock.report.dimensions import Dimension, parse_assignments, resolve_dimension
+from tracelock.report.divergence import DivergenceReport
 from tracelock.report.html import render_html
 from tracelock.report.render import render_coverage, render_divergence, trace_link
 
@@ -98,16 +100,7 @@ def divergence_command(
             min_traces=min_traces,
             dataset=dataset,
         )
-    if fmt is ReportFormat.html:
-        write_output(
-            render_html(divergence=report, title="tracelock divergence", trace_url=trace_url),
-            output,
-            "tracelock-divergence.html",
-        )
-        return
-    text = render_divergence(report, fmt.value, console, trace_url)
-    if text is not None:
-        write_output(text, output)
+    _emit(fmt, output, trace_url, divergence=report)
 
 
 @report_app.command("coverage")
@@ -129,14 +122,29 @@ def coverage_command(
     dims, window = parse_by(by), Window.parse(since, until)
     with get_context(ctx).open_store() as store:
         report = coverage_report(store, dims, window, selector=selector, dataset=dataset, limit=limit)
+    _emit(fmt, output, trace_url, coverage=report)
+
+
+def _emit(
+    fmt: ReportFormat,
+    output: Path | None,
+    trace_url: str | None,
+    *,
+    divergence: DivergenceReport | None = None,
+    coverage: CoverageReport | None = None,
+) -> None:
+    """Write one report in ``fmt``: an HTML page (to ``output`` or a default file), or text/table."""
+    name = "divergence" if divergence is not None else "coverage"
     if fmt is ReportFormat.html:
-        write_output(
-            render_html(coverage=report, title="tracelock coverage", trace_url=trace_url),
-            output,
-            "tracelock-coverage.html",
+        page = render_html(
+            divergence=divergence, coverage=coverage, title=f"tracelock {name}", trace_url=trace_url
         )
+        write_output(page, output, f"tracelock-{name}.html")
         return
-    text = render_coverage(report, fmt.value, console, trace_url)
+    if divergence is not None:
+        text = render_divergence(divergence, fmt.value, console, trace_url)
+    else:
+        text = render_coverage(coverage, fmt.value, console, trace_url)  # type: ignore[arg-type]
     if text is not None:
         write_output(text, output)
 
