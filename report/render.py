@@ -171,13 +171,11 @@ def _markdown(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
 def _rich_table(
     title: str, rows: list[dict[str, Any]], console: Console, highlight: list[bool] | None = None
 ) -> None:
-    """Rows as a rich table; ``highlight`` marks rows to print in red (default: a "diverges" flag)."""
+    """Rows as a rich table; ``highlight`` marks rows to print in red (none by default)."""
     table = Table(title=title, show_lines=True)
     for column in rows[0] if rows else ["(no rows)"]:
         table.add_column(column, overflow="fold")
-    if highlight is None:
-        highlight = ["diverges" in str(row.get("flags", "")) for row in rows]
-    for row, red in zip(rows, highlight, strict=True):
+    for row, red in zip(rows, highlight or [False] * len(rows), strict=True):
         cells = (str(v).replace(" ", "\n") if k == "flags" else str(v) for k, v in row.items())
         table.add_row(*cells, style="bold red" if red else None)
     console.print(table)
