@@ -66,6 +66,11 @@ class Host:
             raise RuntimeError("no pipeline is running")
         self.pipeline.ingest(body, span_count, transport)
 
+    def wait_for_room(self, transport: str) -> None:
+        """Receivers call this before decoding: refuse (Overloaded) while the queue stays full."""
+        if self.pipeline is not None:
+            self.pipeline.wait_for_room(transport)
+
     def close_store(self) -> None:
         with self._lock:
             if self._store is not None:

@@ -18,6 +18,7 @@ from dataclasses import replace
 from tracelock.collector.component import Exporter, Processor, SpanBatch
 from tracelock.collector.metrics import CollectorMetrics
 from tracelock.collector.processors.batch.config import BatchConfig
+from tracelock.collector.security.limits import REQUESTS_REFUSED
 from tracelock.collector.wal import WriteAheadLog
 from tracelock.errors import Overloaded
 
@@ -58,17 +59,7 @@ class Pipeline:
             return
         n = batch.span_count
         with self._cond:
-            if self._stopping:
-                self.metrics.spans_refused.labels("shutting_down").inc(n)
-                raise Overloaded(
-                    "collector is shutting down; retry against the next instance", retry_after=5.0
-                )
-            if self._admitted + n > self.batch.max_queue_spans and self._admitted > 0:
-                self.metrics.spans_refused.labels("queue_full").inc(n)
-                raise Overloaded(
-                    f"queue full ({self._admitted} spans waiting, limit {self.batch.max_queue_spans})",
-                    retry_after=1.0,
-                )
+            self._wait_for_room(n, n, transport)
             self._admitted += n
         try:
             payload = batch.bodies[0] if len(batch.bodies) == 1 else b"".join(batch.bodies)
@@ -82,6 +73,35 @@ class Pipeline:
             raise
         self._enqueue(replace(batch, bodies=(payload,), wal_seqs=(seq,)))
         self.metrics.spans_accepted.labels(transport).inc(n)
+
+    def wait_for_room(self, transport: str) -> None:
+        """Receivers call this before decoding a request: a queue that stays full refuses it unread."""
+        with self._cond:
+            self._wait_for_room(1, 0, transport)
+
+    def _wait_for_room(self, needed: int, spans: int, transport: str) -> None:
+        """Wait (``batch.queue_wait`` at most) until ``needed`` more spans fit, else raise Overloaded.
+
+        A request always fits into an empty queue, however large. Holds ``self._cond``.
+        """
+        limit = self.batch.max_queue_spans
+
+        def room() -> bool:
+            return self._stopping or self._admitted == 0 or self._admitted + needed <= limit
+
+        if not room():
+            self._cond.wait_for(room, self.batch.queue_wait)
+        if self._stopping:
+            self._refuse("shutting_down", spans, transport)
+            raise Overloaded("collector is shutting down; retry against the next instance", retry_after=5.0)
+        if not room():
+            self._refuse("queue_full", spans, transport)
+            raise Overloaded(f"queue full ({self._admitted} spans waiting, limit {limit})", retry_after=1.0)
+
+    def _refuse(self, reason: str, spans: int, transport: str) -> None:
+        REQUESTS_REFUSED.labels(transport, reason).inc()
+        if spans:
+            self.metrics.spans_refused.labels(reason).inc(spans)
 
     def _release(self, n: int) -> None:
         with self._cond:

@@ -126,3 +126,51 @@ def test_full_queue_refuses_with_retry_signal_and_sigterm_drains(tmp_path: Path)
     status = run_cli(collector.data_dir, "query", "SELECT 1", check=False)
     assert status.returncode == 0  # the directory is free again: no collector.json left behind
     assert not (collector.data_dir / "collector.json").exists()
+
+
+def test_full_queue_waits_for_room_before_refusing(tmp_path: Path) -> None:
+    """A request that meets a full queue waits (``queue_wait``) for the writer to make room and is then
+    accepted; with ``queue_wait: 0`` the same request is refused at once, before it is decoded."""
+    config = write_config(
+        tmp_path / "c.yaml",
+        batch="{timeout: 1.0, send_batch_size: 1000000, max_queue_spans: 50, queue_wait: 10}",
+    )
+    collector = CollectorProcess(tmp_path, config)
+    collector.start()
+    try:
+        assert httpx.post(
+            collector.http + "/v1/traces", content=make_request("wait", 40), headers=PROTOBUF
+        ).is_success
+        # 40 + 40 > 50: waits until the 1 s batch timeout writes the first 40, then fits.
+        second = httpx.post(
+            collector.http + "/v1/traces", content=make_request("wait", 40), headers=PROTOBUF, timeout=30
+        )
+        assert second.status_code == 200, second.text
+        metrics = httpx.get(collector.http + "/metrics").text
+        assert 'reason="queue_full"' not in metrics
+    finally:
+        collector.terminate()
+    rows = query(collector.data_dir, "SELECT count() AS n FROM otel_traces WHERE ServiceName = 'wait'")
+    assert rows[0]["n"] == 80
+
+    config = write_config(
+        tmp_path / "c0.yaml",
+        batch="{timeout: 60, send_batch_size: 1000000, max_queue_spans: 40, queue_wait: 0}",
+    )
+    (tmp_path / "zero").mkdir()
+    collector = CollectorProcess(tmp_path / "zero", config)
+    collector.start()
+    try:
+        assert httpx.post(
+            collector.http + "/v1/traces", content=make_request("zero", 40), headers=PROTOBUF
+        ).is_success
+        refused = httpx.post(
+            collector.http + "/v1/traces", content=b"\xff not even protobuf", headers=PROTOBUF
+        )
+        assert refused.status_code == 429, "a full queue refuses before decoding (no 400 for this body)"
+        metrics = httpx.get(collector.http + "/metrics").text
+        assert (
+            'tracelock_collector_requests_refused_total{reason="queue_full",transport="http"} 1.0' in metrics
+        )
+    finally:
+        collector.terminate()

@@ -15,3 +15,10 @@ class BatchConfig(BaseModel):
     max_queue_spans: int = Field(
         100_000, ge=1, description="Acknowledged-but-unwritten spans above which exports are refused (429)."
     )
+    queue_wait: float = Field(
+        1.0,
+        ge=0,
+        le=30,
+        description="How long (s) an export waits for room in a full queue before it is refused (429); "
+        "0 refuses at once. Waiting costs the client nothing; a refusal makes it resend the whole request.",
+    )

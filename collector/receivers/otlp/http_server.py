@@ -74,6 +74,7 @@ class HttpTraceServer:
         self._thread: ServerThread | None = None
 
     def _ingest(self, body: bytes, content_type: str, encoding: str) -> Validated:
+        self.host.wait_for_room("http")
         body = decompress(body, encoding, self.limit)
         if content_type == _PROTOBUF:
             checked = validated_body(decode_protobuf(body), body, self.config.limits)
