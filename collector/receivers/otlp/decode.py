@@ -57,6 +57,7 @@ def decode_protobuf(body: bytes) -> ExportTraceServiceRequest:
 
 
 _ID_FIELDS = ("traceId", "spanId", "parentSpanId")
+_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 
 
 def _hex_ids_to_base64(obj: dict[str, Any], where: str) -> None:
@@ -107,19 +108,35 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
 
 def count_and_check_spans(request: ExportTraceServiceRequest) -> int:
     """Number of spans; raises InputError naming the first span whose ids have the wrong length."""
-    count = 0
+    return _scan(request, None).count
+
+
+class _Scan(NamedTuple):
+    count: int  # spans, all with ids of the right length
+    zero_ids: int  # of which spans with an all-zero trace or span id
+    over_limits: bool  # some other span has too many attributes or may hold a too-long value
+
+
+def _scan(request: ExportTraceServiceRequest, limits: Any) -> _Scan:
+    """One pass over the spans for every per-span check (this loop is the receivers' main Python cost)."""
+    count = zero_ids = 0
+    over = limits is None  # nothing to look for without limits
+    max_attrs = 0 if limits is None else limits.max_attributes_per_span
+    max_bytes = 0 if limits is None else limits.max_attribute_value_chars
     for i, rs in enumerate(request.resource_spans):
         for j, ss in enumerate(rs.scope_spans):
             spans = ss.spans
-            for k, span in enumerate(spans):
-                if (
-                    len(span.trace_id) != 16
-                    or len(span.span_id) != 8
-                    or len(span.parent_span_id) not in (0, 8)
-                ):
+            for span in spans:
+                trace_id, span_id = span.trace_id, span.span_id
+                if len(trace_id) != 16 or len(span_id) != 8 or len(span.parent_span_id) not in (0, 8):
+                    k = list(spans).index(span)
                     raise InputError(_bad_id(span, f"resource_spans[{i}].scope_spans[{j}].spans[{k}]"))
+                if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
+                    zero_ids += 1
+                elif not over and (len(span.attributes) > max_attrs or span.ByteSize() > max_bytes):
+                    over = True
             count += len(spans)
-    return count
+    return _Scan(count, zero_ids, over and limits is not None)
 
 
 def _bad_id(span: Any, where: str) -> str:
@@ -137,9 +154,6 @@ class Validated(NamedTuple):
     span_count: int
     rejected: int = 0
     message: str = ""
-
-
-_ZERO_TRACE, _ZERO_SPAN = bytes(16), bytes(8)
 
 
 def _drop_invalid_spans(request: ExportTraceServiceRequest) -> int:
@@ -163,11 +177,13 @@ def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limit
     """
     from tracelock.collector.security.limits import apply_limits
 
-    count = count_and_check_spans(request)
-    rejected = _drop_invalid_spans(request)
-    if rejected:
+    scan = _scan(request, limits)
+    count, rejected = scan.count, 0
+    if scan.zero_ids:
+        rejected = _drop_invalid_spans(request)
         body, count = None, count - rejected
-    if count and (apply_limits(request, count, limits) or body is None):
+    changed = count > limits.max_spans_per_request or scan.over_limits
+    if count and ((changed and apply_limits(request, count, limits)) or body is None):
         body = request.SerializeToString()
     message = f"{rejected} span(s) rejected: all-zero trace_id or span_id" if rejected else ""
     return Validated(body or b"", count, rejected, message)
