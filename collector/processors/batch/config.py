@@ -10,7 +10,7 @@ __all__ = ["BatchConfig"]
 class BatchConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    send_batch_size: int = Field(16384, ge=1, description="Write when this many spans are queued.")
+    send_batch_size: int = Field(32768, ge=1, description="Write when this many spans are queued.")
     timeout: float = Field(0.2, gt=0, le=60, description="...or when the oldest queued span is this old (s).")
     max_queue_spans: int = Field(
         100_000, ge=1, description="Acknowledged-but-unwritten spans above which exports are refused (429)."
