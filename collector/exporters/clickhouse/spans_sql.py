@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from tracelock.collector.component import AttributeRewrite
+from tracelock.store.base import check_identifier
 
 __all__ = [
     "INPUT_STRUCTURE",
@@ -102,8 +103,9 @@ _DEDUP_WHERE = (
 
 
 @cache
-def render_insert(source: str, dedup: bool) -> str:
-    """The statement reading requests from ``source`` (a ``file(...)`` or ``input(...)`` call).
+def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
+    """The statement reading requests from ``source`` (a ``file(...)`` or ``input(...)`` call) into
+    ``table``: ``otel_traces``, or a table with its columns (the write benchmark uses a Null-engine copy).
 
     With ``dedup`` spans whose (TraceId, SpanId) is already stored are skipped: used when a batch may
     have been partly written before (WAL replay after a crash, retry after a failed insert).
@@ -116,6 +118,7 @@ def render_insert(source: str, dedup: bool) -> str:
         "{value_kv}": _value_text("kv.value"),
     }
     body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
+    body = body.replace("INSERT INTO otel_traces", f"INSERT INTO {check_identifier(table)}", 1)
     for placeholder, text in parts.items():
         body = body.replace(placeholder, text)
     return body

@@ -36,8 +36,9 @@ class SpanWriter:
     with the protobuf schema sent inline (``format_schema_source = 'string'``, ClickHouse >= 25.x).
     """
 
-    def __init__(self, store: Store, spool_dir: str | Path | None = None) -> None:
+    def __init__(self, store: Store, spool_dir: str | Path | None = None, table: str = "otel_traces") -> None:
         self.store = store
+        self.table = table
         self._lock = threading.Lock()
         self._spool_dir = Path(spool_dir) if spool_dir else Path(tempfile.gettempdir())
         self._spool_dir.mkdir(parents=True, exist_ok=True)
@@ -66,7 +67,7 @@ class SpanWriter:
             for body in bodies:
                 spool.write(body)
         source = f"file({{spool_path:String}}, 'ProtobufSingle', '{INPUT_STRUCTURE}')"
-        sql = render_insert(source, dedup) + render_settings(
+        sql = render_insert(source, dedup, self.table) + render_settings(
             {"format_schema": f"{SCHEMA_PATH}:{SCHEMA_MESSAGE}"}
         )
         try:
@@ -76,7 +77,7 @@ class SpanWriter:
 
     def _write_server(self, body: bytes, params: dict, dedup: bool) -> None:
         client = self.store._client  # type: ignore[attr-defined]  # ClickHouseStore's clickhouse-connect client
-        sql = render_insert(f"input('{INPUT_STRUCTURE}')", dedup) + " FORMAT ProtobufSingle"
+        sql = render_insert(f"input('{INPUT_STRUCTURE}')", dedup, self.table) + " FORMAT ProtobufSingle"
         settings = {
             "format_schema_source": "string",
             "format_schema": SCHEMA_PATH.read_text(),
