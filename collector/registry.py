@@ -11,7 +11,6 @@ from tracelock.collector.processors.memory_limiter import factory as memory_limi
 from tracelock.collector.processors.normalize import factory as normalize_processor
 from tracelock.collector.receivers.otlp import factory as otlp_receiver
 from tracelock.collector.registry_types import Factory, Kind
-from tracelock.sampler import processor as seed_sampler
 from tracelock.sampler import processor as seed_sampler_processor
 
 __all__ = ["FACTORIES", "get_factory", "register"]
@@ -37,4 +36,3 @@ register(batch_processor.FACTORY)
 register(memory_limiter_processor.FACTORY)
 register(seed_sampler_processor.FACTORY)
 register(clickhouse_exporter.FACTORY)
-register(seed_sampler.FACTORY)
