@@ -96,7 +96,7 @@ def make_request(seed: int) -> bytes:
 def _config(path: Path, batch: str = "{}") -> Path:
     path.write_text(
         "receivers:\n  otlp:\n    protocols:\n"
-        "      grpc: {endpoint: '127.0.0.1:0', max_workers: 8}\n"
+        "      grpc: {endpoint: '127.0.0.1:0'}\n"
         "      http: {endpoint: '127.0.0.1:0'}\n"
         f"processors: {{normalize: {{}}, batch: {batch}}}\n"
         "exporters: {clickhouse: {}}\n"

@@ -66,10 +66,10 @@ class Host:
             raise RuntimeError("no pipeline is running")
         self.pipeline.ingest(body, span_count, transport)
 
-    def wait_for_room(self, transport: str) -> None:
+    def wait_for_room(self, transport: str, deadline: float | None = None) -> None:
         """Receivers call this before decoding: refuse (Overloaded) while the queue stays full."""
         if self.pipeline is not None:
-            self.pipeline.wait_for_room(transport)
+            self.pipeline.wait_for_room(transport, deadline)
 
     def close_store(self) -> None:
         with self._lock:

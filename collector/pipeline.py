@@ -44,6 +44,7 @@ class Pipeline:
         self._cond = threading.Condition()
         self._queue: deque[tuple[float, SpanBatch]] = deque()
         self._admitted = 0  # spans reserved or queued, not yet written
+        self._waiting = 0  # requests waiting for room in a full queue
         self._stopping = False
         self._worker: threading.Thread | None = None
         self.written_spans = 0
@@ -74,23 +75,34 @@ class Pipeline:
         self._enqueue(replace(batch, bodies=(payload,), wal_seqs=(seq,)))
         self.metrics.spans_accepted.labels(transport).inc(n)
 
-    def wait_for_room(self, transport: str) -> None:
-        """Receivers call this before decoding a request: a queue that stays full refuses it unread."""
+    def wait_for_room(self, transport: str, deadline: float | None = None) -> None:
+        """Receivers call this before decoding a request: a queue that stays full refuses it unread.
+
+        ``deadline`` (seconds left for the client, when it sent one) shortens the wait.
+        """
         with self._cond:
-            self._wait_for_room(1, 0, transport)
+            self._wait_for_room(1, 0, transport, deadline)
 
-    def _wait_for_room(self, needed: int, spans: int, transport: str) -> None:
-        """Wait (``batch.queue_wait`` at most) until ``needed`` more spans fit, else raise Overloaded.
+    def _wait_for_room(self, needed: int, spans: int, transport: str, deadline: float | None = None) -> None:
+        """Wait until ``needed`` more spans fit, else raise Overloaded. Holds ``self._cond``.
 
-        A request always fits into an empty queue, however large. Holds ``self._cond``.
+        At most ``batch.queue_waiters`` requests wait (``batch.queue_wait`` at most each); the others
+        are refused at once, so that under sustained overload the receivers' threads keep answering
+        instead of all sleeping while new requests pile up behind them. A request always fits into an
+        empty queue, however large.
         """
         limit = self.batch.max_queue_spans
 
         def room() -> bool:
             return self._stopping or self._admitted == 0 or self._admitted + needed <= limit
 
-        if not room():
-            self._cond.wait_for(room, self.batch.queue_wait)
+        if not room() and self._waiting < self.batch.queue_waiters:
+            wait = self.batch.queue_wait if deadline is None else min(self.batch.queue_wait, deadline - 0.1)
+            self._waiting += 1
+            try:
+                self._cond.wait_for(room, max(wait, 0.0))
+            finally:
+                self._waiting -= 1
         if self._stopping:
             self._refuse("shutting_down", spans, transport)
             raise Overloaded("collector is shutting down; retry against the next instance", retry_after=5.0)

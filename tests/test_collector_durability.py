@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -130,7 +131,8 @@ def test_full_queue_refuses_with_retry_signal_and_sigterm_drains(tmp_path: Path)
 
 def test_full_queue_waits_for_room_before_refusing(tmp_path: Path) -> None:
     """A request that meets a full queue waits (``queue_wait``) for the writer to make room and is then
-    accepted; with ``queue_wait: 0`` the same request is refused at once, before it is decoded."""
+    accepted. When ``queue_waiters`` requests already wait, the next is refused at once, before it is
+    decoded, however long ``queue_wait`` is."""
     config = write_config(
         tmp_path / "c.yaml",
         batch="{timeout: 1.0, send_batch_size: 1000000, max_queue_spans: 50, queue_wait: 10}",
@@ -155,7 +157,8 @@ def test_full_queue_waits_for_room_before_refusing(tmp_path: Path) -> None:
 
     config = write_config(
         tmp_path / "c0.yaml",
-        batch="{timeout: 60, send_batch_size: 1000000, max_queue_spans: 40, queue_wait: 0}",
+        batch="{timeout: 60, send_batch_size: 1000000, max_queue_spans: 40, "
+        "queue_wait: 20, queue_waiters: 0}",
     )
     (tmp_path / "zero").mkdir()
     collector = CollectorProcess(tmp_path / "zero", config)
@@ -164,9 +167,11 @@ def test_full_queue_waits_for_room_before_refusing(tmp_path: Path) -> None:
         assert httpx.post(
             collector.http + "/v1/traces", content=make_request("zero", 40), headers=PROTOBUF
         ).is_success
+        started = time.monotonic()
         refused = httpx.post(
             collector.http + "/v1/traces", content=b"\xff not even protobuf", headers=PROTOBUF
         )
+        assert time.monotonic() - started < 10, "no waiting slot: refused without waiting queue_wait"
         assert refused.status_code == 429, "a full queue refuses before decoding (no 400 for this body)"
         metrics = httpx.get(collector.http + "/metrics").text
         assert (

@@ -22,3 +22,10 @@ class BatchConfig(BaseModel):
         description="How long (s) an export waits for room in a full queue before it is refused (429); "
         "0 refuses at once. Waiting costs the client nothing; a refusal makes it resend the whole request.",
     )
+    queue_waiters: int = Field(
+        8,
+        ge=0,
+        le=256,
+        description="How many exports may wait for room at once; more are refused at once (keep it "
+        "below the gRPC receiver's max_workers (16), so some threads always answer).",
+    )

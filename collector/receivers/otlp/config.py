@@ -47,7 +47,7 @@ class _Protocol(BaseModel):
 class GrpcProtocolConfig(_Protocol):
     endpoint: str = "127.0.0.1:4317"
     max_recv_msg_size_mib: int = Field(16, ge=1, le=512)
-    max_workers: int = Field(8, ge=1, le=256)
+    max_workers: int = Field(16, ge=1, le=256)
 
 
 class HttpProtocolConfig(_Protocol):

@@ -38,7 +38,7 @@ class GrpcTraceServer:
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         metrics = self.host.metrics
         try:
-            self.host.wait_for_room("grpc")
+            self.host.wait_for_room("grpc", context.time_remaining())
             checked = validated_body(decode_protobuf(body), body, self.config.limits)
             if checked.span_count:
                 self.host.ingest(checked.body, checked.span_count, "grpc")
