@@ -10,7 +10,7 @@ per collector CPU-second, the figure that survives a shared machine. Target: >= 
 and queryable on one core, RSS <= 400 MB.
 
     python bench/collector_ingest.py [--requests 400] [--concurrency 8] [--cores 1 2] [--protocols grpc http]
-        [--batch '{send_batch_size: 32768}']
+        [--batch '{send_batch_size: 32768}'] [--spans-per-trace 1]
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ def _kv(key: str, **value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(**value))
 
 
-def make_request(seed: int) -> bytes:
+def make_request(seed: int, spans_per_trace: int = 1) -> bytes:
+    """One request of 512 spans; every ``spans_per_trace`` consecutive spans share a trace id."""
     rng = random.Random(seed)
     request = ExportTraceServiceRequest()
     rs = request.resource_spans.add()
@@ -60,10 +61,13 @@ def make_request(seed: int) -> bytes:
     )
     ss = rs.scope_spans.add()
     ss.scope.name = "openinference.instrumentation.openai"
+    trace_id = b""
     for i in range(SPANS_PER_REQUEST):
         start = 1_760_000_000_000_000_000 + seed * 10_000_000 + i * 1000
+        if i % spans_per_trace == 0:
+            trace_id = rng.randbytes(16)
         span = ss.spans.add(
-            trace_id=rng.randbytes(16),
+            trace_id=trace_id,
             span_id=rng.randbytes(8),
             parent_span_id=rng.randbytes(8),
             name="chat gpt-4o",
@@ -247,31 +251,42 @@ def main() -> None:
         default="{}",
         help="batch processor config as a YAML mapping, e.g. '{send_batch_size: 32768}'",
     )
+    parser.add_argument(
+        "--spans-per-trace",
+        type=int,
+        default=1,
+        help="consecutive spans sharing a trace id (1: every span its own trace, as in earlier figures)",
+    )
     args = parser.parse_args()
     print(
         f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()} "
         f"processor={platform.processor() or platform.machine()}"
     )
-    distinct = [make_request(i) for i in range(min(args.requests, 64))]
+    k = args.spans_per_trace
+    distinct = [make_request(i, k) for i in range(min(args.requests, 64))]
     bodies = [
-        distinct[i % len(distinct)] if i < len(distinct) else _reseed(distinct[i % len(distinct)], i)
+        distinct[i % len(distinct)] if i < len(distinct) else _reseed(distinct[i % len(distinct)], i, k)
         for i in range(args.requests)
     ]
     print(
         f"{len(bodies)} requests x {SPANS_PER_REQUEST} spans, "
-        f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB per request, concurrency {args.concurrency}"
+        f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB per request, concurrency {args.concurrency}, "
+        f"{k} span(s) per trace"
     )
     for cores in args.cores:
         for protocol in args.protocols:
             print(json.dumps(run(protocol, cores, bodies, args.concurrency, args.batch)), flush=True)
 
 
-def _reseed(body: bytes, n: int) -> bytes:
+def _reseed(body: bytes, n: int, spans_per_trace: int) -> bytes:
     """A copy of a request with fresh span/trace ids (cheap: ids only), so every span is distinct."""
     request = ExportTraceServiceRequest.FromString(body)
     rng = random.Random(n)
-    for span in request.resource_spans[0].scope_spans[0].spans:
-        span.trace_id, span.span_id = rng.randbytes(16), rng.randbytes(8)
+    trace_id = b""
+    for i, span in enumerate(request.resource_spans[0].scope_spans[0].spans):
+        if i % spans_per_trace == 0:
+            trace_id = rng.randbytes(16)
+        span.trace_id, span.span_id = trace_id, rng.randbytes(8)
     return request.SerializeToString()
 
 
