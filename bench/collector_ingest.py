@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -48,6 +49,14 @@ def _kv(key: str, **value: object) -> KeyValue:
     return KeyValue(key=key, value=AnyValue(**value))
 
 
+def _trace_ids(rng: random.Random, spans_per_trace: int) -> Iterator[bytes]:
+    """A trace id per span: every ``spans_per_trace`` consecutive spans share one."""
+    while True:
+        trace_id = rng.randbytes(16)
+        for _ in range(spans_per_trace):
+            yield trace_id
+
+
 def make_request(seed: int, spans_per_trace: int = 1) -> bytes:
     """One request of 512 spans; every ``spans_per_trace`` consecutive spans share a trace id."""
     rng = random.Random(seed)
@@ -61,13 +70,11 @@ def make_request(seed: int, spans_per_trace: int = 1) -> bytes:
     )
     ss = rs.scope_spans.add()
     ss.scope.name = "openinference.instrumentation.openai"
-    trace_id = b""
+    trace_ids = _trace_ids(rng, spans_per_trace)
     for i in range(SPANS_PER_REQUEST):
         start = 1_760_000_000_000_000_000 + seed * 10_000_000 + i * 1000
-        if i % spans_per_trace == 0:
-            trace_id = rng.randbytes(16)
         span = ss.spans.add(
-            trace_id=trace_id,
+            trace_id=next(trace_ids),
             span_id=rng.randbytes(8),
             parent_span_id=rng.randbytes(8),
             name="chat gpt-4o",
@@ -282,11 +289,9 @@ def _reseed(body: bytes, n: int, spans_per_trace: int) -> bytes:
     """A copy of a request with fresh span/trace ids (cheap: ids only), so every span is distinct."""
     request = ExportTraceServiceRequest.FromString(body)
     rng = random.Random(n)
-    trace_id = b""
-    for i, span in enumerate(request.resource_spans[0].scope_spans[0].spans):
-        if i % spans_per_trace == 0:
-            trace_id = rng.randbytes(16)
-        span.trace_id, span.span_id = trace_id, rng.randbytes(8)
+    trace_ids = _trace_ids(rng, spans_per_trace)
+    for span in request.resource_spans[0].scope_spans[0].spans:
+        span.trace_id, span.span_id = next(trace_ids), rng.randbytes(8)
     return request.SerializeToString()
 
 

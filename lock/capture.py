@@ -10,12 +10,12 @@ that flagged it, if any.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from tracelock.errors import InputError
 from tracelock.store import Store
+from tracelock.store.base import json_or_text
 
 __all__ = ["VERSION_KEYS", "CapturedTrace", "capture_seed", "capture_trace"]
 
@@ -58,17 +58,10 @@ class CapturedTrace:
     store: str = ""
 
 
-def _json_or_text(text: str) -> Any:
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _content(attributes: dict[str, str], names: tuple[str, ...]) -> Any:
     for name in names:
         if attributes.get(name):
-            return _json_or_text(attributes[name])
+            return json_or_text(attributes[name])
     return None
 
 
@@ -174,8 +167,8 @@ def capture_seed(store: Store, seed_id: str) -> CapturedTrace:
         captured = CapturedTrace(
             trace_id=seed["TraceId"],
             span_id=seed["SpanId"],
-            input=_json_or_text(seed["Input"]),
-            output=_json_or_text(seed["Output"]) if seed["Output"] else None,
+            input=json_or_text(seed["Input"]),
+            output=json_or_text(seed["Output"]) if seed["Output"] else None,
             store=store.description,
         )
     captured.seed_id = seed["SeedId"]

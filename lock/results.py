@@ -16,6 +16,7 @@ from typing import Any
 from tracelock.errors import ResultsError
 from tracelock.lock.model import normalize_version
 from tracelock.store import Store
+from tracelock.store.base import json_or_text
 
 __all__ = ["Attempt", "attempts_from_run", "parse_results", "read_results_file"]
 
@@ -136,15 +137,6 @@ def read_results_file(path: Path) -> list[Attempt]:
     return parse_results(text.splitlines(), str(path))
 
 
-def _maybe_json(text: str) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 _RUN_SQL = """
 SELECT EvalRunId, CaseId, Repeat, DatasetId, DatasetVersion, Score, Scores, Passed, Error, Output,
        JudgeModel, JudgeVersion, CostUsd, LatencyMs, InputTokens, OutputTokens, ContextTokens, TraceId
@@ -169,7 +161,7 @@ def attempts_from_run(store: Store, run_id: str) -> list[Attempt]:
                 scores={str(k): float(v) for k, v in (row["Scores"] or {}).items()},
                 passed=bool(row["Passed"]),
                 error=row["Error"] or None,
-                output=_maybe_json(row["Output"]),
+                output=json_or_text(row["Output"]) if row["Output"] else None,
                 judge_model=row["JudgeModel"],
                 judge_version=row["JudgeVersion"],
                 cost_usd=float(row["CostUsd"]),

@@ -14,7 +14,6 @@ One JSON object per seed (the format is documented in docs/seeds.md)::
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -22,6 +21,7 @@ from typing import Any
 from tracelock.errors import InputError
 from tracelock.sampler.seeds import KEY_COLUMNS, utc_param
 from tracelock.store import Store
+from tracelock.store.base import json_or_text
 
 __all__ = ["dataset_row", "dataset_rows", "get_seed", "seed_rows"]
 
@@ -69,15 +69,6 @@ def _from_ms(value: Any) -> datetime:
     return datetime.fromtimestamp(int(value) / 1000, tz=timezone.utc)
 
 
-def _content(text: str) -> Any:
-    if not text:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
-
-
 def _feedback(store: Store, trace_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
     if not trace_ids:
         return {}
@@ -119,8 +110,8 @@ def dataset_row(row: dict[str, Any], feedback: list[dict[str, Any]] | None = Non
         "found_at": row["Timestamp"].isoformat(),
         "source_trace_id": row["TraceId"],
         "source_span_id": row["SpanId"],
-        "input": _content(row["Input"]),
-        "output": _content(row["Output"]),
+        "input": json_or_text(row["Input"]) if row["Input"] else None,
+        "output": json_or_text(row["Output"]) if row["Output"] else None,
         "keys": keys,
         "labels": labels,
         "matched": dict(row["Matched"]),

@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
-__all__ = ["SpanSpec", "build_request", "key_values"]
+__all__ = ["SpanSpec", "build_request", "key_values", "to_any_value"]
 
 
 @dataclass
@@ -28,7 +28,8 @@ class SpanSpec:
     kind: int = 1
 
 
-def _any(value: Any) -> AnyValue:
+def to_any_value(value: Any) -> AnyValue:
+    """A Python scalar as an OTLP AnyValue (bool, int, float; anything else as its text)."""
     if isinstance(value, bool):
         return AnyValue(bool_value=value)
     if isinstance(value, int):
@@ -39,7 +40,7 @@ def _any(value: Any) -> AnyValue:
 
 
 def key_values(attributes: Mapping[str, Any]) -> list[KeyValue]:
-    return [KeyValue(key=k, value=_any(v)) for k, v in attributes.items()]
+    return [KeyValue(key=k, value=to_any_value(v)) for k, v in attributes.items()]
 
 
 def build_request(

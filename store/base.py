@@ -10,6 +10,7 @@ Both stores run with the database selected (``USE``), so statements name tables 
 
 from __future__ import annotations
 
+import json
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
@@ -23,6 +24,7 @@ __all__ = [
     "QueryResult",
     "Store",
     "check_identifier",
+    "json_or_text",
     "parse_datetime",
     "render_settings",
     "to_clickhouse_json",
@@ -134,6 +136,14 @@ class Store(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def json_or_text(text: str) -> Any:
+    """A stored text value (a span attribute, a seed's input) as the JSON it holds, else the text itself."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        return text
 
 
 def to_clickhouse_json(value: Any) -> Any:

@@ -6,6 +6,7 @@ through a separate ``tracelock query`` process, as a user would run them.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -13,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -121,3 +123,14 @@ class CollectorProcess:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait(30)
+
+
+@contextlib.contextmanager
+def started_collector(workdir: Path) -> Iterator[CollectorProcess]:
+    """A collector with the default test config in ``workdir``, closed on exit (module fixtures)."""
+    process = CollectorProcess(workdir, write_config(workdir / "collector.yaml"))
+    process.start()
+    try:
+        yield process
+    finally:
+        process.close()

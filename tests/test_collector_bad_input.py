@@ -16,7 +16,7 @@ from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 sys.path.insert(0, str(Path(__file__).parent))
-from collector_support import CollectorProcess, query, write_config
+from collector_support import CollectorProcess, query, started_collector
 
 PROTOBUF = {"content-type": "application/x-protobuf"}
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -38,11 +38,8 @@ def make_request(
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    workdir = tmp_path_factory.mktemp("bad")
-    process = CollectorProcess(workdir, write_config(workdir / "collector.yaml"))
-    process.start()
-    yield process
-    process.close()
+    with started_collector(tmp_path_factory.mktemp("bad")) as process:
+        yield process
 
 
 def _traces(collector: CollectorProcess) -> str:

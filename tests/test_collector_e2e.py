@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 sys.path.insert(0, str(Path(__file__).parent))
-from collector_support import CollectorProcess, query, run_cli, write_config
+from collector_support import CollectorProcess, query, run_cli, started_collector
 
 # (convention, attributes as that instrumentation emits them)
 CONVENTIONS = {
@@ -37,11 +37,8 @@ CONVENTIONS = {
 
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CollectorProcess]:
-    workdir = tmp_path_factory.mktemp("e2e")
-    process = CollectorProcess(workdir, write_config(workdir / "collector.yaml"))
-    process.start()
-    yield process
-    process.close()
+    with started_collector(tmp_path_factory.mktemp("e2e")) as process:
+        yield process
 
 
 def _send(exporter: object, service: str, conventions: dict[str, dict]) -> None:

@@ -15,6 +15,8 @@ from typing import Any
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from tracelock.sampler.otlp_build import to_any_value
+
 __all__ = ["expand_request", "python_sources"]
 
 _TEXT_CONVERTERS = {"to_text", "to_int", "to_float"}  # same text as ClickHouse's toString: no Python needed
@@ -47,16 +49,6 @@ def _plain(value: AnyValue) -> Any:
     )
 
 
-def _any(value: Any) -> AnyValue:
-    if isinstance(value, bool):
-        return AnyValue(bool_value=value)
-    if isinstance(value, int):
-        return AnyValue(int_value=value)
-    if isinstance(value, float):
-        return AnyValue(double_value=value)
-    return AnyValue(string_value=str(value))
-
-
 def _normalize_kvs(attributes: Any, sources: frozenset[str]) -> bool:
     if not any(kv.key in sources for kv in attributes):
         return False
@@ -69,7 +61,7 @@ def _normalize_kvs(attributes: Any, sources: frozenset[str]) -> bool:
     for kv in kept:
         attributes.add(key=kv.key).value.CopyFrom(kv.value)
     for key, value in normalized.items():
-        attributes.add(key=key).value.CopyFrom(_any(value))
+        attributes.add(key=key).value.CopyFrom(to_any_value(value))
     return True
 
 
