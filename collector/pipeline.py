@@ -60,14 +60,14 @@ class Pipeline:
             return
         n = batch.span_count
         with self._cond:
-            self._wait_for_room(n, n, transport)
+            self._wait_for_room(n, transport)
             self._admitted += n
         try:
             payload = batch.bodies[0] if len(batch.bodies) == 1 else b"".join(batch.bodies)
             seq = self.wal.append(payload)
         except Overloaded:
             self._release(n)
-            self.metrics.spans_refused.labels("wal_full").inc(n)
+            self._refuse("wal_full", n, transport)
             raise
         except BaseException:
             self._release(n)
@@ -81,17 +81,18 @@ class Pipeline:
         ``deadline`` (seconds left for the client, when it sent one) shortens the wait.
         """
         with self._cond:
-            self._wait_for_room(1, 0, transport, deadline)
+            self._wait_for_room(0, transport, deadline)
 
-    def _wait_for_room(self, needed: int, spans: int, transport: str, deadline: float | None = None) -> None:
-        """Wait until ``needed`` more spans fit, else raise Overloaded. Holds ``self._cond``.
+    def _wait_for_room(self, spans: int, transport: str, deadline: float | None = None) -> None:
+        """Wait until ``spans`` more spans fit (0: a request not decoded yet, which needs room for one),
+        else raise Overloaded. Holds ``self._cond``.
 
         At most ``batch.queue_waiters`` requests wait (``batch.queue_wait`` at most each); the others
         are refused at once, so that under sustained overload the receivers' threads keep answering
         instead of all sleeping while new requests pile up behind them. A request always fits into an
         empty queue, however large.
         """
-        limit = self.batch.max_queue_spans
+        limit, needed = self.batch.max_queue_spans, max(spans, 1)
 
         def room() -> bool:
             return self._stopping or self._admitted == 0 or self._admitted + needed <= limit

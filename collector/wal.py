@@ -111,14 +111,15 @@ class WriteAheadLog:
             if self._damaged:
                 raise OSError(f"write-ahead log segment in {self.directory} could not be repaired; restart")
             seq = self._next_seq
-            frame = _HEADER.pack(size, zlib.crc32(payload), seq) + payload
-            try:
-                _write_all(self._file, frame)
+            header = _HEADER.pack(size, zlib.crc32(payload), seq)
+            try:  # two writes, not header + payload: that copies every request (~0.4 MB) once more
+                _write_all(self._file, header)
+                _write_all(self._file, payload)
             except OSError:
                 self._cut_back()  # a half-written frame would hide every later record from replay
                 raise
             self._next_seq += 1
-            self._segment_size += len(frame)
+            self._segment_size += len(header) + size
             self._sizes[seq] = size
             self.pending_bytes += size
         try:

@@ -1,10 +1,10 @@
 -- OTLP ExportTraceServiceRequest bytes (ProtobufSingle, schema otlp_trace.proto) -> otel_traces rows.
 -- ClickHouse parses the protobuf, flattens resource -> scope -> span, turns AnyValues into strings,
 -- renames attribute aliases to canonical keys, truncates long values and stamps tracelock.origin; the
--- collector only hands over bytes. The placeholders {source} {where} {pair_kv} {value_kv} are replaced
+-- collector only hands over bytes. The placeholders {table} {source} {where} {pair_kv} {value_kv} are replaced
 -- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
 -- Layers: 1 flatten, 2 convert + rank attribute pairs, 3 keep the first pair per key, 4 build rows.
-INSERT INTO otel_traces
+INSERT INTO {table}
 (
     Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
     ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage,

@@ -96,7 +96,7 @@ def _pair(kv: str) -> str:
 
 
 _DEDUP_WHERE = (
-    "WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM otel_traces "
+    "WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM {table} "
     "WHERE TraceId IN {dedup_trace_ids:Array(String)}) "
     "LIMIT 1 BY TraceId, SpanId"  # a replayed copy and a client's retry can meet in one batch
 )
@@ -114,11 +114,11 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
     parts = {
         "{source}": source,
         "{where}": _DEDUP_WHERE if dedup else "",
+        "{table}": check_identifier(table),  # after {where}: the dedup subquery reads the same table
         "{pair_kv}": _pair("kv"),
         "{value_kv}": _value_text("kv.value"),
     }
     body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
-    body = body.replace("INSERT INTO otel_traces", f"INSERT INTO {check_identifier(table)}", 1)
     for placeholder, text in parts.items():
         body = body.replace(placeholder, text)
     return body

@@ -114,29 +114,32 @@ def count_and_check_spans(request: ExportTraceServiceRequest) -> int:
 class _Scan(NamedTuple):
     count: int  # spans, all with ids of the right length
     zero_ids: int  # of which spans with an all-zero trace or span id
-    over_limits: bool  # some other span has too many attributes or may hold a too-long value
+    needs_limits: bool  # too many spans, or a span with too many attributes or a maybe too-long value
 
 
 def _scan(request: ExportTraceServiceRequest, limits: Any) -> _Scan:
-    """One pass over the spans for every per-span check (this loop is the receivers' main Python cost)."""
+    """One pass over the spans for every per-span check (this loop is the receivers' main Python cost).
+
+    ``limits`` None: ids only. Otherwise ``needs_limits`` says whether ``apply_limits`` has work to do.
+    """
     count = zero_ids = 0
-    over = limits is None  # nothing to look for without limits
-    max_attrs = 0 if limits is None else limits.max_attributes_per_span
-    max_bytes = 0 if limits is None else limits.max_attribute_value_chars
+    check_limits, over = limits is not None, False
+    max_attrs = limits.max_attributes_per_span if check_limits else 0
+    max_bytes = limits.max_attribute_value_chars if check_limits else 0
     for i, rs in enumerate(request.resource_spans):
         for j, ss in enumerate(rs.scope_spans):
             spans = ss.spans
             for span in spans:
                 trace_id, span_id = span.trace_id, span.span_id
                 if len(trace_id) != 16 or len(span_id) != 8 or len(span.parent_span_id) not in (0, 8):
-                    k = list(spans).index(span)
+                    k = list(spans).index(span)  # an equal span earlier would have failed first
                     raise InputError(_bad_id(span, f"resource_spans[{i}].scope_spans[{j}].spans[{k}]"))
                 if trace_id == _ZERO_TRACE or span_id == _ZERO_SPAN:
                     zero_ids += 1
-                elif not over and (len(span.attributes) > max_attrs or span.ByteSize() > max_bytes):
-                    over = True
+                elif check_limits and not over:
+                    over = len(span.attributes) > max_attrs or span.ByteSize() > max_bytes
             count += len(spans)
-    return _Scan(count, zero_ids, over and limits is not None)
+    return _Scan(count, zero_ids, check_limits and (over or count > limits.max_spans_per_request))
 
 
 def _bad_id(span: Any, where: str) -> str:
@@ -182,8 +185,7 @@ def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limit
     if scan.zero_ids:
         rejected = _drop_invalid_spans(request)
         body, count = None, count - rejected
-    changed = count > limits.max_spans_per_request or scan.over_limits
-    if count and ((changed and apply_limits(request, count, limits)) or body is None):
+    if count and ((scan.needs_limits and apply_limits(request, count, limits)) or body is None):
         body = request.SerializeToString()
     message = f"{rejected} span(s) rejected: all-zero trace_id or span_id" if rejected else ""
     return Validated(body or b"", count, rejected, message)
