@@ -2,7 +2,7 @@
 
 Data flows receiver -> processors -> exporter as :class:`SpanBatch` objects. A batch carries the
 serialized OTLP requests themselves, not Python span objects: the ClickHouse writer hands the bytes to
-ClickHouse, which parses and flattens them (see ``exporters/clickhouse/spans_sql.py``). Processors
+ClickHouse, which parses and flattens them (see ``deploy/sql/writer/insert_spans.sql``). Processors
 therefore work in one of two ways:
 
 - declaratively, by changing ``batch.rewrite`` (attribute renames, value limits, origin stamping) that

@@ -59,8 +59,13 @@ def test_schema_ships_as_package_data(wheel: zipfile.ZipFile) -> None:
     shipped = {
         n.removeprefix("tracelock/") for n in wheel.namelist() if n.startswith("tracelock/deploy/sql/")
     }
-    in_repo = {str(p.relative_to(REPO)) for p in (REPO / "deploy" / "sql").rglob("*.sql")}
-    assert in_repo and in_repo <= shipped
+    in_repo = {
+        str(p.relative_to(REPO))
+        for p in (REPO / "deploy" / "sql").rglob("*")
+        if p.suffix in {".sql", ".proto"}
+    }
+    assert {"deploy/sql/writer/insert_spans.sql", "deploy/sql/writer/otlp_trace.proto"} <= in_repo
+    assert in_repo <= shipped
 
 
 def test_console_script_and_lower_bounds(wheel: zipfile.ZipFile) -> None:
@@ -107,7 +112,8 @@ def test_kubernetes_manifest_mounts_the_sidecar_config() -> None:
 
 
 def test_data_files_beside_the_code_ship_in_the_wheel(wheel: zipfile.ZipFile) -> None:
-    """A component reading a file next to its module (SQL template, .proto schema) must find it installed."""
+    """A component reading a file next to its module must find it installed (the writer's SQL and
+    .proto now live in deploy/sql/writer; this guards any data file added beside code later)."""
     names = set(wheel.namelist())
     skip = {"tests", "bench", "docs", "deploy", ".git", ".ci", "venv", ".venv", "build", "dist"}
     beside_code = [
@@ -119,6 +125,5 @@ def test_data_files_beside_the_code_ship_in_the_wheel(wheel: zipfile.ZipFile) ->
         and (path.parent / "__init__.py").exists()
         and path.parent != REPO
     ]
-    assert beside_code, "expected the collector's SQL template and .proto schema"
     missing = [str(p) for p in beside_code if f"tracelock/{p}" not in names]
     assert not missing, f"not in the wheel: {missing}"

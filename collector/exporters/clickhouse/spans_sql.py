@@ -2,9 +2,11 @@
 
 Why here and not in Python: flattening 512 spans x 15 attributes through protobuf objects costs ~30 us
 per span in CPython; ClickHouse's ProtobufSingle reader does the same work in C++ while it parses. The
-statement text lives in ``insert_spans.sql``; this module fills the few fixed expression placeholders
-and builds the bound parameters. Concatenated serialized requests are themselves one valid request
-(protobuf merges repeated fields), so a batch of requests is inserted by joining their bytes.
+statement text lives in ``deploy/sql/writer/insert_spans.sql`` beside the rest of the SQL, with the
+protobuf schema ClickHouse reads (``deploy/sql/writer/otlp_trace.proto``); this module fills the few
+fixed expression placeholders and builds the bound parameters. Concatenated serialized requests are
+themselves one valid request (protobuf merges repeated fields), so a batch of requests is inserted by
+joining their bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from tracelock.collector.component import AttributeRewrite
 from tracelock.store.base import check_identifier
+from tracelock.store.schema import sql_dir
 
 __all__ = [
     "INPUT_STRUCTURE",
@@ -25,8 +28,8 @@ __all__ = [
     "render_insert",
 ]
 
-_HERE = Path(__file__).parent
-SCHEMA_PATH = _HERE / "otlp_trace.proto"
+WRITER_SQL_DIR: Path = sql_dir() / "writer"
+SCHEMA_PATH = WRITER_SQL_DIR / "otlp_trace.proto"
 SCHEMA_MESSAGE = "ExportTraceServiceRequest"
 
 _SCALAR_T = (
@@ -110,7 +113,7 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
     With ``dedup`` spans whose (TraceId, SpanId) is already stored are skipped: used when a batch may
     have been partly written before (WAL replay after a crash, retry after a failed insert).
     """
-    template = (_HERE / "insert_spans.sql").read_text()
+    template = (WRITER_SQL_DIR / "insert_spans.sql").read_text()
     parts = {
         "{source}": source,
         "{where}": _DEDUP_WHERE if dedup else "",
