@@ -1,0 +1,375 @@
+"""Conformance: real third-party instrumentation from PyPI, unchanged, against a local OpenAI stub,
+exporting to a real ``tracelock collector`` subprocess; each case asserts one key of the stored
+``trace_summaries`` row (or of the spans) for one client.
+
+Every client tells the same story (tests/conformance/scenario.py) in its own convention. A cell that
+fails today because of a normalisation defect of issue 15 is ``xfail(strict=True)`` with the defect as
+its reason, so it turns into a failure (XPASS) the moment the defect is fixed: whoever fixes it removes
+the mark. ``NOT_SENT`` cells are keys the client has no way to express; they are not tested and the
+table in docs/conformance.md says so; a test keeps that table equal to these expectations
+(``TRACELOCK_CONFORMANCE_TABLE=write`` rewrites it).
+
+Installs: ``pip install '.[conformance]'`` (pinned in pyproject.toml). Langfuse v3 cannot share a venv
+with the current major, so the v3 case builds its own venv once per run (skipped, with the reason, when
+pip cannot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.collector_support import CollectorProcess, query, write_config
+from tests.conformance import scenario as s
+from tests.conformance.openai_stub import CHAT_RESPONSE_MODEL, CHAT_USAGE, EMBEDDING_USAGE, app
+from tracelock.collector.processors.normalize.config import NormalizeConfig
+from tracelock.collector.serve_http import ServerThread
+
+pytest.importorskip("openinference.instrumentation.openai", reason="pip install '.[conformance]'")
+
+REPO = Path(__file__).parent.parent
+CLIENT_DIR = REPO / "tests" / "conformance"
+PRICES = {"input_per_million": 0.15, "output_per_million": 0.6}  # gpt-4o-mini, USD
+EXPECTED_COST = (CHAT_USAGE["prompt_tokens"] * 0.15 + CHAT_USAGE["completion_tokens"] * 0.6) / 1e6
+
+
+# --- the expectations: one check per key ----------------------------------------------------------------
+Row = dict[str, Any]
+Spans = list[dict[str, str]]
+
+
+def _column(name: str, want: Any) -> Callable[[Row, Spans], None]:
+    def check(row: Row, _spans: Spans) -> None:
+        assert name in row, f"trace_summaries has no {name} column"
+        if isinstance(want, float):
+            assert row[name] == pytest.approx(want, rel=1e-6), name
+        else:
+            assert row[name] == want, name
+
+    return check
+
+
+def _chat_model(row: Row, _spans: Spans) -> None:
+    """The trace's model is the chat model, whatever else the trace called (embeddings)."""
+    assert row["RequestModel"] in (s.CHAT_MODEL, CHAT_RESPONSE_MODEL)
+
+
+def _label(row: Row, _spans: Spans) -> None:
+    assert row["Labels"].get(s.LABEL[0]) == s.LABEL[1], row["Labels"]
+
+
+def _source(name: str) -> Callable[[Row, Spans], None]:
+    def check(_row: Row, spans: Spans) -> None:
+        assert any(name in attrs for attrs in spans), f"{name} is on no stored span"
+
+    return check
+
+
+KEYS: dict[str, Callable[[Row, Spans], None]] = {
+    "model": _chat_model,
+    "request_model": _column("RequestModel", s.CHAT_MODEL),
+    "input_tokens": _column("InputTokens", CHAT_USAGE["prompt_tokens"]),
+    "output_tokens": _column("OutputTokens", CHAT_USAGE["completion_tokens"]),
+    "embedding_tokens": _column("EmbeddingTokens", EMBEDDING_USAGE["prompt_tokens"]),
+    "prompt_name": _column("PromptName", s.PROMPT_NAME),
+    "prompt_version": _column("PromptVersion", s.PROMPT_VERSION),
+    "session": _column("SessionId", s.SESSION_ID),
+    "user": _column("UserId", s.USER_ID),
+    "tier": _column("CustomerTier", s.CUSTOMER_TIER),
+    "intent": _column("Intent", s.INTENT),
+    "cost": _column("CostUsd", EXPECTED_COST),
+    "empty_retrieval": _column("EmptyRetrievals", 1),
+    "label": _label,
+}
+
+NOT_SENT = "not sent"  # the client has no convention for the key
+
+
+@dataclass(frozen=True)
+class Client:
+    script: str
+    spans: int  # spans the story makes
+    sources: tuple[str, ...]  # source attributes that must survive normalisation
+    cells: dict[str, str]  # key -> NOT_SENT or the reason it fails today (xfail)
+
+
+NO_SESSION = "issue 15: no SessionId/UserId/PromptName columns yet (keys)"
+MAX_MODEL = "issue 15: RequestModel is max() over all spans: the embedding model wins (keys)"
+SUM_TOKENS = "issue 15: InputTokens adds the embedding call's tokens (keys)"
+NO_EMBED = "issue 15: no EmbeddingTokens column yet (keys)"
+NO_COST = "issue 15: no price table in the collector; cost is 0 (keys)"
+DELETED = "issue 15: normalisation deletes the source attribute (keys)"
+
+CLIENTS: dict[str, Client] = {
+    "openinference": Client(
+        "client_openinference.py",
+        4,
+        ("llm.model_name", "input.value", "output.value", "metadata", "llm.token_count.prompt", "session.id"),
+        {
+            "request_model": "issue 15: llm.model_name (the response model) becomes the request model (keys)",
+            "input_tokens": SUM_TOKENS,
+            "embedding_tokens": NO_EMBED,
+            "prompt_name": NO_SESSION,
+            "session": NO_SESSION,
+            "user": NO_SESSION,
+            "cost": NO_COST,
+            "empty_retrieval": "issue 15: a RETRIEVER span without documents is not flagged (keys)",
+            "label": "issue 15: OpenInference metadata keys beyond the task labels vanish (keys)",
+            "source:llm.model_name": DELETED,
+            "source:input.value": DELETED,
+            "source:output.value": DELETED,
+            "source:metadata": DELETED,
+            "source:llm.token_count.prompt": DELETED,
+        },
+    ),
+    "openai_v2": Client(
+        "client_openai_v2.py",
+        4,
+        ("gen_ai.response.model", "gen_ai.input.messages", "gen_ai.retrieval.documents"),
+        {
+            "model": MAX_MODEL,
+            "input_tokens": SUM_TOKENS,
+            "embedding_tokens": NO_EMBED,
+            "prompt_name": NO_SESSION,
+            "session": NO_SESSION,
+            "user": NO_SESSION,
+            "cost": NO_COST,
+            "request_model": MAX_MODEL,
+            "empty_retrieval": "issue 15: a gen_ai retrieval span with documents [] is not flagged",
+        },
+    ),
+    "traceloop": Client(
+        "client_traceloop.py",
+        4,
+        ("traceloop.entity.input", "traceloop.association.properties.customer_tier", "traceloop.prompt.key"),
+        {
+            "model": MAX_MODEL,
+            "request_model": MAX_MODEL,
+            "input_tokens": SUM_TOKENS,
+            "embedding_tokens": NO_EMBED,
+            "prompt_name": NO_SESSION,
+            "session": NO_SESSION,
+            "user": NO_SESSION,
+            "cost": NO_COST,
+            "empty_retrieval": NOT_SENT,  # traceloop span kinds: workflow, task, agent, tool
+            "label": "issue 15: association properties beyond the known keys do not become labels (keys)",
+            "source:traceloop.entity.input": DELETED,
+            "source:traceloop.association.properties.customer_tier": DELETED,
+            "source:traceloop.prompt.key": DELETED,
+        },
+    ),
+}
+QUOTED = "issue 15: Langfuse v4+ sends metadata values JSON-quoted; they are stored so (keys)"
+
+
+def _langfuse(major: int) -> Client:
+    quoted = {"tier": QUOTED, "intent": QUOTED} if major >= 4 else {}
+    return Client(
+        "client_langfuse.py",
+        4,
+        (
+            "langfuse.observation.model.name",
+            "langfuse.observation.input",
+            "langfuse.trace.metadata.customer_tier",
+        ),
+        {
+            "model": MAX_MODEL,
+            "request_model": NOT_SENT,  # the Langfuse OpenAI integration records the response's model only
+            "input_tokens": SUM_TOKENS,
+            "embedding_tokens": NO_EMBED,
+            "prompt_name": NO_SESSION,
+            "session": NO_SESSION,
+            "user": NO_SESSION,
+            **quoted,
+            "cost": NO_COST,
+            "empty_retrieval": "issue 15: a Langfuse retriever with output [] is not flagged (keys)",
+            "label": "issue 15: Langfuse metadata does not become labels (keys)",
+            "source:langfuse.observation.model.name": DELETED,
+            "source:langfuse.observation.input": DELETED,
+            "source:langfuse.trace.metadata.customer_tier": DELETED,
+        },
+    )
+
+
+CLIENTS["langfuse_v5"] = _langfuse(5)
+CLIENTS["langfuse_v3"] = _langfuse(3)
+
+
+def _params() -> Iterator[Any]:
+    for name, client in CLIENTS.items():
+        for key in [*KEYS, *(f"source:{attr}" for attr in client.sources)]:
+            cell = client.cells.get(key)
+            if cell == NOT_SENT:
+                continue
+            marks = [pytest.mark.xfail(strict=True, reason=cell)] if cell else []
+            yield pytest.param(name, key, marks=marks, id=f"{name}-{key}")
+
+
+# --- running the clients --------------------------------------------------------------------------------
+LANGFUSE_V3 = ("langfuse>=3.15,<4", "openai>=1.60")
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / "bin" / "python"
+
+
+@pytest.fixture(scope="module")
+def langfuse_v3_python(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
+    """A venv with Langfuse v3 (and the current OTel SDK it needs), or None when pip cannot make it."""
+    venv = tmp_path_factory.mktemp("langfuse-v3")
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv:  # seconds instead of pip's minutes of index look-ups
+        steps = [[uv, "venv", "-q", "--python", sys.executable, str(venv)]]
+        steps.append([uv, "pip", "install", "-q", "--python", str(_venv_python(venv)), *LANGFUSE_V3])
+    else:
+        steps = [[sys.executable, "-m", "venv", str(venv)]]
+        steps.append([str(_venv_python(venv)), "-m", "pip", "install", "-q", *LANGFUSE_V3])
+    try:
+        for step in steps:
+            subprocess.run(step, check=True, capture_output=True, timeout=300)
+    except (subprocess.SubprocessError, OSError):
+        return None
+    return _venv_python(venv)
+
+
+def _collector_config(workdir: Path) -> Path:
+    config = write_config(workdir / "collector.yaml")
+    if "prices" in NormalizeConfig.model_fields:  # the collector's price table (issue 15, keys)
+        prices = workdir / "prices.json"
+        prices.write_text(json.dumps({s.CHAT_MODEL: PRICES, CHAT_RESPONSE_MODEL: PRICES}))
+        text = config.read_text().replace("normalize: {}", f"normalize: {{prices: '{prices}'}}")
+        config.write_text(text)
+    return config
+
+
+@dataclass
+class Run:
+    rows: dict[str, Row]  # case -> trace_summaries_final row
+    spans: dict[str, Spans]  # case -> SpanAttributes of every span
+    outputs: dict[str, str]
+    skipped: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory: pytest.TempPathFactory, langfuse_v3_python: Path | None) -> Iterator[Run]:
+    workdir = tmp_path_factory.mktemp("conformance")
+    collector = CollectorProcess(workdir, _collector_config(workdir))
+    stub = ServerThread(app(), "127.0.0.1:0", "openai-stub")
+    stub.start()
+    collector.start()
+    try:
+        pythons = {name: Path(sys.executable) for name in CLIENTS}
+        skipped: dict[str, str] = {}
+        if langfuse_v3_python is None:
+            del pythons["langfuse_v3"]
+            skipped["langfuse_v3"] = f"could not build a venv with {LANGFUSE_V3[0]}"
+        else:
+            pythons["langfuse_v3"] = langfuse_v3_python
+        procs = {
+            name: subprocess.Popen(
+                [str(python), CLIENTS[name].script],
+                cwd=CLIENT_DIR,
+                env=os.environ
+                | {
+                    "CONFORMANCE_CASE": name,
+                    "OPENAI_BASE_URL": f"{stub.url}/v1",
+                    "CONFORMANCE_OTLP_GRPC": collector.grpc,
+                    "CONFORMANCE_OTLP_HTTP": collector.http,
+                    "PYTHONPATH": str(REPO),  # tests.conformance.scenario, not tracelock
+                },
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for name, python in pythons.items()
+        }
+        outputs = {name: proc.communicate(timeout=120)[0] for name, proc in procs.items()}
+        for name, proc in procs.items():
+            assert proc.returncode == 0, f"{name} client failed:\n{outputs[name][-3000:]}"
+        yield _stored(collector.data_dir, {n: CLIENTS[n].spans for n in pythons}, outputs, skipped)
+    finally:
+        collector.close()
+        stub.stop()
+
+
+def _stored(data_dir: Path, want: dict[str, int], outputs: dict[str, str], skipped: dict[str, str]) -> Run:
+    services = ", ".join(f"'conformance-{name}'" for name in want)
+    deadline = time.monotonic() + 30
+    while True:
+        counts = {
+            r["ServiceName"]: int(r["n"])
+            for r in query(
+                data_dir,
+                f"SELECT ServiceName, count() AS n FROM otel_traces WHERE ServiceName IN ({services}) "
+                "GROUP BY ServiceName",
+            )
+        }
+        if all(counts.get(f"conformance-{n}", 0) >= spans for n, spans in want.items()):
+            break
+        assert time.monotonic() < deadline, f"spans stored {counts}, expected {want}"
+        time.sleep(0.5)
+    rows = query(data_dir, f"SELECT * FROM trace_summaries_final WHERE ServiceName IN ({services})")
+    where = f"WHERE ServiceName IN ({services})"
+    spans = query(data_dir, f"SELECT ServiceName, SpanAttributes FROM otel_traces {where}")
+    by_case: dict[str, Spans] = {}
+    for span in spans:
+        case = span["ServiceName"].removeprefix("conformance-")
+        by_case.setdefault(case, []).append(span["SpanAttributes"])
+    return Run({r["ServiceName"].removeprefix("conformance-"): r for r in rows}, by_case, outputs, skipped)
+
+
+@pytest.mark.parametrize(("client", "key"), list(_params()))
+def test_client_key(run: Run, client: str, key: str) -> None:
+    if client in run.skipped:
+        pytest.skip(run.skipped[client])
+    row, spans = run.rows[client], run.spans[client]
+    check = _source(key.removeprefix("source:")) if key.startswith("source:") else KEYS[key]
+    check(row, spans)
+
+
+def test_each_client_made_one_trace(run: Run) -> None:
+    """The story is one trace per client: a split trace would make every other cell meaningless."""
+    assert sorted(run.rows) == sorted(n for n in CLIENTS if n not in run.skipped)
+
+
+# --- the table in docs/conformance.md ---------------------------------------------------------------------
+DOC = REPO / "docs" / "conformance.md"
+BEGIN, END = "<!-- conformance-table:begin -->", "<!-- conformance-table:end -->"
+
+
+def conformance_table() -> str:
+    """client x key: ``ok`` (asserted, passes), ``FAILS`` + the defect (strict xfail: fails today) or
+    ``not sent``. With strict xfail this is what the suite proves whenever it is green."""
+    keys = [*KEYS, "source attributes kept"]
+    lines = ["| client | " + " | ".join(keys) + " |", "|---" * (len(keys) + 1) + "|"]
+    for name, client in CLIENTS.items():
+        cells = []
+        for key in KEYS:
+            cell = client.cells.get(key)
+            cells.append("ok" if cell is None else cell if cell == NOT_SENT else "FAILS")
+        lost = [a for a in client.sources if f"source:{a}" in client.cells]
+        cells.append("ok" if not lost else "FAILS: " + ", ".join(f"`{a}`" for a in lost))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    reasons = sorted({c for client in CLIENTS.values() for c in client.cells.values() if c != NOT_SENT})
+    return "\n".join([*lines, "", "Why a cell FAILS today:", "", *(f"- {r}" for r in reasons)])
+
+
+def test_docs_table_is_current() -> None:
+    if os.environ.get("TRACELOCK_CONFORMANCE_TABLE") == "write":
+        text = DOC.read_text()
+        head, tail = text.split(BEGIN)[0], text.split(END)[1]
+        DOC.write_text(f"{head}{BEGIN}\n{conformance_table()}\n{END}{tail}")
+    text = DOC.read_text()
+    assert text.split(BEGIN)[1].split(END)[0].strip() == conformance_table(), (
+        "docs/conformance.md is stale: TRACELOCK_CONFORMANCE_TABLE=write pytest tests/test_conformance.py"
+    )
