@@ -2,7 +2,10 @@
 owns the chDB directory, plus feedback and the operations endpoints.
 
 Its address and a random bearer token are written to ``<data-dir>/collector.json`` (mode 0600), which
-``tracelock.store.remote_store`` reads when opening the directory reports DataDirLocked.
+``tracelock.store.remote_store`` reads when opening the directory reports DataDirLocked. Every route but
+``/healthz`` needs that token (compared in constant time). Queries are checked and limited by the engine
+(:mod:`tracelock.collector.security.sql_guard`) and run in a read-only session of their own, never in the
+writer's. More routes mount through :meth:`AdminServer.routes`.
 """
 
 from __future__ import annotations
@@ -17,17 +20,22 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.http_server import feedback_route, operations_routes
-from tracelock.collector.security.sql_guard import check_read_only_sql
-from tracelock.collector.serve_http import ServerThread
+from tracelock.collector.security.auth import BearerAuthMiddleware, BearerTokens
+from tracelock.collector.security.config import AdminConfig
+from tracelock.collector.security.sql_guard import AdminQueryGuard, open_admin_session
+from tracelock.collector.serve_http import ServerThread, read_body
 from tracelock.errors import InputError, TracelockError
+from tracelock.store import QueryResult, Store
 from tracelock.store.base import to_clickhouse_json
 from tracelock.store.remote_store import ADMIN_FILE
 
 __all__ = ["ADMIN_FILE", "AdminServer"]
+
+MAX_QUERY_BODY = 1 << 20  # one statement and its parameters
 
 
 def _json_default(value: Any) -> Any:
@@ -39,23 +47,28 @@ def _json_default(value: Any) -> Any:
 
 
 class AdminServer:
-    def __init__(self, host: Host, endpoint: str) -> None:
+    def __init__(self, host: Host, config: AdminConfig | None = None) -> None:
         self.host = host
-        self.endpoint = endpoint
+        self.config = config or AdminConfig()
         self.token = secrets.token_urlsafe(24)
+        self._session: Store | None = None
+        self._guard: AdminQueryGuard | None = None
         self._thread: ServerThread | None = None
 
+    def _run(self, sql: str, params: dict[str, Any]) -> QueryResult:
+        assert self._guard is not None and self._session is not None
+        return self._session.query(self._guard.check(sql, params), params)
+
     async def _query(self, request: Request) -> Response:
-        if request.headers.get("authorization") != f"Bearer {self.token}":
-            return JSONResponse({"error": "missing or wrong admin token (see collector.json)"}, 401)
         try:
-            doc = json.loads(await request.body())
-            sql, params = doc["sql"], doc.get("params") or {}
+            doc = json.loads(await read_body(request, MAX_QUERY_BODY))
+            if not isinstance(doc, dict):
+                raise InputError('body must be {"sql": str, "params": object}')
+            sql, params = doc.get("sql"), doc.get("params") or {}
             if not isinstance(sql, str) or not isinstance(params, dict):
                 raise InputError('body must be {"sql": str, "params": object}')
-            sql = check_read_only_sql(sql)
-            result = await run_in_threadpool(self.host.store.query, sql, params)
-        except (ValueError, KeyError, InputError) as exc:
+            result = await run_in_threadpool(self._run, sql, params)
+        except (ValueError, RecursionError, InputError) as exc:
             return JSONResponse({"error": f"bad admin request: {exc}", "kind": "InputError"}, 400)
         except TracelockError as exc:
             return JSONResponse(
@@ -64,11 +77,32 @@ class AdminServer:
         payload = {"columns": result.columns, "types": result.types, "rows": result.rows}
         return Response(json.dumps(payload, default=_json_default), media_type="application/json")
 
+    def routes(self) -> list[BaseRoute]:
+        """Every admin route; all but ``/healthz`` sit behind the token."""
+        return [
+            Route("/admin/query", self._query, methods=["POST"]),
+            feedback_route(self.host),
+            *operations_routes(self.host),
+        ]
+
+    def app(self) -> Any:
+        return BearerAuthMiddleware(
+            Starlette(routes=self.routes()),
+            BearerTokens([self.token]),
+            endpoint="admin",
+            exempt_paths=("/healthz",),
+        )
+
     def start(self) -> None:
-        routes = [Route("/admin/query", self._query, methods=["POST"]), feedback_route(self.host)]
-        routes += operations_routes(self.host)
-        self._thread = ServerThread(Starlette(routes=routes), self.endpoint, "tracelock-admin")
-        self._thread.start()
+        self.host.open_store()  # migrations first: the admin session is read-only
+        self._session = open_admin_session(self.host.store_settings, self.config)
+        self._guard = AdminQueryGuard(self._session, self.config.allowed_table_functions)
+        self._thread = ServerThread(self.app(), self.config.endpoint, "tracelock-admin")
+        try:
+            self._thread.start()
+        except BaseException:
+            self.shutdown()
+            raise
 
     @property
     def url(self) -> str:
@@ -87,3 +121,6 @@ class AdminServer:
         if self._thread is not None:
             self._thread.stop()
             self._thread = None
+        if self._session is not None:
+            self._session.close()
+            self._session = None

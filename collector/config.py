@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from tracelock.collector.registry import get_factory
+from tracelock.collector.security.config import AdminConfig
 from tracelock.errors import ConfigError
 
 __all__ = ["DEFAULT_CONFIG", "CollectorConfig", "ComponentSpec", "load_config", "parse_config"]
@@ -49,12 +50,6 @@ class WalConfig(BaseModel):
     max_mib: int = Field(1024, ge=1, description="Unwritten WAL bytes above which exports are refused.")
     segment_mib: int = Field(64, ge=1)
     fsync: bool = Field(True, description="fsync before acknowledging (turn off only for benchmarks).")
-
-
-class AdminConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    endpoint: str = Field("127.0.0.1:0", description="Loopback address of the admin endpoint (0 = any port).")
 
 
 class ServiceConfig(BaseModel):

@@ -28,7 +28,7 @@ class Collector:
         self.config = config
         self.host = Host(settings)
         self.graph = Graph(config, self.host)
-        self.admin = AdminServer(self.host, config.service.admin.endpoint)
+        self.admin = AdminServer(self.host, config.service.admin)
         self.address_file = self.host.data_dir / ADMIN_FILE
         self.graph_written = 0.0
 

@@ -9,8 +9,8 @@ Everything here is optional and off by default; a receiver turns it on from its 
   :func:`grpc_server_credentials` and :func:`uvicorn_ssl_options` turn it into what each server takes.
 - :class:`RequestLimits` / :func:`apply_limits` and the concurrency interceptor/middleware: spans per
   request, attributes per span, value length, requests in flight, each counted in :data:`SECURITY_REGISTRY`.
-- :func:`check_read_only_sql`: the admin/query endpoint's guard (one read-only statement, no files,
-  URLs or programs reached through table functions or INTO OUTFILE).
+- :mod:`~tracelock.collector.security.sql_guard`: the admin/query endpoint's guard, where ClickHouse
+  parses each statement and enforces ``readonly`` and the time/result limits (imported from there).
 """
 
 from tracelock.collector.security.auth import (
@@ -28,7 +28,6 @@ from tracelock.collector.security.limits import (
     apply_limits,
 )
 from tracelock.collector.security.registry import SECURITY_REGISTRY
-from tracelock.collector.security.sql_guard import check_read_only_sql
 from tracelock.collector.security.tls import grpc_server_credentials, server_ssl_context, uvicorn_ssl_options
 
 __all__ = [
@@ -44,7 +43,6 @@ __all__ = [
     "RequestLimits",
     "TLSConfig",
     "apply_limits",
-    "check_read_only_sql",
     "grpc_server_credentials",
     "server_ssl_context",
     "uvicorn_ssl_options",

@@ -1,159 +1,155 @@
-"""What the admin/query endpoint may run: one read-only statement that touches no file, URL or program.
+"""What the admin/query endpoint may run, decided by ClickHouse itself rather than by a Python lexer.
 
-ClickHouse's ``readonly`` setting cannot be used here: the admin endpoint shares the collector's one
-store connection with the writer. So the statement is lexed the way ClickHouse lexes it (string literals,
-quoted identifiers, ``--``/``#`` and nested ``/* */`` comments) and refused when it
-- is not exactly one statement starting with SELECT, WITH, SHOW, DESCRIBE/DESC, EXPLAIN or EXISTS;
-- writes a file (``INTO OUTFILE``) or reads one (``FROM INFILE``);
-- calls a table function that reaches outside the database (``file``, ``url``, ``s3``, ``remote``,
-  ``executable``, ``mysql``, ...), which would read local files or turn the collector into a proxy.
-Quoted identifiers are unquoted before the check (``"file"(...)`` is ``file(...)``); anything the lexer
-cannot close (an unterminated literal or comment) is refused rather than guessed at.
+A lexer that disagrees with the engine by one token is a bypass (``SELECT $$#$$; DROP TABLE feedback``:
+the old guard took ``#`` inside a dollar-quoted string for a comment). So the engine does all of it:
+
+1. **Parse.** ``formatQuerySingleLine({sql:String})`` - the statement travels as a bound value, never
+   as SQL - parses the text with ClickHouse's own parser: more than one statement, or a syntax error,
+   is refused with the engine's message. Its output, the canonical text of that one statement, is what
+   is checked and what runs.
+2. **Inspect.** ``EXPLAIN AST <canonical>`` gives the engine's syntax tree. Allowed: one SELECT
+   (``WITH``, ``UNION``, ``EXCEPT``...), SHOW, DESCRIBE, EXISTS or EXPLAIN statement whose table
+   functions are all on ``allowed_table_functions`` (none by default: ``file``, ``url``, ``s3``,
+   ``remote``, ``python``, ``numbers``... all refused), that calls no ``file()`` and writes no file
+   (``INTO OUTFILE``, the only Literal a statement node holds directly).
+3. **Enforce.** It runs in a session of its own (:func:`open_admin_session`) with ``readonly = 1`` -
+   no write, DDL, SYSTEM or settings change, whatever the tree looked like - and ``max_execution_time``,
+   ``max_result_rows/bytes`` and ``max_memory_usage`` set before ``readonly`` locks them. The session is
+   not the writer's: a slow admin query never holds the lock the writer needs.
 """
 
 from __future__ import annotations
 
-import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from tracelock.errors import InputError
+from tracelock.collector.security.config import AdminConfig
+from tracelock.errors import InputError, QueryError, StoreUnavailable
+from tracelock.store import Store, StoreSettings, open_store
 
-__all__ = ["EXTERNAL_TABLE_FUNCTIONS", "READ_STATEMENTS", "check_read_only_sql"]
+__all__ = ["READ_STATEMENTS", "AdminQueryGuard", "open_admin_session"]
 
-READ_STATEMENTS = ("SELECT", "WITH", "SHOW", "DESCRIBE", "DESC", "EXPLAIN", "EXISTS")
-EXTERNAL_TABLE_FUNCTIONS = frozenset(
-    name.lower()
-    for name in [
-        "file",
-        "fileCluster",
-        "url",
-        "urlCluster",
-        "s3",
-        "s3Cluster",
-        "gcs",
-        "azureBlobStorage",
-        "azureBlobStorageCluster",
-        "hdfs",
-        "hdfsCluster",
-        "remote",
-        "remoteSecure",
-        "cluster",
-        "clusterAllReplicas",
-        "executable",
-        "mysql",
-        "postgresql",
-        "sqlite",
-        "mongodb",
-        "redis",
-        "jdbc",
-        "odbc",
-        "input",
-        "iceberg",
-        "icebergS3",
-        "icebergAzure",
-        "icebergHDFS",
-        "icebergLocal",
-        "deltaLake",
-        "deltaLakeAzure",
-        "hudi",
-        "paimon",
-        "hive",
-        "ytsaurus",
-        "fuzzJSON",
-        "fuzzQuery",
-    ]
+# Root node types of EXPLAIN AST for the statements the endpoint runs.
+READ_STATEMENTS = frozenset(
+    {
+        "SelectWithUnionQuery",
+        "SelectIntersectExceptQuery",
+        "ShowTables",
+        "ShowColumns",
+        "ShowCreateTableQuery",
+        "DescribeQuery",
+        "ExistsTableQuery",
+        "Explain",
+    }
 )
-_CALL = re.compile(r"([A-Za-z_][A-Za-z0-9_]*)\s*\(")
-_WORDS = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Scalar functions that reach outside the database (``file(path)`` reads a local file).
+_OUTSIDE_FUNCTIONS = frozenset({"file"})
 
 
-def _strip(sql: str) -> str:
-    """``sql`` with literals emptied, comments turned into spaces and quoted identifiers unquoted."""
-    out: list[str] = []
-    i, n = 0, len(sql)
-    while i < n:
-        ch = sql[i]
-        if ch == "'":
-            j = i + 1
-            while True:
-                if j >= n:
-                    raise InputError("unterminated string literal in the admin query")
-                if sql[j] == "\\":
-                    j += 2
-                    continue
-                if sql[j] == "'":
-                    if j + 1 < n and sql[j + 1] == "'":
-                        j += 2
-                        continue
-                    break
-                j += 1
-            out.append("''")
-            i = j + 1
-        elif ch in '"`':
-            j = i + 1
-            chunk: list[str] = []
-            while True:
-                if j >= n:
-                    raise InputError("unterminated quoted identifier in the admin query")
-                if sql[j] == "\\" and j + 1 < n:
-                    chunk.append(sql[j + 1])
-                    j += 2
-                    continue
-                if sql[j] == ch:
-                    if j + 1 < n and sql[j + 1] == ch:
-                        chunk.append(ch)
-                        j += 2
-                        continue
-                    break
-                chunk.append(sql[j])
-                j += 1
-            out.append("".join(chunk))
-            i = j + 1
-        elif sql.startswith("--", i) or ch == "#":
-            j = sql.find("\n", i)
-            i = n if j < 0 else j + 1
-            out.append(" ")
-        elif sql.startswith("/*", i):
-            depth, j = 1, i + 2
-            while depth:
-                if j >= n:
-                    raise InputError("unterminated /* comment */ in the admin query")
-                if sql.startswith("/*", j):
-                    depth, j = depth + 1, j + 2
-                elif sql.startswith("*/", j):
-                    depth, j = depth - 1, j + 2
-                else:
-                    j += 1
-            out.append(" ")
-            i = j
-        else:
-            out.append(ch)
-            i += 1
-    return "".join(out)
+@dataclass(frozen=True)
+class _Node:
+    """One line of EXPLAIN AST: ``<depth spaces><kind> [<name>] [(alias a)] [(children n)]``."""
+
+    depth: int
+    kind: str
+    name: str
 
 
-def check_read_only_sql(sql: str) -> str:
-    """Return ``sql`` (without a trailing ``;``) if the admin endpoint may run it, else raise InputError."""
-    if not isinstance(sql, str) or not sql.strip():
-        raise InputError("the admin query is empty")
-    bare = _strip(sql).strip()
-    if bare.endswith(";"):
-        bare = bare[:-1].rstrip()
-        sql = sql.rstrip().removesuffix(";")
-    if ";" in bare:
-        raise InputError("the admin endpoint runs one statement; found ';' between statements")
-    first = _WORDS.search(bare.lstrip("( \t\r\n"))
-    if first is None or first.group(0).upper() not in READ_STATEMENTS:
-        got = first.group(0).upper() if first else "(nothing)"
-        raise InputError(
-            f"the admin endpoint runs read-only statements ({'/'.join(READ_STATEMENTS)}); got {got}"
+def _nodes(lines: list[str]) -> Iterator[tuple[_Node, _Node | None]]:
+    """Each node with its parent (by indentation), in tree order."""
+    path: list[_Node] = []
+    for line in lines:
+        body = line.lstrip(" ")
+        words = body.split()
+        if not words:
+            continue
+        node = _Node(len(line) - len(body), words[0], words[1] if len(words) > 1 else "")
+        del path[node.depth :]
+        yield node, path[-1] if path else None
+        path.append(node)
+
+
+def _problem(lines: list[str], allowed_table_functions: frozenset[str]) -> str | None:
+    """Why the tree may not run, or None."""
+    root = next(_nodes(lines), None)
+    if root is None or root[0].kind not in READ_STATEMENTS:
+        kind = root[0].kind if root else "(nothing)"
+        return (
+            "the admin endpoint runs one read-only statement (SELECT, SHOW, DESCRIBE, EXISTS or EXPLAIN); "
+            f"got {kind}"
         )
-    words = {w.upper() for w in _WORDS.findall(bare)}
-    if "OUTFILE" in words or "INFILE" in words:
-        raise InputError("the admin endpoint does not read or write files (INTO OUTFILE / FROM INFILE)")
-    for match in _CALL.finditer(bare):
-        if match.group(1).lower() in EXTERNAL_TABLE_FUNCTIONS:
-            raise InputError(
-                f"the admin endpoint does not run table function {match.group(1)}(): it reaches files, "
-                "URLs or programs outside the database"
+    for node, parent in _nodes(lines):
+        if parent is None:
+            continue
+        if node.kind == "Literal" and parent.kind in READ_STATEMENTS:
+            return "the admin endpoint does not write files (INTO OUTFILE)"
+        if node.kind != "Function":
+            continue
+        if parent.kind == "TableExpression" and node.name.lower() not in allowed_table_functions:
+            allowed = ", ".join(sorted(allowed_table_functions)) or "none"
+            return (
+                f"the admin endpoint does not run table function {node.name}() (allowed: {allowed}; "
+                "see service::admin::allowed_table_functions)"
             )
-    return sql
+        if node.name.lower() in _OUTSIDE_FUNCTIONS:
+            return f"the admin endpoint does not run function {node.name}(): it reads local files"
+    return None
+
+
+class AdminQueryGuard:
+    """Checks admin statements with the engine's parser, on the admin session it is given."""
+
+    def __init__(self, session: Store, allowed_table_functions: tuple[str, ...] = ()) -> None:
+        self.session = session
+        self.allowed = frozenset(name.lower() for name in allowed_table_functions)
+
+    def check(self, sql: str, params: Mapping[str, Any] | None = None) -> str:
+        """The canonical text of ``sql`` if the endpoint may run it; else InputError saying why (the
+        engine's own message for syntax errors and second statements)."""
+        if not isinstance(sql, str):
+            raise InputError("the admin query must be a string")
+        try:
+            formatted = self.session.query("SELECT formatQuerySingleLine({sql:String})", {"sql": sql})
+        except QueryError as exc:  # the engine's parser said no: its message, without our wrapper query
+            reason = str(exc).removeprefix(f"{self.session.description}: ").split(": In scope ")[0]
+            raise InputError(f"ClickHouse refuses the statement: {reason}") from exc
+        canonical = formatted.scalar()
+        if not isinstance(canonical, str) or not canonical.strip():
+            raise InputError("the admin query is empty")
+        tree = self.session.query(f"EXPLAIN AST {canonical}", params)
+        problem = _problem([str(row[0]) for row in tree.rows], self.allowed)
+        if problem:
+            raise InputError(problem)
+        return canonical
+
+
+def _session_settings(config: AdminConfig) -> dict[str, object]:
+    return {
+        "max_execution_time": config.max_execution_time_s,
+        "max_result_rows": config.max_result_rows,
+        "max_result_bytes": config.max_result_mib << 20,
+        "result_overflow_mode": "throw",
+        "max_memory_usage": config.max_memory_mib << 20,
+    }
+
+
+def open_admin_session(settings: StoreSettings, config: AdminConfig) -> Store:
+    """A second connection to the collector's store, locked to read-only with the admin limits.
+
+    chDB serves several sessions on one directory in one process; each has its own settings and its
+    own lock, so the writer's session is untouched. ``readonly`` is set last (it forbids further
+    changes) and read back: a session that is not read-only is not served.
+    """
+    session = open_store(settings)
+    try:
+        for name, value in {**_session_settings(config), "readonly": 1}.items():
+            literal = f"'{value}'" if isinstance(value, str) else repr(value)
+            session.command(f"SET {name} = {literal}")
+        readonly = session.query("SELECT toString(getSetting('readonly'))").scalar()
+        if readonly != "1":
+            raise StoreUnavailable(f"{session.description}: the admin session is not read-only ({readonly})")
+    except BaseException:
+        session.close()
+        raise
+    return session

@@ -30,7 +30,7 @@ from tracelock.collector.receivers.otlp.decode import (
     validated_body,
 )
 from tracelock.collector.receivers.otlp.grpc_server import response_for
-from tracelock.collector.serve_http import ServerThread
+from tracelock.collector.serve_http import ServerThread, read_body
 from tracelock.collector.status import answer_for
 from tracelock.errors import InputError
 
@@ -39,20 +39,6 @@ __all__ = ["HttpTraceServer", "feedback_route", "operations_routes"]
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _OK_PROTOBUF = ExportTraceServiceResponse().SerializeToString()
-
-
-async def _read_body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise InputError(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise InputError(f"request body exceeds the limit of {limit} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _error_response(exc: BaseException, content_type: str, host: Host) -> Response:
@@ -92,7 +78,7 @@ class HttpTraceServer:
                 raise InputError(
                     f"unsupported Content-Type {content_type or '(none)'!r}: use {_PROTOBUF} or {_JSON}"
                 )
-            body = await _read_body(request, self.limit)
+            body = await read_body(request, self.limit)
             encoding = request.headers.get("content-encoding", "")
             checked = await run_in_threadpool(self._ingest, body, content_type, encoding)
         except Exception as exc:
@@ -141,7 +127,7 @@ class HttpTraceServer:
 def feedback_route(host: Host) -> Route:
     async def feedback(request: Request) -> Response:
         try:
-            body = await _read_body(request, 4 << 20)
+            body = await read_body(request, 4 << 20)
             rows = parse_feedback(body)
             result = await run_in_threadpool(store_feedback, host.store, rows)
         except Exception as exc:
