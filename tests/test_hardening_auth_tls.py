@@ -99,12 +99,15 @@ def test_token_sources_that_cannot_work_are_refused_with_the_field_named(tmp_pat
         AuthConfig(tokens_env="X", token="typo")
     with pytest.raises(ConfigError, match=r"auth.tokens_env: environment variable NOPE is not set"):
         BearerTokens.from_config(AuthConfig(tokens_env="NOPE"), environ={})
-    with pytest.raises(ConfigError, match=r"auth.tokens_file: cannot read"):
-        BearerTokens.from_config(AuthConfig(tokens_file=tmp_path / "absent"))
+    # a tokens file that cannot be read, or holds no token, is refused when the config is validated
+    with pytest.raises(ValidationError, match=r"tokens_file\n.*cannot read"):
+        AuthConfig(tokens_file=tmp_path / "absent")
     empty = tmp_path / "empty"
     empty.write_text("# nothing yet\n")
+    with pytest.raises(ValidationError, match=r"tokens_file\n.*holds no token"):
+        AuthConfig(tokens_file=empty)
     with pytest.raises(ConfigError, match="no bearer tokens configured"):
-        BearerTokens.from_config(AuthConfig(tokens_file=empty))
+        BearerTokens.from_config(AuthConfig(tokens_env="EMPTY"), environ={"EMPTY": " , "})
 
 
 def test_tls_config_names_a_missing_file(certs: DevCertificates, tmp_path: Path) -> None:

@@ -12,13 +12,12 @@ import hmac
 import json
 import os
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from pathlib import Path
 from typing import Any
 
 import grpc
 from prometheus_client import Counter
 
-from tracelock.collector.security.config import AuthConfig
+from tracelock.collector.security.config import AuthConfig, read_tokens_file
 from tracelock.collector.security.registry import SECURITY_REGISTRY
 from tracelock.errors import ConfigError
 
@@ -59,14 +58,11 @@ class BearerTokens:
         tokens: list[str] = []
         if config.tokens_file is not None:
             try:
-                text = Path(config.tokens_file).read_text(encoding="utf-8")
+                tokens += read_tokens_file(config.tokens_file)
             except (OSError, UnicodeDecodeError) as exc:
                 raise ConfigError(
                     f"cannot read {config.tokens_file}: {exc}", field="auth.tokens_file"
                 ) from exc
-            tokens += [
-                line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")
-            ]
         if config.tokens_env is not None:
             if config.tokens_env not in env:
                 raise ConfigError(
