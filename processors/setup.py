@@ -4,14 +4,14 @@ Works with or without an application-owned ``TracerProvider``: an existing SDK p
 Resource and processors and gets tracelock's added (version keys then go on each span, since its
 Resource is fixed); otherwise a provider is created with the version keys on its Resource.
 
-Endpoint precedence, as in the OTLP exporters: ``endpoint=`` -> ``TRACELOCK_ENDPOINT`` -> the
-exporter's own ``OTEL_EXPORTER_OTLP_*`` variables -> its default (``localhost:4317`` for gRPC,
-``localhost:4318/v1/traces`` for HTTP).
+Precedence, as in the OTLP exporters (:mod:`tracelock.env`): ``endpoint=`` -> ``TRACELOCK_ENDPOINT`` ->
+the exporter's own ``OTEL_EXPORTER_OTLP_*`` variables -> its default (``localhost:4317`` for gRPC,
+``localhost:4318/v1/traces`` for HTTP); ``protocol=`` -> ``TRACELOCK_PROTOCOL`` ->
+``OTEL_EXPORTER_OTLP_TRACES_PROTOCOL`` -> ``OTEL_EXPORTER_OTLP_PROTOCOL`` -> ``grpc``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any, Literal
 
@@ -19,6 +19,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 
+from tracelock import env
 from tracelock.errors import ConfigError
 from tracelock.processors.combined import TracelockProcessor
 from tracelock.processors.problems import PROBLEMS
@@ -30,9 +31,13 @@ __all__ = ["instrument"]
 _MARK = "_tracelock_processors"
 
 
-def _otlp_exporter(endpoint: str | None, protocol: str, headers: Mapping[str, str] | None) -> SpanExporter:
-    endpoint = endpoint or os.environ.get("TRACELOCK_ENDPOINT") or None
-    protocol = os.environ.get("TRACELOCK_PROTOCOL", protocol)
+def _otlp_exporter(
+    endpoint: str | None, protocol: str | None, headers: Mapping[str, str] | None
+) -> SpanExporter:
+    endpoint = env.setting(endpoint or None, env.ENDPOINT)
+    protocol = env.setting(
+        protocol, env.PROTOCOL, env.OTEL_TRACES_PROTOCOL, env.OTEL_PROTOCOL, default="grpc"
+    )
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
@@ -62,7 +67,7 @@ def instrument(
     judge_version: str | None = None,
     experiment_bucket: str | None = None,
     endpoint: str | None = None,
-    protocol: Literal["grpc", "http/protobuf"] = "grpc",
+    protocol: Literal["grpc", "http/protobuf"] | None = None,
     headers: Mapping[str, str] | None = None,
     exporter: SpanExporter | None = None,
     export: bool = True,

@@ -19,6 +19,7 @@ from typing import Any
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from tracelock import env
 from tracelock.errors import ConfigError
 from tracelock.processors.problems import PROBLEMS, ProblemLog
 
@@ -81,7 +82,7 @@ class PriceTable:
 
     @classmethod
     def from_env(cls) -> PriceTable:
-        path = os.environ.get("TRACELOCK_PRICES")
+        path = os.environ.get(env.PRICES)
         return cls.from_file(path) if path else cls()
 
     def __len__(self) -> int:

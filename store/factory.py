@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from tracelock import env
 from tracelock.store.base import Store, check_identifier
 
 __all__ = ["DEFAULT_DATA_DIR", "StoreSettings", "open_store"]
@@ -24,9 +25,9 @@ class StoreSettings:
     @classmethod
     def from_env(cls) -> StoreSettings:
         return cls(
-            data_dir=Path(os.environ.get("TRACELOCK_DATA_DIR", DEFAULT_DATA_DIR)),
-            clickhouse_url=os.environ.get("TRACELOCK_CLICKHOUSE_URL") or None,
-            database=os.environ.get("TRACELOCK_DATABASE", "tracelock"),
+            data_dir=Path(os.environ.get(env.DATA_DIR, DEFAULT_DATA_DIR)),
+            clickhouse_url=os.environ.get(env.CLICKHOUSE_URL) or None,
+            database=os.environ.get(env.DATABASE, "tracelock"),
         )
 
     def __post_init__(self) -> None:
