@@ -10,9 +10,14 @@ therefore work in one of two ways:
 - or by looking at spans through ``batch.request()`` (a parsed ExportTraceServiceRequest) and returning
   a batch built with :meth:`SpanBatch.from_request` - for processors that must see values (a sampler).
 
+Every component is made by its :class:`Factory` from :class:`Settings` (its id, a logger named after
+it, the collector's one metrics registry) and its validated config: ``factory.create(settings, config)``.
+
 Lifecycle (every component): ``start(host)`` once before data flows, ``shutdown()`` once after; shutdown
 without start must work, and start -> shutdown -> start again must work. ``consume`` may be called from
-several threads at once and must not block on the network longer than its own timeout.
+several threads at once and must not block on the network longer than its own timeout. Receivers hand
+what they accept to ``host.consumer(settings.id)``: the pipelines that list them (a
+:class:`TracesConsumer`).
 
 Failures: raise :class:`~tracelock.errors.InputError` for bad data (permanent, 400/INVALID_ARGUMENT),
 :class:`~tracelock.errors.Overloaded` when full (retryable, 429/RESOURCE_EXHAUSTED), anything else is
@@ -21,12 +26,16 @@ treated as retryable by the pipeline (the batch stays in the WAL and is written 
 
 from __future__ import annotations
 
+import logging
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, Literal, Protocol, TypeVar
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from pydantic import BaseModel
+
+from tracelock.collector.metrics import CollectorMetrics
 
 if TYPE_CHECKING:
     from tracelock.collector.host import Host
@@ -35,10 +44,17 @@ __all__ = [
     "AttributeRewrite",
     "Component",
     "Exporter",
+    "Factory",
+    "Kind",
     "Processor",
     "Receiver",
+    "Settings",
     "SpanBatch",
+    "TracesConsumer",
 ]
+
+Kind = Literal["receiver", "processor", "exporter"]
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
 
 
 @dataclass(frozen=True)
@@ -99,6 +115,47 @@ class SpanBatch:
         )
 
 
+@dataclass(frozen=True)
+class Settings:
+    """What every component is created with, besides its config (the OTel Collector's ``Settings``).
+
+    ``id`` is the config key (``clickhouse/mirror``); ``logger`` is ``tracelock.collector.<kind>.<id>``;
+    ``metrics`` is the collector's one registry: components get or create their instruments there
+    (``metrics.counter(...)``), labelled by id when several instances may exist.
+    """
+
+    id: str
+    kind: Kind
+    metrics: CollectorMetrics
+    logger: logging.Logger
+
+    @classmethod
+    def create(cls, kind: Kind, component_id: str, metrics: CollectorMetrics | None = None) -> Settings:
+        return cls(
+            id=component_id,
+            kind=kind,
+            metrics=metrics if metrics is not None else CollectorMetrics(),
+            logger=logging.getLogger(f"tracelock.collector.{kind}.{component_id}"),
+        )
+
+    @property
+    def type(self) -> str:
+        """The component type: the id's part before ``/``."""
+        return self.id.split("/", 1)[0]
+
+
+class TracesConsumer(Protocol):
+    """Where a receiver hands a request: returns once the spans are durable (the acknowledgement).
+
+    ``wait_for_room`` is called before decoding, so a full queue refuses a request unread
+    (:class:`~tracelock.errors.Overloaded`); ``deadline`` is the client's remaining time, if it sent one.
+    """
+
+    def wait_for_room(self, transport: str, deadline: float | None = None) -> None: ...
+
+    def ingest(self, body: bytes, span_count: int, transport: str) -> None: ...
+
+
 class Component(ABC):  # noqa: B024 - both lifecycle hooks are optional
     """Lifecycle shared by receivers, processors and exporters."""
 
@@ -128,4 +185,21 @@ class Exporter(Component):
 
 
 class Receiver(Component):
-    """Accepts data from the network and passes it to ``host.ingest`` (which answers ack or refusal)."""
+    """Accepts data from the network and passes it to ``host.consumer(id)`` (which answers ack or refusal)."""
+
+    def addresses(self) -> dict[str, str]:
+        """Where it listens, by protocol (``{"grpc": "127.0.0.1:4317"}``), once started."""
+        return {}
+
+
+@dataclass(frozen=True)
+class Factory(Generic[ConfigT]):
+    """Builds one component type: ``create(settings, config)`` gets a validated ``config_model``."""
+
+    kind: Kind
+    type: str
+    config_model: type[ConfigT]
+    create: Callable[[Settings, ConfigT], Component]
+
+    def default_config(self) -> ConfigT:
+        return self.config_model()

@@ -1,8 +1,15 @@
 """The collector's configuration file: the OpenTelemetry Collector's shape, validated once at start.
 
 Every problem is collected with its YAML path (``receivers::otlp::protocols::grpc::endpoint``) and all
-are reported together; references between sections (a pipeline naming an undefined exporter) are
-checked here, once. ``tracelock collector`` without a file runs :data:`DEFAULT_CONFIG`.
+are reported together; references between sections (a pipeline naming an undefined exporter, an
+exporter claimed by two pipelines) are checked here, once, as is every component's own config (an
+exporter's endpoint and database included), so ``--check`` finds what start would.
+
+``service::pipelines`` holds any number of pipelines named ``traces`` or ``traces/<name>``; each lists
+its receivers (a receiver may feed several pipelines), its processors (run in order, once per request)
+and its exporters (each with its own queue; a request is acknowledged once every exporter of the
+pipeline holds it durably). An exporter belongs to one pipeline: its write-ahead log is replayed through
+that pipeline's processors. ``tracelock collector`` without a file runs :data:`DEFAULT_CONFIG`.
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tracelock.collector.component import Kind
 from tracelock.collector.registry import get_factory
 from tracelock.collector.security.config import AdminConfig
 from tracelock.errors import ConfigError
@@ -40,7 +48,7 @@ class PipelineConfig(BaseModel):
 
     receivers: list[str] = Field(min_length=1)
     processors: list[str] = Field(default_factory=list)
-    exporters: list[str] = Field(min_length=1, max_length=1)
+    exporters: list[str] = Field(min_length=1)
 
 
 class WalConfig(BaseModel):
@@ -69,9 +77,9 @@ class ComponentSpec(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     id: str
-    kind: str
+    kind: Kind
     type: str
-    config: Any
+    config: Any  # the factory's own config model
 
 
 class CollectorConfig(BaseModel):
@@ -112,7 +120,12 @@ def parse_config(raw: Any, source: str = "config") -> CollectorConfig:
         if key not in known
     ]
     sections: dict[str, dict[str, ComponentSpec]] = {}
-    for section, kind in (("receivers", "receiver"), ("processors", "processor"), ("exporters", "exporter")):
+    kinds: tuple[tuple[str, Kind], ...] = (
+        ("receivers", "receiver"),
+        ("processors", "processor"),
+        ("exporters", "exporter"),
+    )
+    for section, kind in kinds:
         specs: dict[str, ComponentSpec] = {}
         entries = raw.get(section) or {}
         if not isinstance(entries, dict):
@@ -120,7 +133,7 @@ def parse_config(raw: Any, source: str = "config") -> CollectorConfig:
             entries = {}
         for comp_id, body in entries.items():
             type_name = str(comp_id).split("/", 1)[0]
-            factory = get_factory(kind, type_name)  # type: ignore[arg-type]
+            factory = get_factory(kind, type_name)
             if factory is None:
                 problems.append(f"{section}::{comp_id}: unknown {kind} type {type_name!r}")
                 continue
@@ -137,17 +150,7 @@ def parse_config(raw: Any, source: str = "config") -> CollectorConfig:
     except ValidationError as exc:
         problems += _errors(exc, ("service",))
     if service is not None:
-        for name, pipeline in service.pipelines.items():
-            for section in ("receivers", "processors", "exporters"):
-                for index, comp_id in enumerate(getattr(pipeline, section)):
-                    if comp_id not in (raw.get(section) or {}):
-                        where = f"service::pipelines::{name}::{section}::{index}"
-                        problems.append(f"{where}: {comp_id!r} is not defined under {section}")
-            types = [p.split("/", 1)[0] for p in pipeline.processors]
-            if "batch" in types and types.index("batch") != len(types) - 1:
-                problems.append(f"service::pipelines::{name}::processors: 'batch' must be the last processor")
-        if len(service.pipelines) > 1:
-            problems.append("service::pipelines: one traces pipeline is supported")
+        problems += _pipeline_problems(service, raw)
     if problems:
         listing = "\n  ".join(problems)
         error = ConfigError(f"{source}: {len(problems)} problem(s):\n  {listing}")
@@ -160,6 +163,33 @@ def parse_config(raw: Any, source: str = "config") -> CollectorConfig:
         exporters=sections["exporters"],
         service=service,
     )
+
+
+def _pipeline_problems(service: ServiceConfig, raw: dict[str, Any]) -> list[str]:
+    """Cross-references: pipeline names, components defined, batch last, one pipeline per exporter."""
+    problems: list[str] = []
+    exporter_owner: dict[str, str] = {}
+    for name, pipeline in service.pipelines.items():
+        if name.split("/", 1)[0] != "traces" or name.endswith("/"):
+            expected = "('traces' or 'traces/<name>')"
+            problems.append(f"service::pipelines::{name}: only traces pipelines are supported {expected}")
+        for section in ("receivers", "processors", "exporters"):
+            ids: list[str] = getattr(pipeline, section)
+            for index, comp_id in enumerate(ids):
+                where = f"service::pipelines::{name}::{section}::{index}"
+                if comp_id not in (raw.get(section) or {}):
+                    problems.append(f"{where}: {comp_id!r} is not defined under {section}")
+                elif ids.index(comp_id) != index:
+                    problems.append(f"{where}: {comp_id!r} is listed twice")
+                elif section == "exporters" and comp_id in exporter_owner:
+                    owner = exporter_owner[comp_id]
+                    problems.append(f"{where}: {comp_id!r} is already used by pipeline {owner!r}")
+                elif section == "exporters":
+                    exporter_owner[comp_id] = name
+        types = [p.split("/", 1)[0] for p in pipeline.processors]
+        if "batch" in types and types.index("batch") != len(types) - 1:
+            problems.append(f"service::pipelines::{name}::processors: 'batch' must be the last processor")
+    return problems
 
 
 def load_config(path: str | Path | None) -> CollectorConfig:

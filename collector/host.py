@@ -1,30 +1,50 @@
-"""What components get from the running collector: where data lives, the shared store, metrics, ingest."""
+"""What components get from the running collector: where data lives, its stores, metrics, and the
+consumer each receiver feeds.
+
+The Host is shared and read-mostly: no component changes what another one sees. The collector's own
+store (``store``: the CLI's ``--data-dir`` / ``--clickhouse-url`` / ``--database``, used by feedback,
+the admin endpoint and the seed sampler) never changes; an exporter that writes elsewhere asks for its
+own with :meth:`Host.open_store`.
+"""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from tracelock.collector.component import TracesConsumer
 from tracelock.collector.metrics import CollectorMetrics
+from tracelock.errors import Overloaded
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
-
-if TYPE_CHECKING:
-    from tracelock.collector.pipeline import Pipeline
 
 __all__ = ["Host"]
 
 
+class _NotRunning:
+    """The consumer of a receiver no pipeline is connected to (yet): refuses, retryably."""
+
+    def wait_for_room(self, transport: str, deadline: float | None = None) -> None:
+        raise Overloaded("no pipeline is running", retry_after=5.0)
+
+    def ingest(self, body: bytes, span_count: int, transport: str) -> None:
+        raise Overloaded("no pipeline is running", retry_after=5.0)
+
+
 @dataclass
 class Host:
-    """One per collector process. The store is opened once and shared (one chDB directory, one owner)."""
+    """One per collector process. A store is opened once per (URL, database) and shared: one chDB
+    directory, one owner; several databases in it are several sessions of that one owner."""
 
     store_settings: StoreSettings
     metrics: CollectorMetrics = field(default_factory=CollectorMetrics)
-    pipeline: Pipeline | None = None
     ready: threading.Event = field(default_factory=threading.Event)
-    _store: Store | None = None
+    #: receiver id -> the pipelines it feeds (set by the graph before receivers start)
+    consumers: dict[str, TracesConsumer] = field(default_factory=dict)
+    #: spans acknowledged and not yet written, over every exporter's queue (set by the graph)
+    queued_spans: Callable[[], int] = field(default=lambda: 0)
+    _stores: dict[StoreSettings, Store] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -36,43 +56,38 @@ class Host:
         """The collector's own files (WAL, spool, admin address): ``<data-dir>/collector``."""
         return self.data_dir / "collector"
 
+    def consumer(self, receiver_id: str) -> TracesConsumer:
+        """What receiver ``receiver_id`` hands its requests to."""
+        return self.consumers.get(receiver_id) or _NotRunning()
+
     def open_store(self, clickhouse_url: str | None = None, database: str | None = None) -> Store:
+        """The migrated store at ``clickhouse_url`` / ``database`` (each defaulting to the collector's
+        own), opened on first use and shared by every component that asks for the same one."""
+        settings = replace(
+            self.store_settings,
+            clickhouse_url=clickhouse_url or self.store_settings.clickhouse_url,
+            database=database or self.store_settings.database,
+        )
         with self._lock:
-            if self._store is None:
-                settings = self.store_settings
-                if clickhouse_url or database:
-                    settings = replace(
-                        settings,
-                        clickhouse_url=clickhouse_url or settings.clickhouse_url,
-                        database=database or settings.database,
-                    )
-                    self.store_settings = settings
+            store = self._stores.get(settings)
+            if store is None:
                 store = open_store(settings)
                 try:
                     apply_migrations(store)
                 except BaseException:
                     store.close()
                     raise
-                self._store = store
-            return self._store
+                self._stores[settings] = store
+            return store
 
     @property
     def store(self) -> Store:
+        """The collector's own store (feedback, admin queries, the seed sampler)."""
         return self.open_store()
 
-    def ingest(self, body: bytes, span_count: int, transport: str) -> None:
-        """Receivers call this; returns when the spans are durable (see Pipeline.ingest)."""
-        if self.pipeline is None:
-            raise RuntimeError("no pipeline is running")
-        self.pipeline.ingest(body, span_count, transport)
-
-    def wait_for_room(self, transport: str, deadline: float | None = None) -> None:
-        """Receivers call this before decoding: refuse (Overloaded) while the queue stays full."""
-        if self.pipeline is not None:
-            self.pipeline.wait_for_room(transport, deadline)
-
     def close_store(self) -> None:
+        """Close every store opened through this host."""
         with self._lock:
-            if self._store is not None:
-                self._store.close()
-                self._store = None
+            stores, self._stores = list(self._stores.values()), {}
+        for store in stores:
+            store.close()

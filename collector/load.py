@@ -11,7 +11,7 @@ from pathlib import Path
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracelock.collector.component import AttributeRewrite, SpanBatch
+from tracelock.collector.component import AttributeRewrite, Settings, SpanBatch
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.processors.normalize.config import NormalizeConfig
 from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
@@ -41,6 +41,7 @@ def load_request(
         body = request.SerializeToString()
     if count == 0:
         return 0
-    batch = NormalizeProcessor(NormalizeConfig()).consume(SpanBatch(bodies=(body,), span_count=count))
+    normalize = NormalizeProcessor(Settings.create("processor", "normalize"), NormalizeConfig())
+    batch = normalize.consume(SpanBatch(bodies=(body,), span_count=count))
     SpanWriter(store, spool_dir).write(batch.bodies, rewrite or batch.rewrite)
     return count

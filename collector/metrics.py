@@ -1,15 +1,30 @@
-"""Prometheus metrics of one collector (own registry, so several collectors can live in one process)."""
+"""Prometheus metrics of one collector: one registry per collector, passed to every component in its
+Settings (so several collectors, or one component restarted, can live in one process).
+
+The pipeline's own counters are attributes here; a component that needs more gets them with
+:meth:`CollectorMetrics.counter` / :meth:`gauge`, which return the instrument already registered under
+that name (a processor started twice, or two instances of one type, share it and label by id).
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Sequence
+from typing import TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.metrics import MetricWrapperBase
 
 __all__ = ["CollectorMetrics"]
+
+_M = TypeVar("_M", bound=MetricWrapperBase)
 
 
 class CollectorMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
+        self._made: dict[str, MetricWrapperBase] = {}
+        self._lock = threading.Lock()
         r = self.registry
         self.spans_received = Counter(
             "tracelock_collector_spans_received",
@@ -67,6 +82,23 @@ class CollectorMetrics:
             "Feedback records whose trace id is not (yet) in otel_traces.",
             registry=r,
         )
+
+    def _get(self, kind: type[_M], name: str, documentation: str, labels: Sequence[str]) -> _M:
+        with self._lock:
+            made = self._made.get(name)
+            if made is None:
+                made = self._made[name] = kind(name, documentation, list(labels), registry=self.registry)
+        if not isinstance(made, kind):
+            raise TypeError(f"metric {name!r} is already registered as a {type(made).__name__}")
+        return made
+
+    def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter:
+        """The counter ``name`` of this collector, registered on first use."""
+        return self._get(Counter, name, documentation, labels)
+
+    def gauge(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Gauge:
+        """The gauge ``name`` of this collector, registered on first use."""
+        return self._get(Gauge, name, documentation, labels)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

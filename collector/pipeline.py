@@ -56,6 +56,11 @@ class Pipeline:
         batch = SpanBatch(bodies=(body,), span_count=span_count)
         for processor in self.processors:
             batch = processor.consume(batch)
+        self.put(batch, transport)
+
+    def put(self, batch: SpanBatch, transport: str = "inproc") -> None:
+        """Admit and make durable a batch the pipeline's processors already produced (the graph's call:
+        it runs each pipeline's processors once and hands the result to every exporter's queue)."""
         if batch.span_count == 0:
             return
         n = batch.span_count

@@ -13,7 +13,6 @@ from tracelock.collector.admin import ADMIN_FILE, AdminServer
 from tracelock.collector.config import CollectorConfig
 from tracelock.collector.graph import Graph
 from tracelock.collector.host import Host
-from tracelock.collector.receivers.otlp.otlp import OTLPReceiver
 from tracelock.store import StoreSettings
 
 __all__ = ["Collector", "run_collector"]
@@ -33,14 +32,11 @@ class Collector:
         self.graph_written = 0.0
 
     def addresses(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for receiver in self.graph.receivers:
-            if isinstance(receiver, OTLPReceiver):
-                if receiver.grpc is not None:
-                    out["grpc"] = f"{receiver.grpc.config.endpoint.rpartition(':')[0]}:{receiver.grpc.port}"
-                if receiver.http is not None and receiver.http._thread is not None:
-                    out["http"] = receiver.http._thread.url
-        return out
+        """Where the receivers listen: ``{"receivers": {id: {"grpc": ..., "http": ...}}}``, plus the
+        first receiver's ``grpc`` / ``http`` at the top level (the one most configs have)."""
+        by_id = {rid: receiver.addresses() for rid, receiver in self.graph.receivers.items()}
+        first = next(iter(by_id.values()), {})
+        return {**first, "receivers": by_id}
 
     def start(self) -> None:
         self.graph.start()
@@ -55,9 +51,9 @@ class Collector:
 
     def stop(self) -> bool:
         self.host.ready.clear()
-        pipeline = self.graph.pipeline
+        queues = list(self.graph.queues.values())  # shutdown lets go of them; they count what drain wrote
         drained = self.graph.shutdown(self.config.service.drain_timeout)
-        self.graph_written = float(pipeline.written_spans if pipeline else 0)
+        self.graph_written = float(sum(queue.written_spans for queue in queues))
         self.admin.shutdown()
         self.address_file.unlink(missing_ok=True)
         self.host.close_store()

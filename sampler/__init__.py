@@ -4,9 +4,9 @@ The case file is a dataset seed: complaint-linked traces, thumbs-down, empty ret
 unhappy traces, the first traces of a new feature and slices with a high complaint rate become eval
 cases. Rules live in YAML (:mod:`tracelock.sampler.rules`) with CEL conditions; the collector applies
 span rules to the stream and trace/slice rules to stored summaries (:mod:`tracelock.sampler.online`,
-:mod:`tracelock.sampler.processor`); ``tracelock seeds run`` applies all rules to what is stored
-(:mod:`tracelock.sampler.batch`); both write the same seed identity (:func:`seed_id`).
-See docs/seeds.md.
+plugged into the pipeline by :mod:`tracelock.collector.processors.seed_sampler`); ``tracelock seeds
+run`` applies all rules to what is stored (:mod:`tracelock.sampler.batch`); both write the same seed
+identity (:func:`seed_id`). See docs/seeds.md.
 """
 
 from __future__ import annotations

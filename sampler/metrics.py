@@ -1,44 +1,43 @@
-"""Prometheus counters of the seed sampler, registered once per collector registry.
+"""Prometheus counters of the seed sampler, on the collector's one metrics registry.
 
-The collector serves its own registry (``Host.metrics.registry``); a processor restarted in the same
-process (start -> shutdown -> start) must find its counters there rather than register them twice.
+``metrics`` is anything with ``counter(name, doc, labels)`` returning the counter already registered
+under that name (:class:`tracelock.collector.metrics.CollectorMetrics`), so a processor restarted in
+the same process (start -> shutdown -> start) finds its counters rather than registering them twice.
 """
 
 from __future__ import annotations
 
-import threading
-import weakref
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from typing import Protocol
 
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import Counter
 
-__all__ = ["SamplerMetrics", "sampler_metrics"]
+__all__ = ["MetricsRegistry", "SamplerMetrics"]
+
+
+class MetricsRegistry(Protocol):
+    def counter(self, name: str, documentation: str, labels: Sequence[str] = ()) -> Counter: ...
 
 
 class SamplerMetrics:
-    def __init__(self, registry: CollectorRegistry) -> None:
-        self.seeds = Counter(
+    def __init__(self, metrics: MetricsRegistry) -> None:
+        self.seeds = metrics.counter(
             "tracelock_seed_sampler_seeds",
             "Seeds written, by rule and path.",
             ["rule", "mode"],
-            registry=registry,
         )
-        self.rule_errors = Counter(
+        self.rule_errors = metrics.counter(
             "tracelock_seed_sampler_rule_errors",
             "Condition evaluations that failed at runtime (counted, logged once per rule).",
             ["rule"],
-            registry=registry,
         )
-        self.rate_limited = Counter(
+        self.rate_limited = metrics.counter(
             "tracelock_seed_sampler_rate_limited",
             "Matches refused by max_per_hour.",
             ["rule"],
-            registry=registry,
         )
-        self.failures = Counter(
-            "tracelock_seed_sampler_failures",
-            "Sampler failures; spans flowed on unsampled.",
-            registry=registry,
+        self.failures = metrics.counter(
+            "tracelock_seed_sampler_failures", "Sampler failures; spans flowed on unsampled."
         )
         self._seen: dict[tuple[str, str], int] = {}
 
@@ -49,15 +48,3 @@ class SamplerMetrics:
             if total > previous:
                 counter.labels(rule=rule).inc(total - previous)
             self._seen[(kind, rule)] = total
-
-
-_BY_REGISTRY: weakref.WeakKeyDictionary[CollectorRegistry, SamplerMetrics] = weakref.WeakKeyDictionary()
-_LOCK = threading.Lock()
-
-
-def sampler_metrics(registry: CollectorRegistry) -> SamplerMetrics:
-    with _LOCK:
-        metrics = _BY_REGISTRY.get(registry)
-        if metrics is None:
-            metrics = _BY_REGISTRY[registry] = SamplerMetrics(registry)
-        return metrics

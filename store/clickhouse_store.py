@@ -1,8 +1,13 @@
-"""A ClickHouse server or cluster through clickhouse-connect (HTTP): the same SQL as chDB."""
+"""A ClickHouse server or cluster through clickhouse-connect (HTTP): the same SQL as chDB.
+
+``connect`` is clickhouse-connect's ``get_client`` unless told otherwise: the tests pass one that adds
+``interface="chdb", path=...`` (clickhouse-connect's in-process chDB client), so every statement and
+insert path here runs on each commit without a server.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -11,7 +16,10 @@ from tracelock.errors import ConfigError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, check_identifier
 from tracelock.store.errors import translate_errors
 
-__all__ = ["ClickHouseStore", "parse_clickhouse_url"]
+__all__ = ["ClickHouseStore", "Connect", "parse_clickhouse_url"]
+
+#: ``clickhouse_connect.get_client``'s shape: keyword arguments in, a client out.
+Connect = Callable[..., Any]
 
 
 def parse_clickhouse_url(url: str) -> dict[str, Any]:
@@ -24,16 +32,20 @@ def parse_clickhouse_url(url: str) -> dict[str, Any]:
     if not parsed.hostname:
         raise ConfigError(f"no host in {url!r}", field="clickhouse_url")
     secure = parsed.scheme == "https"
+    try:
+        port = parsed.port
+    except ValueError as exc:  # urllib's "Port could not be cast to integer value as 'x'"
+        raise ConfigError(f"invalid port in {url!r}: {exc}", field="clickhouse_url") from None
     kwargs: dict[str, Any] = {
         "host": parsed.hostname,
-        "port": parsed.port or (8443 if secure else 8123),
+        "port": port or (8443 if secure else 8123),
         "username": parsed.username or "default",
         "password": parsed.password or "",
         "secure": secure,
     }
     query = parse_qs(parsed.query)
     if "database" in query:
-        kwargs["database"] = query["database"][0]
+        kwargs["database"] = check_identifier(query["database"][0], "database")
     return kwargs
 
 
@@ -46,21 +58,20 @@ def _aware(value: Any) -> Any:
 class ClickHouseStore(Store):
     """clickhouse-connect client bound to one database, timezone UTC."""
 
-    def __init__(self, url: str, database: str = "tracelock") -> None:
+    def __init__(self, url: str, database: str = "tracelock", *, connect: Connect | None = None) -> None:
         import clickhouse_connect
 
+        connect = connect or clickhouse_connect.get_client
         kwargs = parse_clickhouse_url(url)
         self.database = check_identifier(kwargs.pop("database", database), "database")
         self.description = f"clickhouse:{kwargs['host']}:{kwargs['port']}"
         settings = {"session_timezone": "UTC"}
         try:
             with translate_errors(self.description):
-                admin = clickhouse_connect.get_client(**kwargs, settings=settings)
+                admin = connect(**kwargs, settings=settings)
                 admin.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
                 admin.close()
-                self._client = clickhouse_connect.get_client(
-                    **kwargs, database=self.database, settings=settings
-                )
+                self._client = connect(**kwargs, database=self.database, settings=settings)
         except StoreUnavailable:
             raise
         except Exception as exc:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracelock.collector.component import Exporter, Processor, Receiver
+from tracelock.collector.component import Exporter, Processor, Receiver, Settings
 from tracelock.collector.config import DEFAULT_CONFIG, load_config, parse_config
 from tracelock.collector.host import Host
 from tracelock.collector.registry import FACTORIES
@@ -81,7 +81,7 @@ def test_component_contract(key: tuple[str, str], tmp_path: Path, chdb_session_d
         config = factory.config_model.model_validate(
             {"protocols": {"grpc": {"endpoint": "127.0.0.1:0"}, "http": {"endpoint": "127.0.0.1:0"}}}
         )
-    component = factory.create(config)
+    component = factory.create(Settings.create(factory.kind, factory.type), config)
     assert isinstance(component, Receiver | Processor | Exporter)
     component.shutdown()  # shutdown without start
     host = Host(StoreSettings(data_dir=chdb_session_dir, database="t_contract"))

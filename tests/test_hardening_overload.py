@@ -45,15 +45,16 @@ def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_l
 
 
 def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() -> None:
-    from tracelock.collector.component import SpanBatch
+    from tracelock.collector.component import Settings, SpanBatch
     from tracelock.collector.processors.memory_limiter.config import MemoryLimiterConfig
     from tracelock.collector.processors.memory_limiter.memory_limiter import MemoryLimiter, resident_bytes
     from tracelock.errors import Overloaded
 
     assert (resident_bytes() or 0) > 64 << 20  # this pytest process is over a 64 MiB cap
     batch = SpanBatch(bodies=(b"",), span_count=3)
-    tight = MemoryLimiter(MemoryLimiterConfig(limit_mib=64, spike_limit_mib=16))
-    roomy = MemoryLimiter(MemoryLimiterConfig(limit_mib=1 << 20))
+    settings = Settings.create("processor", "memory_limiter")
+    tight = MemoryLimiter(settings, MemoryLimiterConfig(limit_mib=64, spike_limit_mib=16))
+    roomy = MemoryLimiter(settings, MemoryLimiterConfig(limit_mib=1 << 20))
     for limiter in (tight, roomy):
         limiter.start(None)  # type: ignore[arg-type]  # the limiter needs nothing from the host
     try:

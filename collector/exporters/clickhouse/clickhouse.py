@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 
-from tracelock.collector.component import Exporter, SpanBatch
+from tracelock.collector.component import Exporter, Factory, Settings, SpanBatch
 from tracelock.collector.exporters.clickhouse.config import ClickHouseExporterConfig
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.host import Host
 
-__all__ = ["ClickHouseExporter"]
+__all__ = ["FACTORY", "ClickHouseExporter"]
 
 
 class ClickHouseExporter(Exporter):
-    def __init__(self, config: ClickHouseExporterConfig) -> None:
+    def __init__(self, settings: Settings, config: ClickHouseExporterConfig) -> None:
+        self.settings = settings
         self.config = config
         self._writer: SpanWriter | None = None
         self._dedup_until = 0.0
@@ -45,3 +46,8 @@ class ClickHouseExporter(Exporter):
 
     def shutdown(self) -> None:
         self._writer = None
+
+
+FACTORY = Factory(
+    kind="exporter", type="clickhouse", config_model=ClickHouseExporterConfig, create=ClickHouseExporter
+)

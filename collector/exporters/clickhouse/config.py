@@ -1,10 +1,21 @@
-"""Settings of the ``clickhouse`` exporter."""
+"""Settings of the ``clickhouse`` exporter, checked when the config loads (``--check`` included): a
+database name ClickHouse would refuse or an endpoint that is not a ClickHouse URL fails there, named
+by its YAML path, not at start."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from tracelock.errors import ConfigError
+from tracelock.store.base import check_identifier
+from tracelock.store.clickhouse_store import parse_clickhouse_url
 
 __all__ = ["ClickHouseExporterConfig"]
+
+
+def _reason(exc: ConfigError) -> str:
+    """The message of ``exc`` without its field prefix: pydantic adds the YAML path itself."""
+    return str(exc).removeprefix(f"{exc.field}: ") if exc.field else str(exc)
 
 
 class ClickHouseExporterConfig(BaseModel):
@@ -23,3 +34,23 @@ class ClickHouseExporterConfig(BaseModel):
         "this long: a client retrying a request whose acknowledgement the crash swallowed resends spans "
         "the replay also writes (0: deduplicate only replays and failed-insert retries).",
     )
+
+    @field_validator("endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                parse_clickhouse_url(value)
+            except ConfigError as exc:
+                raise ValueError(_reason(exc)) from None
+        return value
+
+    @field_validator("database")
+    @classmethod
+    def _database(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                check_identifier(value, "database")
+            except ConfigError as exc:
+                raise ValueError(_reason(exc)) from None
+        return value

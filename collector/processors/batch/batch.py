@@ -9,15 +9,18 @@ itself lives in :class:`tracelock.collector.pipeline.Pipeline`, configured from 
 
 from __future__ import annotations
 
-from tracelock.collector.component import Processor, SpanBatch
+from tracelock.collector.component import Factory, Processor, Settings, SpanBatch
 from tracelock.collector.processors.batch.config import BatchConfig
 
-__all__ = ["BatchProcessor"]
+__all__ = ["FACTORY", "BatchProcessor"]
 
 
 class BatchProcessor(Processor):
-    def __init__(self, config: BatchConfig) -> None:
+    def __init__(self, settings: Settings, config: BatchConfig) -> None:
         self.config = config
 
     def consume(self, batch: SpanBatch) -> SpanBatch:
         return batch
+
+
+FACTORY = Factory(kind="processor", type="batch", config_model=BatchConfig, create=BatchProcessor)

@@ -10,30 +10,16 @@ Where ``/proc`` is missing the limiter logs once and lets everything through.
 
 from __future__ import annotations
 
-import logging
 import os
 import threading
 
-from prometheus_client import Counter, Gauge
-
-from tracelock.collector.component import Processor, SpanBatch
+from tracelock.collector.component import Factory, Processor, Settings, SpanBatch
 from tracelock.collector.host import Host
 from tracelock.collector.processors.memory_limiter.config import MemoryLimiterConfig
-from tracelock.collector.security.registry import SECURITY_REGISTRY
 from tracelock.errors import Overloaded
 
-__all__ = ["MemoryLimiter", "resident_bytes"]
+__all__ = ["FACTORY", "MemoryLimiter", "resident_bytes"]
 
-log = logging.getLogger("tracelock.collector")
-
-RSS_BYTES = Gauge(
-    "tracelock_collector_rss_bytes", "Resident set size of the collector.", registry=SECURITY_REGISTRY
-)
-SPANS_REFUSED = Counter(
-    "tracelock_collector_memory_limiter_refused_spans",
-    "Spans refused because RSS was over memory_limiter.limit_mib.",
-    registry=SECURITY_REGISTRY,
-)
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -47,8 +33,16 @@ def resident_bytes() -> int | None:
 
 
 class MemoryLimiter(Processor):
-    def __init__(self, config: MemoryLimiterConfig) -> None:
+    def __init__(self, settings: Settings, config: MemoryLimiterConfig) -> None:
         self.config = config
+        self.log = settings.logger
+        self.rss_bytes = settings.metrics.gauge(
+            "tracelock_collector_rss_bytes", "Resident set size of the collector."
+        )
+        self.spans_refused = settings.metrics.counter(
+            "tracelock_collector_memory_limiter_refused_spans",
+            "Spans refused because RSS was over memory_limiter.limit_mib.",
+        )
         self.limit = config.refuse_above_mib << 20
         self.over = False
         self._stop = threading.Event()
@@ -58,12 +52,14 @@ class MemoryLimiter(Processor):
         while not self._stop.wait(self.config.check_interval_s):
             rss = resident_bytes()
             if rss is None:
-                log.warning("memory_limiter: /proc/self/statm is not readable; the limit is not enforced")
+                self.log.warning(
+                    "memory_limiter: /proc/self/statm is not readable; the limit is not enforced"
+                )
                 return
-            RSS_BYTES.set(rss)
+            self.rss_bytes.set(rss)
             if (rss > self.limit) != self.over:
                 self.over = rss > self.limit
-                log.warning(
+                self.log.warning(
                     "memory_limiter: RSS %d MiB, %s", rss >> 20, "refusing" if self.over else "accepting"
                 )
 
@@ -74,7 +70,7 @@ class MemoryLimiter(Processor):
 
     def consume(self, batch: SpanBatch) -> SpanBatch:
         if self.over and not batch.replay:
-            SPANS_REFUSED.inc(batch.span_count)
+            self.spans_refused.inc(batch.span_count)
             raise Overloaded(
                 f"collector memory near its limit of {self.config.limit_mib} MiB "
                 f"(refusing above {self.config.refuse_above_mib} MiB); retry later",
@@ -87,3 +83,8 @@ class MemoryLimiter(Processor):
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+
+
+FACTORY = Factory(
+    kind="processor", type="memory_limiter", config_model=MemoryLimiterConfig, create=MemoryLimiter
+)

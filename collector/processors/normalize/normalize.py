@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from tracelock.collector.component import AttributeRewrite, Processor, SpanBatch
+from tracelock.collector.component import AttributeRewrite, Factory, Processor, Settings, SpanBatch
 from tracelock.collector.processors.normalize.config import NormalizeConfig
 from tracelock.collector.processors.normalize.expand import expand_request
 
-__all__ = ["NormalizeProcessor", "default_rewrite", "semconv_aliases"]
+__all__ = ["FACTORY", "NormalizeProcessor", "default_rewrite", "semconv_aliases"]
 
 
 def semconv_aliases() -> dict[str, str]:
@@ -35,10 +35,13 @@ def default_rewrite(config: NormalizeConfig | None = None) -> AttributeRewrite:
 
 
 class NormalizeProcessor(Processor):
-    def __init__(self, config: NormalizeConfig) -> None:
+    def __init__(self, settings: Settings, config: NormalizeConfig) -> None:
         self.config = config
         self.rewrite = default_rewrite(config)
 
     def consume(self, batch: SpanBatch) -> SpanBatch:
         bodies = tuple(expand_request(body) for body in batch.bodies) if self.config.aliases else batch.bodies
         return replace(batch, bodies=bodies, rewrite=self.rewrite)
+
+
+FACTORY = Factory(kind="processor", type="normalize", config_model=NormalizeConfig, create=NormalizeProcessor)

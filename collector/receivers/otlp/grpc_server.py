@@ -8,6 +8,7 @@ from typing import Any
 import grpc
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
+from tracelock.collector.component import TracesConsumer
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
 from tracelock.collector.receivers.otlp.decode import Validated, decode_protobuf, validated_body
@@ -29,19 +30,20 @@ def response_for(checked: Validated) -> ExportTraceServiceResponse:
 
 
 class GrpcTraceServer:
-    def __init__(self, config: GrpcProtocolConfig, host: Host) -> None:
+    def __init__(self, config: GrpcProtocolConfig, host: Host, consumer: TracesConsumer) -> None:
         self.config = config
         self.host = host
+        self.consumer = consumer
         self.port: int | None = None
         self._server: grpc.Server | None = None
 
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         metrics = self.host.metrics
         try:
-            self.host.wait_for_room("grpc", context.time_remaining())
+            self.consumer.wait_for_room("grpc", context.time_remaining())
             checked = validated_body(decode_protobuf(body), body, self.config.limits)
             if checked.span_count:
-                self.host.ingest(checked.body, checked.span_count, "grpc")
+                self.consumer.ingest(checked.body, checked.span_count, "grpc")
             if checked.rejected:
                 return response_for(checked).SerializeToString()
             return _OK

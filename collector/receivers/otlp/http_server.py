@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from tracelock.collector.component import TracesConsumer
 from tracelock.collector.feedback import parse_feedback, store_feedback
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
@@ -53,21 +54,22 @@ def _error_response(exc: BaseException, content_type: str, host: Host) -> Respon
 
 
 class HttpTraceServer:
-    def __init__(self, config: HttpProtocolConfig, host: Host) -> None:
+    def __init__(self, config: HttpProtocolConfig, host: Host, consumer: TracesConsumer) -> None:
         self.config = config
         self.host = host
+        self.consumer = consumer
         self.limit = config.max_request_body_mib << 20
         self._thread: ServerThread | None = None
 
     def _ingest(self, body: bytes, content_type: str, encoding: str) -> Validated:
-        self.host.wait_for_room("http")
+        self.consumer.wait_for_room("http")
         body = decompress(body, encoding, self.limit)
         if content_type == _PROTOBUF:
             checked = validated_body(decode_protobuf(body), body, self.config.limits)
         else:
             checked = validated_body(decode_json(body), None, self.config.limits)
         if checked.span_count:
-            self.host.ingest(checked.body, checked.span_count, "http")
+            self.consumer.ingest(checked.body, checked.span_count, "http")
         return checked
 
     async def export(self, request: Request) -> Response:
@@ -118,6 +120,10 @@ class HttpTraceServer:
     def port(self) -> int | None:
         return self._thread.port if self._thread else None
 
+    @property
+    def url(self) -> str | None:
+        return self._thread.url if self._thread else None
+
     def shutdown(self) -> None:
         if self._thread is not None:
             self._thread.stop()
@@ -147,7 +153,7 @@ def operations_routes(host: Host) -> list[Route]:
 
     async def readyz(_: Request) -> Response:
         ready = host.ready.is_set()
-        queued = host.pipeline.queued_spans if host.pipeline else 0
+        queued = host.queued_spans()
         return JSONResponse({"ready": ready, "queued_spans": queued}, 200 if ready else 503)
 
     async def metrics(_: Request) -> Response:

@@ -10,55 +10,35 @@
       pipelines:
         traces: {processors: [normalize, seed_sampler, batch]}
 
-The rules file is loaded and compiled when the processor is created, so a bad file stops the collector
-from starting with the file's own error. ``consume`` evaluates span rules on each request's bytes and
-returns the batch with matched spans stamped; a background thread applies trace and slice rules to
-stored summaries. A failure of either never stops spans from flowing: it is counted and logged once.
+The sampling itself (rules, conditions, seeds) is :mod:`tracelock.sampler`, which knows nothing of the
+collector; this package only plugs it into a pipeline. The rules file is loaded and compiled when the
+processor is created, so a bad file stops the collector from starting with the file's own error.
+``consume`` evaluates span rules on each request's bytes and returns the batch with matched spans
+stamped; a background thread applies trace and slice rules to stored summaries. A failure of either
+never stops spans from flowing: it is counted and logged once.
 """
 
 from __future__ import annotations
 
-import logging
 import threading
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
-from tracelock.collector.component import Processor, SpanBatch
-from tracelock.collector.registry_types import Factory
-from tracelock.sampler.metrics import SamplerMetrics, sampler_metrics
+from tracelock.collector.component import Factory, Processor, Settings, SpanBatch
+from tracelock.collector.processors.seed_sampler.config import SeedSamplerConfig
+from tracelock.sampler.metrics import SamplerMetrics
 from tracelock.sampler.online import SeedSampler
 from tracelock.sampler.rules import load_rules, parse_duration
 
 if TYPE_CHECKING:
     from tracelock.collector.host import Host
 
-__all__ = ["FACTORY", "SeedSamplerConfig", "SeedSamplerProcessor"]
-
-log = logging.getLogger("tracelock.sampler")
-
-
-class SeedSamplerConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    rules: str | None = Field(None, description="Rules file (YAML); the built-in rules when omitted.")
-    trace_rules_every: str = Field(
-        "30s", description="How often trace and slice rules run; 0s turns them off."
-    )
-    settle: str = Field("30s", description="A trace is evaluated once its last span ended this long ago.")
-    lookback: str = Field("2h", description="How far back each trace/slice pass looks.")
-    stamp: bool = Field(True, description="Stamp tracelock.seed.rules / tracelock.seed.ids on matched spans.")
-
-    @field_validator("trace_rules_every", "settle", "lookback")
-    @classmethod
-    def _duration(cls, value: str) -> str:
-        parse_duration(value)
-        return value
+__all__ = ["FACTORY", "SeedSamplerProcessor"]
 
 
 class SeedSamplerProcessor(Processor):
-    def __init__(self, config: SeedSamplerConfig) -> None:
+    def __init__(self, settings: Settings, config: SeedSamplerConfig) -> None:
+        self.settings = settings
         self.config = config
         self.rules = load_rules(path=config.rules) if config.rules else load_rules()
         self.sampler: SeedSampler | None = None
@@ -69,7 +49,7 @@ class SeedSamplerProcessor(Processor):
 
     def start(self, host: Host) -> None:
         self.sampler = SeedSampler(self.rules, host.store, stamp=self.config.stamp)
-        self.metrics = sampler_metrics(host.metrics.registry)
+        self.metrics = SamplerMetrics(self.settings.metrics)
         self._stop.clear()
         every = parse_duration(self.config.trace_rules_every).total_seconds()
         if every > 0:
@@ -125,7 +105,9 @@ class SeedSamplerProcessor(Processor):
         if self.metrics is not None:
             self.metrics.failures.inc()
         if self.failures == 1:
-            log.warning("seed sampler failed (counted; spans still flow; logged once): %s", exc)
+            self.settings.logger.warning(
+                "seed sampler failed (counted; spans still flow; logged once): %s", exc
+            )
 
     def shutdown(self) -> None:
         self._stop.set()

@@ -1,0 +1,1 @@
+"""seed_sampler components."""
