@@ -6,11 +6,13 @@ chDB embeds one server per process and serves one data directory at a time, so t
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,8 +32,25 @@ def _fresh_database() -> str:
     return f"t_{uuid.uuid4().hex[:12]}"
 
 
+def chdb_client(path: str, **kwargs: Any) -> Any:
+    """clickhouse-connect's in-process chDB client on ``path``, called as ClickHouseStore calls
+    ``get_client`` (the server address and credentials mean nothing to chDB and are dropped)."""
+    import clickhouse_connect
+
+    for name in ("host", "port", "username", "password", "secure"):
+        kwargs.pop(name, None)
+    return clickhouse_connect.get_client(interface="chdb", path=path, **kwargs)
+
+
 def open_test_store(kind: str, chdb_dir: Path, database: str) -> Store:
-    """A store of ``kind`` (chdb | clickhouse) on a fresh database; skips when no server is configured."""
+    """A store of ``kind`` on a fresh database: ``chdb`` (ChdbStore), ``clickhouse-chdb`` (the server
+    store's code over clickhouse-connect's in-process chDB client, on the same directory) or
+    ``clickhouse`` (a real server; skips when none is configured)."""
+    if kind == "clickhouse-chdb":
+        from tracelock.store.clickhouse_store import ClickHouseStore
+
+        connect = functools.partial(chdb_client, str(chdb_dir))
+        return ClickHouseStore("http://chdb-in-process", database, connect=connect)
     if kind == "clickhouse":
         url = os.environ.get(SERVER_URL_ENV)
         if not url:
@@ -55,9 +74,10 @@ def _store_on_fresh_database(kind: str, chdb_dir: Path, *, migrate: bool) -> Ite
         store.close()
 
 
-@pytest.fixture(params=["chdb", "clickhouse"])
+@pytest.fixture(params=["chdb", "clickhouse-chdb", "clickhouse"])
 def any_store(request: pytest.FixtureRequest, chdb_session_dir: Path) -> Iterator[Store]:
-    """A migrated store on a fresh database, once on chDB and once on a ClickHouse server (if set)."""
+    """A migrated store on a fresh database: chDB, the server store over in-process chDB, and a
+    ClickHouse server (if set)."""
     with _store_on_fresh_database(request.param, chdb_session_dir, migrate=True) as store:
         yield store
 
