@@ -1,16 +1,25 @@
 """Ingest benchmark of ``tracelock collector``: pre-encoded OTLP requests over loopback, gRPC and HTTP.
 
-Each request holds 512 LLM-app-shaped spans (~15 attributes, a few hundred bytes of prompt text). The
-collector runs as a subprocess with its default pipeline (normalise -> batch -> chDB, WAL fsync on),
-pinned with ``taskset`` to one core or two; the load generator runs on the remaining core(s).
-Printed per run: acknowledged spans/s (all exports answered OK), queryable spans/s (until
-``count()`` over ``otel_traces`` through the admin endpoint sees every span), and the collector's peak
-RSS (VmHWM), its RSS before the load (idle), and its CPU time (user + system, all threads) with spans
-per collector CPU-second, the figure that survives a shared machine. Target: >= 100 000 spans/s acked
-and queryable on one core, RSS <= 400 MB.
+Each request holds 512 LLM-app spans. The headline workload (``--workload sdk``, the default) is what
+an instrumented app sends: traces recorded by the real OpenTelemetry SDK and encoded by its OTLP
+encoder, 4 spans per trace (request, retrieval, LLM call, guardrail), ~15 GenAI/OpenInference
+attributes and ~700 bytes per span (``bench/sdk_workload.py``). ``--workload synthetic`` is the earlier
+hand-built request (one span shape, ~15 attributes, a few hundred bytes of prompt text).
 
-    python bench/collector_ingest.py [--requests 400] [--concurrency 8] [--cores 1 2] [--protocols grpc http]
-        [--batch '{send_batch_size: 32768}'] [--spans-per-trace 1]
+The collector runs as a subprocess with its default pipeline (normalise -> batch -> chDB, WAL fsync
+on), pinned with ``taskset`` to one core or two; the load generator runs on the remaining core(s).
+Printed per run: acknowledged spans/s (all exports answered OK), queryable spans/s (until ``count()``
+over ``otel_traces`` through the admin endpoint sees every span), the collector's peak RSS (VmHWM), its
+RSS before the load (idle), and its CPU time (user + system, all threads) with spans per collector
+CPU-second, the figure that survives a shared machine. Targets (issue 18): collector CPU per span <= 2x
+``bench/write_floor.py``'s floor for the same rows on one core; two cores >= 1.8x one core; peak RSS
+<= 600 MB; idle RSS not creeping.
+
+    python bench/collector_ingest.py [--workload sdk|synthetic] [--requests 400] [--concurrency 8]
+        [--cores 1 2] [--protocols grpc http] [--batch '{send_batch_size: 32768}'] [--spans-per-trace 1]
+        [--idle 30]
+
+``--idle S`` also samples the collector's RSS over S seconds of idleness after the load (does it creep?).
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ import grpc
 import httpx
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from sdk_workload import SPANS_PER_TRACE, sdk_request
 
 SPANS_PER_REQUEST = 512
 EXPORT = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
@@ -205,7 +215,9 @@ def _send_http(url: str, bodies: list[bytes], concurrency: int) -> None:
         list(pool.map(one, bodies))
 
 
-def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch: str = "{}") -> dict:
+def run(
+    protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch: str = "{}", idle: float = 0
+) -> dict:
     collector_cpus = "0" if cores == 1 else "0,1"
     client_cpus = {1} if (os.cpu_count() or 1) > 1 and cores == 1 else None
     workdir = Path(tempfile.mkdtemp(prefix="tl-bench-"))
@@ -228,6 +240,10 @@ def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch:
         queryable = time.perf_counter() - started
         cpu = _cpu_seconds(proc.pid) - cpu_before
         rss = _peak_rss_mb(proc.pid)
+        idle_after = [_rss_mb(proc.pid)]
+        for _ in range(int(idle)):
+            time.sleep(1)
+            idle_after.append(_rss_mb(proc.pid))
         proc.terminate()
         proc.wait(60)
         return {
@@ -240,6 +256,11 @@ def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch:
             "spans_per_collector_cpu_s": round(total / cpu) if cpu else None,
             "idle_rss_mb": round(idle_rss),
             "peak_rss_mb": round(rss),
+            **(
+                {"idle_after_rss_mb": [round(idle_after[0]), round(idle_after[-1])], "idle_s": int(idle)}
+                if idle
+                else {}
+            ),
             "load_avg_1m": round(os.getloadavg()[0], 2),
         }
     finally:
@@ -249,7 +270,9 @@ def run(protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=["sdk", "synthetic"], default="sdk")
     parser.add_argument("--requests", type=int, default=400, help="requests of 512 spans per run")
+    parser.add_argument("--idle", type=float, default=0, help="seconds of RSS sampling after the load")
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--cores", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--protocols", nargs="+", default=["grpc", "http"])
@@ -262,27 +285,37 @@ def main() -> None:
         "--spans-per-trace",
         type=int,
         default=1,
-        help="consecutive spans sharing a trace id (1: every span its own trace, as in earlier figures)",
+        help="synthetic workload: consecutive spans sharing a trace id (1: every span its own trace)",
     )
     args = parser.parse_args()
     print(
         f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()} "
         f"processor={platform.processor() or platform.machine()}"
     )
-    k = args.spans_per_trace
-    distinct = [make_request(i, k) for i in range(min(args.requests, 64))]
-    bodies = [
-        distinct[i % len(distinct)] if i < len(distinct) else _reseed(distinct[i % len(distinct)], i, k)
-        for i in range(args.requests)
-    ]
+    k = SPANS_PER_TRACE if args.workload == "sdk" else args.spans_per_trace
+    bodies = workload_bodies(args.workload, args.requests, k)
     print(
         f"{len(bodies)} requests x {SPANS_PER_REQUEST} spans, "
         f"{sum(map(len, bodies)) / len(bodies) / 1024:.0f} KiB per request, concurrency {args.concurrency}, "
-        f"{k} span(s) per trace"
+        f"{k} span(s) per trace, workload {args.workload}"
     )
     for cores in args.cores:
         for protocol in args.protocols:
-            print(json.dumps(run(protocol, cores, bodies, args.concurrency, args.batch)), flush=True)
+            result = run(protocol, cores, bodies, args.concurrency, args.batch, args.idle)
+            print(json.dumps(result), flush=True)
+
+
+def workload_bodies(workload: str, count: int, spans_per_trace: int = 1) -> list[bytes]:
+    """``count`` requests of ``workload`` (sdk | synthetic), every span distinct: 64 built, the rest
+    copies of those with fresh ids (building 400 through the SDK would take a minute)."""
+    built = min(count, 64)
+    distinct = [
+        sdk_request(i) if workload == "sdk" else make_request(i, spans_per_trace) for i in range(built)
+    ]
+    return [
+        distinct[i % built] if i < built else _reseed(distinct[i % built], i, spans_per_trace)
+        for i in range(count)
+    ]
 
 
 def _reseed(body: bytes, n: int, spans_per_trace: int) -> bytes:

@@ -19,7 +19,9 @@ to one INSERT; ``collector_ingest.py`` shows them in the collector's CPU).
 Per stage: CPU µs per span (all threads, best and median of ``--repeat``) and the spans/s one core
 could reach at that cost.
 
-    python bench/write_floor.py [--requests 64] [--repeat 5]
+    python bench/write_floor.py [--workload sdk|synthetic] [--requests 64] [--repeat 5]
+
+``--workload`` is ``collector_ingest.py``'s (default ``sdk``: OpenTelemetry-SDK-encoded LLM traces).
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from collector_ingest import SPANS_PER_REQUEST, make_request
+from collector_ingest import SPANS_PER_REQUEST, workload_bodies
+from sdk_workload import SPANS_PER_TRACE
 
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.processors.normalize.normalize import default_rewrite
@@ -76,6 +79,7 @@ def report(stage: str, times: list[float], spans: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workload", choices=["sdk", "synthetic"], default="sdk")
     parser.add_argument("--requests", type=int, default=64, help="requests (512 spans each) per INSERT")
     parser.add_argument("--repeat", type=int, default=5)
     args = parser.parse_args()
@@ -86,14 +90,18 @@ def main() -> None:
     )
     n, repeat = args.requests, args.repeat
     spans = n * SPANS_PER_REQUEST
-    print(f"{n} requests x {SPANS_PER_REQUEST} spans = {spans} spans per INSERT, {repeat} runs per stage")
+    print(
+        f"{n} requests x {SPANS_PER_REQUEST} spans = {spans} spans per INSERT, {repeat} runs per stage, "
+        f"workload {args.workload}"
+    )
     workdir = Path(tempfile.mkdtemp(prefix="tl-floor-"))
     try:
         store = ChdbStore(workdir / "data")
         apply_migrations(store)
         store.command("SYSTEM STOP MERGES")  # measured: the inserts; background merges come on top
         rewrite = default_rewrite()
-        requests = [make_request(i) for i in range(n * repeat * 2)]
+        per_trace = SPANS_PER_TRACE if args.workload == "sdk" else 1
+        requests = workload_bodies(args.workload, n * repeat * 2, per_trace)
 
         def batch(i: int) -> list[bytes]:
             return requests[i * n : (i + 1) * n]
