@@ -159,21 +159,21 @@ def test_values_are_bound_parameters_never_sql(any_store: Store) -> None:
     assert any_store.query("SELECT {xs:Array(String)}", {"xs": ["a'b", "c"]}).scalar() == ["a'b", "c"]
 
 
-def test_unknown_table_and_column_errors_name_them(store: Store) -> None:
+def test_unknown_table_and_column_errors_name_them(any_store: Store) -> None:
     with pytest.raises(QueryError, match="no_such_table") as err:
-        store.query("SELECT * FROM no_such_table")
+        any_store.query("SELECT * FROM no_such_table")
     assert err.value.code == 60 and "\n" not in str(err.value)
     with pytest.raises(QueryError, match="NoSuchColumn"):
-        store.query("SELECT NoSuchColumn FROM otel_traces")
+        any_store.query("SELECT NoSuchColumn FROM otel_traces")
     with pytest.raises(QueryError, match="Nope"):
-        store.insert("feedback", {"Nope": [1]})
+        any_store.insert("feedback", {"Nope": [1]})
 
 
-def test_identifiers_are_checked_before_reaching_sql(store: Store) -> None:
+def test_identifiers_are_checked_before_reaching_sql(any_store: Store) -> None:
     with pytest.raises(ConfigError, match="invalid table"):
-        store.insert("feedback; DROP TABLE x", {"TraceId": ["a"]})
+        any_store.insert("feedback; DROP TABLE x", {"TraceId": ["a"]})
     with pytest.raises(ConfigError, match="invalid column"):
-        store.insert("feedback", {"TraceId`) VALUES": ["a"]})
+        any_store.insert("feedback", {"TraceId`) VALUES": ["a"]})
 
 
 def test_locked_data_directory_is_reported(tmp_path: Path) -> None:
