@@ -1,4 +1,6 @@
-"""OTLP/gRPC ``TraceService/Export`` on grpcio, taking the request as raw bytes (parsed once, by us)."""
+"""OTLP/gRPC ``TraceService/Export`` on grpcio, taking the request as raw bytes (parsed once, by us).
+
+The Logs and Metrics services are registered beside it (receivers/otlp/logs_metrics.py)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ from tracelock.collector.component import TracesConsumer
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
 from tracelock.collector.receivers.otlp.decode import Validated, decode_protobuf, validated_body
+from tracelock.collector.receivers.otlp.logs_metrics import LogsAndMetrics
 from tracelock.collector.status import answer_for
 
 __all__ = ["GrpcTraceServer"]
@@ -38,7 +41,6 @@ class GrpcTraceServer:
         self._server: grpc.Server | None = None
 
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
-        metrics = self.host.metrics
         try:
             self.consumer.wait_for_room("grpc", context.time_remaining())
             checked = validated_body(decode_protobuf(body), body, self.config.limits)
@@ -48,13 +50,16 @@ class GrpcTraceServer:
                 return response_for(checked).SerializeToString()
             return _OK
         except Exception as exc:  # every failure becomes one OTLP status; the server keeps serving
-            answer = answer_for(exc)
-            if answer.http_status == 400:
-                metrics.bad_requests.labels("grpc", answer.reason).inc()
-            if answer.retry_after is not None:
-                context.set_trailing_metadata((("retry-after", str(int(answer.retry_after))),))
-            context.abort(answer.grpc_code, answer.message)
+            self._abort(exc, context)
             raise  # unreachable: abort raises
+
+    def _abort(self, exc: BaseException, context: grpc.ServicerContext) -> None:
+        answer = answer_for(exc)
+        if answer.http_status == 400:
+            self.host.metrics.bad_requests.labels("grpc", answer.reason).inc()
+        if answer.retry_after is not None:
+            context.set_trailing_metadata((("retry-after", str(int(answer.retry_after))),))
+        context.abort(answer.grpc_code, answer.message)
 
     def start(self) -> None:
         limit = self.config.max_recv_msg_size_mib << 20
@@ -76,6 +81,7 @@ class GrpcTraceServer:
         server.add_generic_rpc_handlers(
             (grpc.method_handlers_generic_handler(_SERVICE, {"Export": handler}),)
         )
+        server.add_generic_rpc_handlers(tuple(LogsAndMetrics.of(self.host).grpc_handlers(self._abort)))
         try:
             if self.config.tls is not None:
                 from tracelock.collector.security import grpc_server_credentials

@@ -1,4 +1,5 @@
-"""OTLP/HTTP on Starlette + uvicorn: ``POST /v1/traces`` (and Langfuse's path), protobuf or JSON,
+"""OTLP/HTTP on Starlette + uvicorn: ``POST /v1/traces`` (and Langfuse's path), ``/v1/logs`` and
+``/v1/metrics`` (receivers/otlp/logs_metrics.py), protobuf or JSON,
 gzip/deflate bodies, OTLP error bodies (google.rpc.Status) and Retry-After on refusals.
 
 Also serves ``POST /v1/feedback`` and the operations endpoints (``/healthz``, ``/readyz``, ``/metrics``).
@@ -8,9 +9,11 @@ Parsing, the WAL fsync and feedback inserts run in the thread pool, never on the
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from google.protobuf import json_format
+from google.protobuf.message import Message
 from google.rpc import status_pb2
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from starlette.applications import Starlette
@@ -31,6 +34,7 @@ from tracelock.collector.receivers.otlp.decode import (
     validated_body,
 )
 from tracelock.collector.receivers.otlp.grpc_server import response_for
+from tracelock.collector.receivers.otlp.logs_metrics import LogsAndMetrics
 from tracelock.collector.serve_http import ServerThread, read_body
 from tracelock.collector.status import answer_for
 from tracelock.errors import InputError
@@ -40,6 +44,7 @@ __all__ = ["HttpTraceServer", "feedback_route", "operations_routes"]
 _PROTOBUF = "application/x-protobuf"
 _JSON = "application/json"
 _OK_PROTOBUF = ExportTraceServiceResponse().SerializeToString()
+_METRICS_PATHS = ("/v1/metrics", "/api/public/otel/v1/metrics")  # OTLP's and Langfuse's
 
 
 def _error_response(exc: BaseException, content_type: str, host: Host) -> Response:
@@ -90,8 +95,36 @@ class HttpTraceServer:
             return Response(payload, 200, media_type=_PROTOBUF)
         return JSONResponse(json.loads(json_format.MessageToJson(response_for(checked))))
 
+    def _signal_route(self, path: str, export: Callable[[bytes, str], Message]) -> Route:
+        """``POST`` of another OTLP signal (logs, metrics): same body limits, errors and reply types."""
+
+        def handle(body: bytes, content_type: str, encoding: str) -> Message:
+            return export(decompress(body, encoding, self.limit), content_type)
+
+        async def route(request: Request) -> Response:
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            reply_type = _PROTOBUF if content_type == _PROTOBUF else _JSON
+            try:
+                if content_type not in (_PROTOBUF, _JSON):
+                    raise InputError(f"unsupported Content-Type {content_type or '(none)'!r}")
+                body = await read_body(request, self.limit)
+                encoding = request.headers.get("content-encoding", "")
+                answer = await run_in_threadpool(handle, body, content_type, encoding)
+            except Exception as exc:
+                return _error_response(exc, reply_type, self.host)
+            if reply_type == _PROTOBUF:
+                return Response(answer.SerializeToString(), 200, media_type=_PROTOBUF)
+            return JSONResponse(json_format.MessageToDict(answer))
+
+        return Route(path, route, methods=["POST"])
+
     def app(self) -> Any:
         routes = [Route(path, self.export, methods=["POST"]) for path in self.config.traces_paths]
+        signals = LogsAndMetrics.of(self.host)
+        routes += [
+            self._signal_route("/v1/logs", signals.export_logs),
+            *(self._signal_route(path, signals.export_metrics) for path in _METRICS_PATHS),
+        ]
         routes += [feedback_route(self.host), *operations_routes(self.host)]
         app: Any = Starlette(routes=routes)
         from tracelock.collector.security.limits import ConcurrencyLimitMiddleware
