@@ -182,7 +182,7 @@ def test_metrics_are_accepted_and_dropped_with_a_counter(collector: CollectorPro
     )
     assert exporter.export(_metrics()) == MetricExportResult.SUCCESS
     exporter.shutdown()
-    text = httpx.get(f"{collector.ready['admin']}/metrics", timeout=10).text
+    text = httpx.get(f"{collector.http}/metrics", timeout=10).text
     dropped = [
         ln for ln in text.splitlines() if ln.startswith("tracelock_collector_metric_points_dropped_total")
     ]
