@@ -12,10 +12,8 @@ The other ``lock`` commands exit 0 on success, 2 on an invalid lock file or bad 
 from __future__ import annotations
 
 import enum
-import getpass
 import io
 import sys
-from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
@@ -32,12 +30,13 @@ from tracelock.cli.output import (
     print_summary,
 )
 from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
-from tracelock.lock.capture import CapturedTrace, capture_seed, capture_trace
+from tracelock.lock.adding import lock_captured
+from tracelock.lock.capture import capture_seed, capture_trace
 from tracelock.lock.checking import CheckOptions, run_check
 from tracelock.lock.expect_spec import parse_expect
 from tracelock.lock.export import case_records_jsonl
-from tracelock.lock.files import add_case, discover_lock_files, load_lock_dir, validate_lock_dir
-from tracelock.lock.model import LockCase, Provenance
+from tracelock.lock.files import discover_lock_files, load_lock_dir, validate_lock_dir
+from tracelock.lock.model import LockCase
 from tracelock.lock.records import find_locked_case, mirror_locks
 
 __all__ = ["register"]
@@ -54,17 +53,6 @@ _LOCKS = typer.Option(
 def _fail(message: str, code: int) -> typer.Exit:
     err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
-
-
-def _default_dataset(locks_dir: Path, captured: CapturedTrace) -> str:
-    if locks_dir.is_dir():
-        existing = discover_lock_files(locks_dir)
-        if len(existing) == 1:
-            return existing[0].stem
-    for name in ("tracelock.feature", "tracelock.intent"):
-        if captured.labels.get(name):
-            return captured.labels[name]
-    raise ConfigError("cannot tell which dataset to add to: pass --dataset NAME", field="--dataset")
 
 
 @lock_app.command("add")
@@ -110,43 +98,29 @@ def add(
         captured = (
             capture_seed(store, seed_id) if seed_id else capture_trace(store, trace_id, span_id=span_id)
         )
-        dataset = dataset or _default_dataset(locks_dir, captured)
-        case = LockCase(
-            id=case_id or f"{captured.seed_rule or dataset}-{captured.trace_id[:12]}",
+        locked = lock_captured(
+            store,
+            captured,
+            locks_dir,
+            assertions=assertions,
             dataset=dataset,
-            added_in=1,
-            input=captured.input,
-            expect=assertions,
-            description=description,
+            case_id=case_id,
             repeats=repeats,
             min_passes=min_passes,
-            keys=captured.keys,
-            labels=captured.labels,
-            provenance=Provenance(
-                source_trace_id=captured.trace_id,
-                source_span_id=captured.span_id,
-                store=captured.store,
-                seed_id=captured.seed_id,
-                seed_rule=captured.seed_rule,
-                feedback_ids=tuple(captured.feedback_ids),
-                observed_output=captured.output,
-                created_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-                created_by=created_by or getpass.getuser(),
-            ),
+            description=description,
+            created_by=created_by,
         )
-        path = locks_dir / f"{dataset}.yaml"
-        lock_file = add_case(locks_dir, dataset, case)
-        try:
-            mirror_locks(store, [lock_file])
-        except StoreError as exc:  # the file is the source of truth; the mirror can catch up
-            err_console.print(
-                f"[yellow]warning:[/] not mirrored into the locks table ({exc}); run `tracelock lock sync`",
-                highlight=False,
-                soft_wrap=True,
-            )
+    if locked.mirror_error:  # the file is the source of truth; the mirror can catch up
+        err_console.print(
+            f"[yellow]warning:[/] not mirrored into the locks table ({locked.mirror_error}); "
+            "run `tracelock lock sync`",
+            highlight=False,
+            soft_wrap=True,
+        )
+    path = locks_dir / f"{locked.case.dataset}.yaml"
     console.print(
-        f"[green]locked[/] {dataset}/{case.id} in {path} (dataset version {lock_file.version}); "
-        f"source trace {captured.trace_id}",
+        f"[green]locked[/] {locked.case.dataset}/{locked.case.id} in {path} (dataset version "
+        f"{locked.lock_file.version}); source trace {captured.trace_id}",
         highlight=False,
     )
 

@@ -5,6 +5,7 @@ ids included.
 
 from __future__ import annotations
 
+import json
 import random
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -60,6 +61,22 @@ def _ns(at: datetime) -> int:
     return int(at.timestamp() * 1e9)
 
 
+def _messages(role: str, text: str) -> str:
+    """Chat content as the GenAI semantic conventions record it (what a lock case takes as its input)."""
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
+def _question(request: Request) -> str:
+    account = "our enterprise contract" if request.tier == "enterprise" else "my order"
+    return f"Ticket {request.index} ({request.intent.replace('_', ' ')}): what refund applies to {account}?"
+
+
+def _answer(request: Request, outcome: Outcome) -> str:
+    if outcome.parse_failure:
+        return "I could not read the refund terms for this account."
+    return f"Refunds for {request.intent.replace('_', ' ')} are processed within 14 days."
+
+
 def emit_request(tracer: trace.Tracer, request: Request, outcome: Outcome) -> str:
     """The spans of one production request; returns its trace id (hex)."""
     t0 = request.at
@@ -81,6 +98,8 @@ def emit_request(tracer: trace.Tracer, request: Request, outcome: Outcome) -> st
                 "gen_ai.usage.input_tokens": outcome.input_tokens,
                 "gen_ai.usage.output_tokens": outcome.output_tokens,
                 "tracelock.usage.context_tokens": outcome.context_tokens,
+                "gen_ai.input.messages": _messages("user", _question(request)),
+                "gen_ai.output.messages": _messages("assistant", _answer(request, outcome)),
             }
         )
         chat.end(end_time=_ns(t_end - timedelta(milliseconds=15)))
@@ -90,6 +109,11 @@ def emit_request(tracer: trace.Tracer, request: Request, outcome: Outcome) -> st
         tool.set_attribute("tracelock.parse_failure", outcome.parse_failure)
         if outcome.parse_failure:
             tool.set_attribute("error.type", "JSONDecodeError")
+            tool.add_event(
+                "exception",
+                {"exception.type": "JSONDecodeError", "exception.message": "Expecting ',' delimiter"},
+                timestamp=_ns(t_end - timedelta(milliseconds=3)),
+            )
             tool.set_status(Status(StatusCode.ERROR, "tool output is not valid JSON"))
         tool.end(end_time=_ns(t_end - timedelta(milliseconds=2)))
         root.end(end_time=_ns(t_end))

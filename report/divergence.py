@@ -20,7 +20,7 @@ from tracelock.report.query import ReportQuery, Window, load_query
 from tracelock.report.stats import MIN_UNITS, RateChange, compare_rates
 from tracelock.store.base import Store
 
-__all__ = ["ONLINE_OUTCOMES", "DivergenceReport", "SliceResult", "divergence_report"]
+__all__ = ["ONLINE_OUTCOMES", "DivergenceReport", "SliceResult", "bucket_seconds", "divergence_report"]
 
 #: Online outcomes where a higher rate is worse: metric name -> column of trace counts.
 ONLINE_OUTCOMES = {
@@ -215,7 +215,7 @@ def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, 
         result.flags.insert(0, "diverges")
 
 
-def _bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
+def bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
     span = max(1.0, (last - first).total_seconds())
     for step in (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400):
         if span / step <= buckets:
@@ -254,7 +254,7 @@ def divergence_report(
             f"no production trace of the baseline or the candidate in window {window.describe()} "
             "(empty window, or keys that production does not carry)"
         )
-    q.params["bucket_seconds"] = _bucket_seconds(bounds["first"], bounds["last"])
+    q.params["bucket_seconds"] = bucket_seconds(bounds["first"], bounds["last"])
     rows = q.run(store, "divergence_online", live_traces=live)
     online_rows = [r for r in rows if not r["is_timeline"]]
     timeline = [

@@ -14,7 +14,7 @@ from tracelock.report.divergence import DivergenceReport
 from tracelock.report.render import coverage_columns, divergence_columns, divergence_findings, trace_link
 from tracelock.report.svg import DeltaBar, count_bars, delta_bars, line_chart
 
-__all__ = ["render_html"]
+__all__ = ["render_html", "timeline_series"]
 
 _STYLE = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #111827; max-width: 1400px; }
@@ -46,7 +46,7 @@ def _table(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
 
 
-def _timeline_series(report: DivergenceReport) -> dict[str, list[tuple[datetime, float]]]:
+def timeline_series(report: DivergenceReport) -> dict[str, list[tuple[datetime, float]]]:
     """Complaint rate per bucket: all traffic, plus the flagged and the largest slices."""
     totals: dict[datetime, list[int]] = defaultdict(lambda: [0, 0])
     per_slice: dict[tuple[str, ...], dict[datetime, tuple[int, int]]] = defaultdict(dict)
@@ -97,7 +97,7 @@ def _divergence_section(report: DivergenceReport, trace_url: str | None) -> str:
 <h2>Complaint rate over time around the rollout</h2>
 {
         line_chart(
-            _timeline_series(report),
+            timeline_series(report),
             marker=report.rollout_at,
             marker_label="candidate first seen",
             y_label="complaint rate",

@@ -127,3 +127,9 @@ def test_data_files_beside_the_code_ship_in_the_wheel(wheel: zipfile.ZipFile) ->
     ]
     missing = [str(p) for p in beside_code if f"tracelock/{p}" not in names]
     assert not missing, f"not in the wheel: {missing}"
+
+
+def test_board_templates_and_static_files_ship_in_the_wheel(wheel: zipfile.ZipFile) -> None:
+    names = set(wheel.namelist())
+    board = [p.relative_to(REPO) for d in ("templates", "static") for p in (REPO / "board" / d).iterdir()]
+    assert board and not [str(p) for p in board if f"tracelock/{p}" not in names]

@@ -1,0 +1,60 @@
+"""Rendered pages, kept until the data under them changes.
+
+A report over millions of spans costs more than a page may (300 ms), but the same URL over the same
+data renders the same page. The fingerprint of "the same data" is what ClickHouse reports for the
+database's active parts (rows and last modification: every insert makes a part) plus the lock files'
+sizes and modification times, read once per request for a few milliseconds. A store that cannot answer
+it (an old server, a guard) falls back to a short time-to-live.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from pathlib import Path
+
+from tracelock.errors import TracelockError
+from tracelock.store import Store
+
+__all__ = ["PageCache"]
+
+_PARTS = """
+SELECT count(), sum(rows), toString(max(modification_time)) FROM system.parts
+WHERE database = currentDatabase() AND active
+"""
+_FALLBACK_TTL_S = 10.0
+
+
+class PageCache:
+    def __init__(self, store: Store, locks_dir: Path, size: int = 256) -> None:
+        self._store, self._locks_dir, self._size = store, locks_dir, size
+        self._pages: OrderedDict[str, tuple[str, float, str]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def fingerprint(self) -> str:
+        try:
+            parts = self._store.query(_PARTS).rows[0]
+        except TracelockError:
+            parts = ("ttl", int(time.monotonic() // _FALLBACK_TTL_S))
+        files = []
+        if self._locks_dir.is_dir():
+            for path in sorted(self._locks_dir.glob("*.y*ml")):
+                stat = path.stat()
+                files.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        return repr((parts, files))
+
+    def get(self, key: str, fingerprint: str) -> str | None:
+        with self._lock:
+            hit = self._pages.get(key)
+            if hit is None or hit[2] != fingerprint:
+                return None
+            self._pages.move_to_end(key)
+            return hit[0]
+
+    def put(self, key: str, fingerprint: str, page: str) -> None:
+        with self._lock:
+            self._pages[key] = (page, time.monotonic(), fingerprint)
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)
