@@ -137,7 +137,7 @@ def divergence(board: Board, request: Request) -> PageResult | Response:
         )
         for s in [report.overall, *report.slices]
     ]
-    span = {"since": filters.one(request, "since"), "until": filters.one(request, "until")}
+    span: dict[str, Any] = {"since": filters.one(request, "since"), "until": filters.one(request, "until")}
     rows = []
     for s in [report.overall, *report.slices]:
         sliced = [f"{name}={value}" for name, value in s.slice.items() if value]
@@ -196,7 +196,7 @@ def coverage(board: Board, request: Request) -> PageResult:
     uncovered = {r.rank: max(0, r.bad_traces - r.eval_cases - r.locks) for r in report.rows}
     ranked = sorted(report.rows, key=lambda r: (-uncovered[r.rank], -r.bad_traces, r.rank))
     where_text = filters.selector_text(where)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for row in ranked:
         sliced = [f"{name}={value}" for name, value in row.slice.items() if value]
         rows.append(

@@ -106,8 +106,14 @@ SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, Timestamp, Duratio
        Origin, RequestModel, PromptVersion, RetrieverVersion, Intent, CustomerTier, Language, InputTokens,
        OutputTokens, ContextTokens, CostUsd, ParseFailure, SpanAttributes, ResourceAttributes,
        `Events.Timestamp` AS EventTimes, `Events.Name` AS EventNames, `Events.Attributes` AS EventAttributes
-FROM otel_traces WHERE TraceId = {trace_id:String} ORDER BY Timestamp, SpanId LIMIT 2000
+FROM otel_traces
+WHERE TraceId = {trace_id:String}
+  AND Timestamp >= (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
+  AND toDateTime(Timestamp) <= (SELECT max(End) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
+ORDER BY Timestamp, SpanId LIMIT 2000
 """
+# The time bounds come from otel_traces_trace_id_ts (ordered by TraceId), so the span read prunes to the
+# trace's day partitions and time range instead of scanning otel_traces, which is ordered by service.
 _FEEDBACK = """
 SELECT FeedbackId, Timestamp, Kind, Value, Comment, Source, SpanId FROM feedback FINAL
 WHERE TraceId = {trace_id:String} ORDER BY Timestamp, FeedbackId

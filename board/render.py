@@ -7,6 +7,7 @@ Jinja2 autoescapes every value; the only markup that reaches a page unescaped is
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -22,9 +23,9 @@ def svg(markup: str) -> Markup:
     return Markup(markup)
 
 
-def page_url(path: str, params: dict[str, Any] | list[tuple[str, Any]] | None = None, **more: Any) -> str:
+def page_url(path: str, params: Mapping[str, Any] | list[tuple[str, Any]] | None = None, **more: Any) -> str:
     """``path?query`` with empty values left out, so a URL names only the filters that are set."""
-    items = list(params.items() if isinstance(params, dict) else params or [])
+    items = list(params.items() if isinstance(params, Mapping) else params or [])
     items += list(more.items())
     pairs: list[tuple[str, str]] = []
     for key, value in items:

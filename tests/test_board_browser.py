@@ -158,6 +158,7 @@ def _assert_locked(served: tuple[str, Path, Path], page: Any, trace_id: str) -> 
     assert f"source_trace_id: {trace_id}" in text
     validated = _run(data_dir, "lock", "validate", "--locks", str(locks))
     assert validated.returncode == 0, validated.stderr
+    page.screenshot(path=str(SHOTS / "locks-after-lock.png"), full_page=True)
     page.goto(base + "/locks")
     assert trace_id[:16] in page.locator("main").inner_text()
 

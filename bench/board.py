@@ -1,0 +1,152 @@
+"""Benchmark: server time of every case-board page on the dataset bench/report.py builds (10 million
+spans, 100 000 eval records), plus seeds, a lock file and a gate history. Target: <= 300 ms per page.
+
+Each page is requested in process through Starlette's test client (what is timed is the server's
+work: queries, report code, template rendering). Two figures per page: "cold" with the page cache off
+(every request runs its queries: the first view after new data arrives) and "warm" with it on (the
+same URL over unchanged data, which costs the cache's fingerprint query and a lookup).
+
+    python bench/board.py [--spans 10000000] [--evals 100000] [--repeat 20] [--data-dir DIR] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from starlette.testclient import TestClient
+
+sys.path.insert(0, str(Path(__file__).parent))
+from report import EVALS_SQL, FEEDBACK_SQL, SPANS_SQL, timed  # the report bench's dataset
+from tracelock.board import BoardOptions, create_app
+from tracelock.lock.files import add_case
+from tracelock.lock.model import Assertion, LockCase, Provenance
+from tracelock.store import apply_migrations
+from tracelock.store.chdb_store import ChdbStore
+
+DATABASE = "bench_report"
+SEEDS_SQL = """
+INSERT INTO seeds (SeedId, Timestamp, TraceId, SpanId, Rule, RuleVersion, Level, Mode, PromptVersion,
+                   CustomerTier)
+SELECT lower(hex(cityHash64(TraceId, 'seed'))), Timestamp, TraceId, '', 'complaint-linked-trace', 'r1',
+       'trace', 'batch', 'refund-v4', 'enterprise'
+FROM feedback WHERE Kind = 'complaint' LIMIT 5000
+"""
+GATE_SQL = """
+INSERT INTO lock_results (CheckRunId, CheckedAt, Dataset, DatasetVersion, CaseId, Status, Passes, Attempts,
+                          Required, ReleaseTag, EvalRunId)
+SELECT concat('check-', toString(intDiv(number, 50))), toDateTime64('2026-11-16 00:00:00', 3)
+       + toIntervalHour(intDiv(number, 50)), 'refunds', '1', concat('case-', toString(number % 50)),
+       if(cityHash64(number) % 20 = 0, 'regressed', 'passed'), 1, 1, 1.0,
+       concat('v', toString(intDiv(number, 50) % 4)), 'run'
+FROM numbers(1000)
+"""
+
+
+def build(store: ChdbStore, spans: int, evals: int, feedback: int) -> None:
+    traces = spans // 4
+    store.command(f"DROP DATABASE IF EXISTS {DATABASE}")
+    store.command(f"CREATE DATABASE {DATABASE}")
+    store.command(f"USE {DATABASE}")
+    apply_migrations(store)
+    step_ms = max(1, 14 * 86400 * 1000 // max(traces, 1))
+    print("build (INSERT ... SELECT through the real materialized views):")
+    timed(
+        "otel_traces (+ trace_summaries MV)",
+        lambda: store.command(SPANS_SQL, {"spans": spans, "traces": traces, "step_ms": step_ms}),
+    )
+    timed("feedback", lambda: store.command(FEEDBACK_SQL, {"traces": traces, "feedback": feedback}))
+    timed("eval_records", lambda: store.command(EVALS_SQL, {"evals": evals}))
+    timed("seeds + lock_results", lambda: (store.command(SEEDS_SQL), store.command(GATE_SQL)))
+
+
+def lock_file(store: ChdbStore, locks: Path) -> None:
+    """A lock file of 50 cases made from complaint traces (the Locks page reads and validates it)."""
+    if (locks / "refunds.yaml").exists():
+        return
+    ids = [r[0] for r in store.query("SELECT TraceId FROM seeds FINAL ORDER BY SeedId LIMIT 50").rows]
+    for i, trace_id in enumerate(ids):
+        case = LockCase(
+            id=f"case-{i}",
+            dataset="refunds",
+            added_in=1,
+            input=[{"role": "user", "content": f"refund {i}?"}],
+            expect=(Assertion("passed"),),
+            provenance=Provenance(source_trace_id=trace_id, created_by="bench"),
+        )
+        add_case(locks, "refunds", case)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", type=int, default=10_000_000)
+    parser.add_argument("--evals", type=int, default=100_000)
+    parser.add_argument("--feedback", type=int, default=50_000)
+    parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--data-dir", type=Path, default=None)
+    parser.add_argument("--reuse", action="store_true", help="Keep data already built in --data-dir.")
+    args = parser.parse_args()
+    print(f"machine: {platform.platform()}, cpus={os.cpu_count()}, python {platform.python_version()}")
+    data_dir = args.data_dir or Path(tempfile.mkdtemp(prefix="tracelock-bench-board-"))
+    store = ChdbStore(data_dir, DATABASE)
+    built = (
+        args.reuse
+        and store.query(
+            "SELECT count() FROM system.tables WHERE database = {d:String} AND name = 'seeds'",
+            {"d": DATABASE},
+        ).scalar()
+    )
+    if not built:
+        build(store, args.spans, args.evals, args.feedback)
+    elif not store.query("SELECT count() FROM seeds").scalar():
+        store.command(SEEDS_SQL), store.command(GATE_SQL)
+    spans = store.query("SELECT count() FROM otel_traces").scalar()
+    evals = store.query("SELECT count() FROM eval_records").scalar()
+    print(f"data: {spans:,} spans, {evals:,} eval records; load average {os.getloadavg()}")
+    locks = data_dir / "locks"
+    lock_file(store, locks)
+    trace_id = store.query("SELECT TraceId FROM seeds FINAL ORDER BY SeedId LIMIT 1").scalar()
+    runs = [r[0] for r in store.query("SELECT DISTINCT EvalRunId FROM eval_records ORDER BY 1 LIMIT 2").rows]
+    pages = {
+        "rollouts": "/rollouts",
+        "divergence": "/divergence?baseline=prompt%3Drefund-v3&candidate=prompt%3Drefund-v4&by=customer.tier",
+        "case board": "/coverage?where=prompt%3Drefund-v4",
+        "traces (slice, bad)": "/traces?where=prompt%3Drefund-v4&where=customer.tier%3Denterprise"
+        "&feedback=bad",
+        "trace": f"/trace/{trace_id}",
+        "eval runs": "/evals",
+        "eval run cases": f"/evals/cases?run={runs[0]}",
+        "eval compare": f"/evals/compare?a={runs[0]}&b={runs[1]}",
+        "locks": "/locks",
+        "seeds": "/seeds",
+    }
+    print(
+        f"{'page':<22} {'cold p50':>9} {'cold p95':>9} {'warm p50':>9} {'warm p95':>9}"
+        f"  (ms, {args.repeat} requests)"
+    )
+    for name, path in pages.items():
+        figures = []
+        for cache in (False, True):
+            options = BoardOptions(locks_dir=locks, allowed_hosts=("testserver",), cache_pages=cache)
+            with TestClient(create_app(store, options)) as client:
+                assert client.get(path).status_code == 200, (name, client.get(path).text[:300])
+                times = []
+                for _ in range(args.repeat):
+                    started = time.perf_counter()
+                    response = client.get(path)
+                    times.append((time.perf_counter() - started) * 1000)
+                    assert response.status_code == 200
+            times.sort()
+            figures += [statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]]
+        print(f"{name:<22} " + " ".join(f"{v:9.1f}" for v in figures), flush=True)
+    store.close()
+
+
+if __name__ == "__main__":
+    main()
