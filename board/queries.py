@@ -109,7 +109,8 @@ SELECT SpanId, ParentSpanId, SpanName, SpanKind, ServiceName, Timestamp, Duratio
 FROM otel_traces
 WHERE TraceId = {trace_id:String}
   AND Timestamp >= (SELECT min(Start) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
-  AND toDateTime(Timestamp) <= (SELECT max(End) FROM otel_traces_trace_id_ts WHERE TraceId = {trace_id:String})
+  AND toDateTime(Timestamp) <= (SELECT max(End) FROM otel_traces_trace_id_ts
+                                WHERE TraceId = {trace_id:String})
 ORDER BY Timestamp, SpanId LIMIT 2000
 """
 # The time bounds come from otel_traces_trace_id_ts (ordered by TraceId), so the span read prunes to the
