@@ -5,6 +5,8 @@
     │   ├── LockFileError          a lock file is invalid; names file, line, case and field
     │   └── RulesError             a sampler rules file is invalid; names file, line, rule and field
     ├── InputError                 data sent to us is bad (a 4xx / INVALID_ARGUMENT); names the problem
+    │   ├── PayloadTooLarge        a request over a size or count limit (HTTP 413); names the limit
+    │   ├── UnsupportedMediaType   a request body of a Content-Type we do not take (HTTP 415)
     │   └── ResultsError           an eval-results file/stream is malformed; names source and line
     ├── Overloaded                 the collector is full (queue/WAL); retry later (429 / RESOURCE_EXHAUSTED)
     ├── RunnerError                `lock check --runner` command crashed, timed out or gave no results
@@ -27,6 +29,7 @@ __all__ = [
     "InputError",
     "LockFileError",
     "Overloaded",
+    "PayloadTooLarge",
     "QueryError",
     "ResultsError",
     "RulesError",
@@ -35,6 +38,7 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "TracelockError",
+    "UnsupportedMediaType",
 ]
 
 
@@ -111,6 +115,14 @@ class LockFileError(ConfigError):
 
     def __str__(self) -> str:
         return str(self.args[0])
+
+
+class PayloadTooLarge(InputError):
+    """A request over a size or count limit; permanent (HTTP 413 / INVALID_ARGUMENT)."""
+
+
+class UnsupportedMediaType(InputError):
+    """A request body of a Content-Type the endpoint does not take; permanent (HTTP 415)."""
 
 
 class ResultsError(InputError):

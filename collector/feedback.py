@@ -2,6 +2,10 @@
 
 Shared by ``POST /v1/feedback`` (receiver and admin endpoint) and ``tracelock feedback add``. Feedback
 about a trace that is not stored (yet) is kept - it may arrive before its trace - and counted.
+
+Over HTTP a post is capped at :data:`MAX_FEEDBACK_RECORDS` records and :data:`MAX_FEEDBACK_BYTES` bytes
+(413 naming the cap) and handled by :func:`ingest_feedback` in a worker thread: everything here is one
+pass over the records, so a large post costs time in proportion and never the event loop's.
 """
 
 from __future__ import annotations
@@ -14,11 +18,23 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tracelock.errors import InputError
+from tracelock.collector.receivers.otlp.decode import loads_json
+from tracelock.errors import InputError, PayloadTooLarge
 from tracelock.store import Store
 
-__all__ = ["KINDS", "FeedbackResult", "parse_feedback", "store_feedback"]
+__all__ = [
+    "KINDS",
+    "MAX_FEEDBACK_BYTES",
+    "MAX_FEEDBACK_RECORDS",
+    "FeedbackResult",
+    "ingest_feedback",
+    "parse_feedback",
+    "store_feedback",
+]
 
+MAX_FEEDBACK_RECORDS = 10_000
+MAX_FEEDBACK_BYTES = 4 << 20
+_MAX_DEPTH = 32  # attribute values are stored as JSON text; deeper is abuse
 KINDS = ("complaint", "thumbs_down", "thumbs_up", "rating", "comment")
 _HEX32 = re.compile(r"^[0-9a-f]{32}$")
 _HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -42,6 +58,7 @@ class FeedbackResult:
     accepted: int
     unknown_trace_ids: list[str]
     feedback_ids: list[str]
+    unknown_trace_records: int = 0  # records about those traces (a trace may have several)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,17 +131,23 @@ def _one(item: Any, where: str, default_source: str) -> dict[str, Any]:
     }
 
 
-def parse_feedback(body: bytes | Any, default_source: str = "api") -> list[dict[str, Any]]:
-    """Rows for the feedback table from JSON: one object, a list, or ``{"feedback": [...]}``."""
+def parse_feedback(
+    body: bytes | Any, default_source: str = "api", max_records: int | None = None
+) -> list[dict[str, Any]]:
+    """Rows for the feedback table from JSON: one object, a list, or ``{"feedback": [...]}``.
+
+    More than ``max_records`` records is PayloadTooLarge (checked before any record is validated).
+    """
     if isinstance(body, bytes | bytearray):
-        try:
-            body = json.loads(body)
-        except (UnicodeDecodeError, ValueError) as exc:
-            raise InputError(f"malformed JSON: {exc}") from exc
+        body = loads_json(bytes(body), max_depth=_MAX_DEPTH)
     items = body.get("feedback") if isinstance(body, Mapping) and "feedback" in body else body
     items = items if isinstance(items, list) else [items]
     if not items:
         raise InputError("no feedback records in the body")
+    if max_records is not None and len(items) > max_records:
+        raise PayloadTooLarge(
+            f"{len(items)} feedback records in one request, the limit is {max_records}: send smaller batches"
+        )
     return [_one(item, f"feedback[{i}]", default_source) for i, item in enumerate(items)]
 
 
@@ -132,10 +155,16 @@ def store_feedback(store: Store, rows: list[dict[str, Any]]) -> FeedbackResult:
     """Insert the rows (durable when this returns) and report trace ids not found in otel_traces."""
     columns = {name: [row[name] for row in rows] for name in rows[0]}
     store.insert("feedback", columns)
-    trace_ids = sorted({row["TraceId"] for row in rows})
+    trace_ids = sorted(set(columns["TraceId"]))
     known = store.query(
         "SELECT DISTINCT TraceId FROM otel_traces WHERE TraceId IN {ids:Array(String)}", {"ids": trace_ids}
     )
     found = {row[0] for row in known.rows}
     unknown = [t for t in trace_ids if t not in found]
-    return FeedbackResult(len(rows), unknown, [row["FeedbackId"] for row in rows])
+    unknown_records = sum(1 for t in columns["TraceId"] if t not in found)
+    return FeedbackResult(len(rows), unknown, columns["FeedbackId"], unknown_records)
+
+
+def ingest_feedback(store: Store, body: bytes) -> FeedbackResult:
+    """One HTTP post: parse within the record cap, validate, store. Blocking: call it from a worker."""
+    return store_feedback(store, parse_feedback(body, max_records=MAX_FEEDBACK_RECORDS))

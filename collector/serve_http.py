@@ -12,22 +12,22 @@ import uvicorn
 from starlette.requests import Request
 
 from tracelock.collector.receivers.otlp.config import split_endpoint
-from tracelock.errors import InputError
+from tracelock.errors import PayloadTooLarge
 
 __all__ = ["ServerThread", "read_body"]
 
 
 async def read_body(request: Request, limit: int) -> bytes:
-    """The request body, refused (InputError) as soon as it is known to exceed ``limit`` bytes."""
+    """The request body, refused (PayloadTooLarge) as soon as it is known to exceed ``limit`` bytes."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise InputError(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
+        raise PayloadTooLarge(f"request body of {declared} bytes exceeds the limit of {limit} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise InputError(f"request body exceeds the limit of {limit} bytes")
+            raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 

@@ -7,7 +7,13 @@ from dataclasses import dataclass
 
 import grpc
 
-from tracelock.errors import InputError, Overloaded, StoreUnavailable
+from tracelock.errors import (
+    InputError,
+    Overloaded,
+    PayloadTooLarge,
+    StoreUnavailable,
+    UnsupportedMediaType,
+)
 
 __all__ = ["Answer", "answer_for"]
 
@@ -23,7 +29,10 @@ class Answer:
 
 def answer_for(exc: BaseException) -> Answer:
     if isinstance(exc, InputError):
-        return Answer(400, grpc.StatusCode.INVALID_ARGUMENT, str(exc), reason=_reason(str(exc)))
+        status = (
+            413 if isinstance(exc, PayloadTooLarge) else 415 if isinstance(exc, UnsupportedMediaType) else 400
+        )
+        return Answer(status, grpc.StatusCode.INVALID_ARGUMENT, str(exc), reason=_reason(str(exc)))
     if isinstance(exc, Overloaded):
         return Answer(429, grpc.StatusCode.RESOURCE_EXHAUSTED, str(exc), exc.retry_after, "overloaded")
     if isinstance(exc, StoreUnavailable | OSError):

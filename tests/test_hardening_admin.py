@@ -22,7 +22,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).parent))
 from collector_support import CollectorProcess, write_config
 
-ADMIN_LIMITS = "  admin: {max_execution_time_s: 5}\n"
+ADMIN_LIMITS = "  admin: {max_execution_time_s: 20}\n"
 
 
 @pytest.fixture(scope="module")
@@ -122,7 +122,10 @@ def test_read_only_statements_still_answer(collector: CollectorProcess) -> None:
     assert _query(collector, "SELECT $$#$$ AS s").json()["rows"] == [["#"]]
 
 
-SLOW_QUERY = "SELECT sleepEachRow(0.5) FROM system.numbers LIMIT 6"  # 3 s, one block
+# 7.5 s: three scalar subqueries run one after the other (sleepEachRow sleeps at most 3 s per block)
+SLOW_QUERY = "SELECT " + " + ".join(
+    f"(SELECT sum(s) FROM (SELECT sleepEachRow(0.5) AS s FROM system.numbers LIMIT {n}))" for n in (6, 5, 4)
+)
 
 
 def _spans_written(collector: CollectorProcess) -> float:
@@ -148,7 +151,7 @@ def _export_one_span(collector: CollectorProcess) -> None:
 
 @pytest.mark.timeout(120)
 def test_a_slow_admin_query_does_not_stall_the_writer(collector: CollectorProcess) -> None:
-    """A 3 s admin query runs in its own session: a span exported meanwhile is written before it ends."""
+    """A 7.5 s admin query runs in its own session: a span exported meanwhile is written before it ends."""
     before = _spans_written(collector)
     done: list[httpx.Response] = []
     slow = threading.Thread(
@@ -172,7 +175,7 @@ def test_admin_session_runs_with_the_configured_engine_limits(collector: Collect
         "SELECT getSetting('readonly'), getSetting('max_execution_time'), getSetting('max_result_rows')",
     )
     assert answer.status_code == 200, answer.text
-    assert answer.json()["rows"] == [[1, 5, 1_000_000]]
+    assert answer.json()["rows"] == [[1, 20, 1_000_000]]
 
 
 @pytest.mark.timeout(60)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import sys
 import zlib
 from typing import Any, NamedTuple
 
@@ -17,7 +18,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracelock.errors import InputError
+from tracelock.errors import InputError, PayloadTooLarge
 
 __all__ = [
     "Validated",
@@ -25,6 +26,7 @@ __all__ = [
     "decode_json",
     "decode_protobuf",
     "decompress",
+    "loads_json",
     "validated_body",
 ]
 
@@ -43,7 +45,7 @@ def decompress(body: bytes, encoding: str, limit: int) -> bytes:
     except zlib.error as exc:
         raise InputError(f"corrupt {encoding} body: {exc}") from exc
     if len(out) > limit:
-        raise InputError(f"decompressed body exceeds the limit of {limit} bytes")
+        raise PayloadTooLarge(f"decompressed body exceeds the limit of {limit} bytes")
     if not inflater.eof:
         raise InputError(f"truncated {encoding} body: the compressed stream ends early")
     return out
@@ -83,12 +85,56 @@ def _list(obj: Any, name: str, where: str) -> list[Any]:
     return value
 
 
-def decode_json(body: bytes) -> ExportTraceServiceRequest:
-    """OTLP/JSON -> request. Hex ids become bytes; unknown fields are ignored (as the spec allows)."""
+def _first_too_deep(doc: Any, limit: int) -> str | None:
+    """The path of the first value nested more than ``limit`` containers deep, or None.
+
+    Iterative (a recursive walk is what fails on hostile input); paths are kept as parent links and
+    spelled out only for the answer.
+    """
+    Link = tuple[Any, str] | None
+    stack: list[tuple[Any, int, Link]] = [(doc, 0, None)]
+    while stack:
+        value, depth, link = stack.pop()
+        if depth > limit:
+            parts: list[str] = []
+            while link is not None:
+                link, part = link
+                parts.append(part)
+            path = "".join(reversed(parts)).lstrip(".")
+            return path if len(path) <= 160 else f"{path[:100]}...{path[-50:]}"
+        if isinstance(value, dict):
+            items: Any = value.items()
+            stack.extend((v, depth + 1, (link, f".{k}")) for k, v in items if isinstance(v, dict | list))
+        else:
+            items = enumerate(value)
+            stack.extend((v, depth + 1, (link, f"[{i}]")) for i, v in items if isinstance(v, dict | list))
+    return None
+
+
+def loads_json(body: bytes, max_depth: int | None = None) -> Any:
+    """A JSON request body, or InputError (a 400, never retried) naming what is wrong with it.
+
+    Nesting beyond what Python's parser recurses into is refused as such; with ``max_depth`` the
+    document is also walked and refused, with the path, where it nests deeper than that (for bodies
+    whose values are later walked recursively; OTLP's AnyValue depth is bounded by protobuf's parser).
+    """
     try:
         doc = json.loads(body)
+    except RecursionError as exc:
+        limit = max_depth or sys.getrecursionlimit()
+        raise InputError(f"malformed JSON: nested deeper than {limit} levels") from exc
     except (UnicodeDecodeError, ValueError) as exc:
         raise InputError(f"malformed JSON: {exc}") from exc
+    if max_depth is not None and isinstance(doc, dict | list):
+        where = _first_too_deep(doc, max_depth)
+        if where is not None:
+            raise InputError(f"malformed JSON: nested deeper than {max_depth} levels at {where}")
+    return doc
+
+
+def decode_json(body: bytes) -> ExportTraceServiceRequest:
+    """OTLP/JSON -> request. Hex ids become bytes; unknown fields are ignored (as the spec allows)."""
+    doc = loads_json(body)
     if not isinstance(doc, dict):
         raise InputError("malformed OTLP/JSON: the body must be a JSON object with resourceSpans")
     for i, rs in enumerate(_list(doc, "resourceSpans", "")):
@@ -102,7 +148,7 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
                     _hex_ids_to_base64(link, f"{where}.links[{n}]")
     try:
         return json_format.ParseDict(doc, ExportTraceServiceRequest(), ignore_unknown_fields=True)
-    except (json_format.ParseError, binascii.Error, ValueError, TypeError) as exc:
+    except (json_format.ParseError, binascii.Error, ValueError, TypeError, RecursionError) as exc:
         raise InputError(f"malformed OTLP/JSON: {exc}") from exc
 
 

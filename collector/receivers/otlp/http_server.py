@@ -12,6 +12,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
+import grpc
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.rpc import status_pb2
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from tracelock.collector.component import TracesConsumer
-from tracelock.collector.feedback import parse_feedback, store_feedback
+from tracelock.collector.feedback import MAX_FEEDBACK_BYTES, ingest_feedback
 from tracelock.collector.host import Host
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
 from tracelock.collector.receivers.otlp.decode import (
@@ -37,7 +38,7 @@ from tracelock.collector.receivers.otlp.grpc_server import response_for
 from tracelock.collector.receivers.otlp.logs_metrics import LogsAndMetrics
 from tracelock.collector.serve_http import ServerThread, read_body
 from tracelock.collector.status import answer_for
-from tracelock.errors import InputError
+from tracelock.errors import InputError, UnsupportedMediaType
 
 __all__ = ["HttpTraceServer", "feedback_route", "operations_routes"]
 
@@ -49,7 +50,7 @@ _METRICS_PATHS = ("/v1/metrics", "/api/public/otel/v1/metrics")  # OTLP's and La
 
 def _error_response(exc: BaseException, content_type: str, host: Host) -> Response:
     answer = answer_for(exc)
-    if answer.http_status == 400:
+    if answer.grpc_code is grpc.StatusCode.INVALID_ARGUMENT:
         host.metrics.bad_requests.labels("http", answer.reason).inc()
     headers = {"Retry-After": str(max(1, round(answer.retry_after)))} if answer.retry_after else {}
     status = status_pb2.Status(code=answer.grpc_code.value[0], message=answer.message)
@@ -164,17 +165,22 @@ class HttpTraceServer:
 
 
 def feedback_route(host: Host) -> Route:
+    """``POST /v1/feedback``: JSON only (415 otherwise, so a web page cannot post it as text/plain),
+    capped in records and bytes (413), parsed and stored in a worker thread."""
+
     async def feedback(request: Request) -> Response:
         try:
-            body = await read_body(request, 4 << 20)
-            rows = parse_feedback(body)
-            result = await run_in_threadpool(store_feedback, host.store, rows)
+            content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+            if content_type != _JSON:
+                raise UnsupportedMediaType(
+                    f"feedback must be sent as {_JSON}, not {content_type or '(no Content-Type)'!r}"
+                )
+            body = await read_body(request, MAX_FEEDBACK_BYTES)
+            result = await run_in_threadpool(ingest_feedback, host.store, body)
         except Exception as exc:
             return _error_response(exc, _JSON, host)
         host.metrics.feedback_received.inc(result.accepted)
-        host.metrics.feedback_unknown_trace.inc(
-            sum(1 for row in rows if row["TraceId"] in set(result.unknown_trace_ids))
-        )
+        host.metrics.feedback_unknown_trace.inc(result.unknown_trace_records)
         return JSONResponse(result.as_dict())
 
     return Route("/v1/feedback", feedback, methods=["POST"])
