@@ -24,7 +24,7 @@ from starlette.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))
 from report import EVALS_SQL, FEEDBACK_SQL, SPANS_SQL, timed  # the report bench's dataset
-from tracelock.board import BoardOptions, create_app
+from tracelock.board.app import BoardOptions, create_app
 from tracelock.lock.files import add_case
 from tracelock.lock.model import Assertion, LockCase, Provenance
 from tracelock.store import apply_migrations

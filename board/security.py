@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 COOKIE = "tracelock_board_token"
-PUBLIC_PATHS = ("/healthz", "/login", "/static/board.css")
+PUBLIC_PATHS = ("/healthz", "/login", "/static/board.css", "/static/board.js")
 _HEADERS = [
     (
         b"content-security-policy",

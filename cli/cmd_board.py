@@ -51,8 +51,7 @@ def board(
     """Serve the case board: rollouts, divergence, coverage, traces, eval runs, locks and seeds."""
     import uvicorn
 
-    from tracelock.board import BoardOptions, create_app
-    from tracelock.board.app import LOOPBACK_HOSTS
+    from tracelock.board.app import LOOPBACK_HOSTS, BoardOptions, create_app
     from tracelock.board.security import is_loopback
     from tracelock.collector.security.auth import BearerTokens
     from tracelock.collector.security.config import AuthConfig

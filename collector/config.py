@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from tracelock.board.serve import BoardConfig
 from tracelock.collector.component import Kind
 from tracelock.collector.registry import get_factory
 from tracelock.collector.security.config import AdminConfig
@@ -66,6 +67,7 @@ class ServiceConfig(BaseModel):
     pipelines: dict[str, PipelineConfig] = Field(min_length=1)
     wal: WalConfig = Field(default_factory=WalConfig)
     admin: AdminConfig = Field(default_factory=AdminConfig)
+    board: BoardConfig | None = Field(None, description="Serve the case board too (tracelock.board.serve).")
     drain_timeout: float = Field(
         30.0, gt=0, description="Seconds SIGTERM waits for queued spans to be written."
     )

@@ -9,6 +9,7 @@ import sys
 import threading
 from typing import Any
 
+from tracelock.board.serve import BoardServer
 from tracelock.collector.admin import ADMIN_FILE, AdminServer
 from tracelock.collector.config import CollectorConfig
 from tracelock.collector.graph import Graph
@@ -28,6 +29,7 @@ class Collector:
         self.host = Host(settings)
         self.graph = Graph(config, self.host)
         self.admin = AdminServer(self.host, config.service.admin)
+        self.board = BoardServer(self.host, config.service.board) if config.service.board else None
         self.address_file = self.host.data_dir / ADMIN_FILE
         self.graph_written = 0.0
 
@@ -42,8 +44,11 @@ class Collector:
         self.graph.start()
         try:
             self.admin.start()
+            if self.board is not None:
+                self.board.start()
             self.admin.write_address(self.address_file, self.addresses())
         except BaseException:
+            self.admin.shutdown()
             self.graph.shutdown(5.0)
             self.host.close_store()
             raise
@@ -55,6 +60,8 @@ class Collector:
         drained = self.graph.shutdown(self.config.service.drain_timeout)
         self.graph_written = float(sum(queue.written_spans for queue in queues))
         self.admin.shutdown()
+        if self.board is not None:
+            self.board.shutdown()
         self.address_file.unlink(missing_ok=True)
         self.host.close_store()
         return drained
@@ -73,6 +80,8 @@ def run_collector(config: CollectorConfig, settings: StoreSettings) -> int:
     collector = Collector(config, settings)
     collector.start()
     ready = {"status": "ready", "admin": collector.admin.url, **collector.addresses()}
+    if collector.board is not None:
+        ready["board"] = collector.board.url
     if collector.graph.replayed_spans:
         ready["replayed_spans"] = collector.graph.replayed_spans
     print(json.dumps(ready), flush=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tracelock.board import BoardOptions, create_app
+from tracelock.board.app import BoardOptions, create_app
 from tracelock.collector.security.auth import BearerTokens
 from tracelock.lock.files import load_lock_dir, validate_lock_dir
 from tracelock.store import Store

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from starlette.testclient import TestClient
 
-from tracelock.board import BoardOptions, create_app
+from tracelock.board.app import BoardOptions, create_app
 from tracelock.report import divergence_report
 from tracelock.report.dimensions import resolve_dimension
 from tracelock.report.render import divergence_columns
