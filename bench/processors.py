@@ -4,9 +4,15 @@ Both providers run in the same process on the same attribute set, in interleaved
 this thread's CPU time (``time.thread_time``), so other processes on a shared machine do not count; the
 figures are the fastest chunk of each (the least disturbed) and the median of the paired differences.
 No exporter is attached to either provider, so the difference is what the processors add.
-Target: <= 1 us added per span.
+Target: <= 1 us added per span (paired median), in every case.
 
-    /work/venv/bin/python bench/processors.py [--chunk 2000] [--rounds 60] [--instructions 5000]
+A second table says where each case's time goes: the hot cost of each hook on freshly started spans
+(fastest of many small batches, so the least disturbed), next to a processor whose hooks do nothing -
+what any SDK processor costs in the SDK's own dispatch. Instruction counts under valgrind are optional
+(``--instructions``): deterministic, but Python runs differently under valgrind (every allocation goes
+to the system allocator), so they overstate allocation-heavy work; quote time first.
+
+    python bench/processors.py [--chunk 2000] [--rounds 60] [--instructions 5000]
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from statistics import median
 from opentelemetry import baggage
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Span, SpanProcessor, TracerProvider
 
 import tracelock
 
@@ -83,6 +89,59 @@ def time_spans(
         return (time.thread_time() - t0) / max(spans, 1) * 1e6
 
 
+class NoopProcessor(SpanProcessor):
+    """Hooks that do nothing: the floor any SDK span processor pays in the SDK's dispatch."""
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        return None
+
+    def _on_ending(self, span: Span) -> None:
+        return None
+
+
+def hook_ns(hook: Callable[[Span], object], spans: Callable[[], list[Span]], repeats: int = 300) -> float:
+    """Hot cost of one hook call in ns: the fastest of ``repeats`` batches of freshly started spans."""
+    best = float("inf")
+    for _ in range(repeats):
+        batch = spans()
+        t0 = time.perf_counter_ns()
+        for span in batch:
+            hook(span)
+        best = min(best, (time.perf_counter_ns() - t0) / len(batch))
+    return best
+
+
+def print_hooks(cases: dict[str, tuple[TracerProvider, Callable[[], AbstractContextManager], dict]]) -> None:
+    """Where each case's time goes: on_start and _on_ending of tracelock's processor, minus a no-op's."""
+    tracer = TracerProvider().get_tracer("bench")
+    noop = NoopProcessor()
+    print("\nwhere the time goes: hot ns per hook call, tracelock's minus a no-op processor's")
+    print(f"{'case':48} {'on_start':>9} {'_on_ending':>11} {'sum':>6}")
+    for name, (provider, scope, attrs) in cases.items():
+        (ours,) = [p for p in provider._active_span_processor._span_processors if hasattr(p, "shared")]
+        with scope():
+            ctx = otel_context.get_current()
+
+        def fresh(attrs: dict = attrs) -> list[Span]:
+            return [tracer.start_span("chat", attributes=attrs) for _ in range(100)]
+
+        def started(ours: SpanProcessor = ours, ctx: otel_context.Context = ctx) -> list[Span]:
+            batch = fresh()
+            for span in batch:
+                ours.on_start(span, parent_context=ctx)
+            return batch
+
+        def ours_start(span: Span, ours: SpanProcessor = ours, ctx: otel_context.Context = ctx) -> None:
+            ours.on_start(span, parent_context=ctx)
+
+        def noop_start(span: Span, ctx: otel_context.Context = ctx) -> None:
+            noop.on_start(span, parent_context=ctx)
+
+        start = hook_ns(ours_start, fresh) - hook_ns(noop_start, fresh)
+        ending = hook_ns(ours._on_ending, started) - hook_ns(noop._on_ending, started)
+        print(f"{name:48} {start:9.0f} {ending:11.0f} {start + ending:6.0f}")
+
+
 def in_remote_context() -> AbstractContextManager:
     """Labels that arrived through W3C Baggage only (a downstream service)."""
     ctx = baggage.set_baggage("tracelock.intent", "refund")
@@ -118,6 +177,8 @@ def main() -> None:
     bare = TracerProvider(resource=ours.resource)
     existing = TracerProvider(resource=Resource.create({"service.name": "bench"}))
     tracelock.instrument(tracer_provider=existing, export=False, prices=PRICES, set_global=False, **VERSIONS)
+    noop = TracerProvider(resource=ours.resource)
+    noop.add_span_processor(NoopProcessor())
 
     def three_labels() -> AbstractContextManager:
         return tracelock.labels(intent="refund", customer_tier="enterprise", language="en")
@@ -137,6 +198,7 @@ def main() -> None:
         "LLM span, existing provider, 3 labels, prices": (existing, three_labels, llm),
         "HTTP/DB span, 3 labels, prices": (ours, three_labels, http),
     }
+    floor = {"floor: a processor whose hooks do nothing": (noop, nullcontext, llm)}
     if args.one:  # a child run under valgrind: one case, bare or ours, a given number of spans
         provider, scope, attrs = list(cases.values())[int(args.one[0])]
         time_spans(bare if args.one[1] == "bare" else provider, int(args.one[2]), scope, attrs)
@@ -144,7 +206,7 @@ def main() -> None:
     load = os.getloadavg()
     time_spans(bare, 2000, nullcontext)  # warm up
     rows = []
-    for name, (provider, scope, attrs) in cases.items():
+    for name, (provider, scope, attrs) in {**floor, **cases}.items():
         bare_runs, ours_runs, diffs = [], [], []
         for _ in range(args.rounds):  # paired, interleaved chunks: drift and GC hit both alike
             bare_us = time_spans(bare, args.chunk, nullcontext, attrs)
@@ -168,8 +230,11 @@ def main() -> None:
     print(header)
     for name, bare_us, ours_us, paired in rows:
         print(f"{name:48} {bare_us:10.2f} {ours_us:10.2f} {ours_us - bare_us:11.2f} {paired:13.2f}")
+    print_hooks(cases)
     if args.instructions:
-        print_instructions(list(cases), rows, args.instructions)
+        print_instructions(list(cases), rows[1:], args.instructions)
+    worst = max(rows[1:], key=lambda row: row[3])
+    print(f"\nworst case: {worst[0]}: {worst[3]:.2f} us added (paired median), target <= 1 us")
 
 
 def _instructions(*child_args: str) -> int:

@@ -23,11 +23,6 @@ from tracelock.semconv import KEY_BY_NAME, LABEL_PREFIX, Category, ValueType, la
 __all__ = ["STAMP_KEY", "current_keys", "eval_context", "labels", "stamp_from_baggage"]
 
 STAMP_KEY = otel_context.create_key("tracelock.keys")
-try:  # the SDK's own key: reading the context dict directly avoids get_all()'s MappingProxy per span
-    from opentelemetry.baggage import _BAGGAGE_KEY as BAGGAGE_KEY
-except ImportError:  # pragma: no cover - other API versions
-    BAGGAGE_KEY = None
-
 F = TypeVar("F", bound=Callable[..., Any])
 
 # (labels object, context token) of the scopes open in this thread / asyncio task, innermost last: one

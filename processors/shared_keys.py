@@ -15,8 +15,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
-from tracelock.processors._attrs import attribute_dict, stamp
-from tracelock.processors.context import BAGGAGE_KEY, STAMP_KEY, build_keys, stamp_from_baggage
+from tracelock.processors._sdk import BAGGAGE_KEY, attribute_dict, current_context, stamp
+from tracelock.processors.context import STAMP_KEY, build_keys, stamp_from_baggage
 from tracelock.processors.problems import PROBLEMS, ProblemLog
 from tracelock.semconv import KEY_BY_NAME, KEY_BY_SHORT, VERSION_KEYS, check_attribute
 
@@ -32,10 +32,9 @@ __all__ = [
 VERSION_KEYWORDS: dict[str, str] = {
     KEY_BY_NAME[name].short: name for name in VERSION_KEYS if name != "gen_ai.response.model"
 }
-try:  # the contextvars runtime's own getter: one C call instead of two Python frames per span
-    _get_current = otel_context._RUNTIME_CONTEXT._current_context.get  # type: ignore[attr-defined]
-except AttributeError:  # another runtime context (OTEL_PYTHON_CONTEXT): the public API
-    _get_current = otel_context.get_current
+# attribute values known valid: (name, value) pairs the sampled check passed; bounded, so hostile
+# high-cardinality values cost one full check each, never unbounded memory
+_VALID_CACHE_SIZE = 4096
 
 
 def version_keys(values: Mapping[str, Any], *, problems: ProblemLog = PROBLEMS) -> dict[str, Any]:
@@ -111,10 +110,11 @@ class SharedKeysProcessor(SpanProcessor):
         # each is one tuple so a thread never sees one request's key with another's value
         self._bag_cache: tuple[object, dict[str, Any] | None] = (None, None)
         self._merge_cache: tuple[object, dict[str, Any]] = (None, self._static)
+        self._valid: set[tuple[str, Any]] = set()
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         try:
-            ctx = parent_context if parent_context is not None else _get_current()
+            ctx = parent_context if parent_context is not None else current_context()
             keys = ctx.get(STAMP_KEY)
             if keys is None and self._trust_baggage:
                 bag = ctx.get(BAGGAGE_KEY)
@@ -136,19 +136,19 @@ class SharedKeysProcessor(SpanProcessor):
                 else:
                     attrs = {**self._static, **keys}
                     self._merge_cache = (keys, attrs)
-            if attrs:
-                try:  # inline fast path of _attrs.stamp (one call less per span)
+            if attrs:  # inline fast path of _sdk.stamp (a call would cost as much as the stamping)
+                try:
                     bounded = span._attributes
                     d = bounded._dict
-                    fast = (
-                        bounded.max_value_len is None
-                        and (bounded.maxlen is None or len(d) + len(attrs) <= bounded.maxlen)
-                        and d.keys().isdisjoint(attrs)
+                    fast = bounded.max_value_len is None and (
+                        bounded.maxlen is None or len(d) + len(attrs) <= bounded.maxlen
                     )
                 except AttributeError:
                     fast = False
                 if fast:
-                    d.update(attrs)
+                    setdefault = d.setdefault  # an attribute the app set at start wins
+                    for key, value in attrs.items():
+                        setdefault(key, value)
                 else:
                     stamp(span, attrs)
         except Exception as exc:  # never into the request path
@@ -162,15 +162,30 @@ class SharedKeysProcessor(SpanProcessor):
             self.validate(span)
 
     def validate(self, span: ReadableSpan) -> None:
-        """Report the span's registry violations (unknown tracelock.* keys, wrong types, bad values)."""
+        """Report the span's registry violations (unknown tracelock.* keys, wrong types, bad values).
+
+        Values that passed once are remembered (up to ``_VALID_CACHE_SIZE`` pairs): the same model
+        name, prompt version and labels recur on nearly every span, so a sampled check mostly costs a
+        dict lookup per key instead of the registry's checks. Violations are checked every time, so
+        each one is still counted.
+        """
         try:
             attrs = attribute_dict(span)
             items = attrs.items() if attrs is not None else (span.attributes or {}).items()
+            valid = self._valid
             for name, value in items:
                 if name.startswith("tracelock.") or name in KEY_BY_NAME:
+                    try:
+                        if (name, value) in valid:
+                            continue
+                        hashable = True
+                    except TypeError:  # an unhashable value (never from the SDK, which makes tuples)
+                        hashable = False
                     problem = check_attribute(name, value)
                     if problem is not None:
                         self._problems.violation(problem, span_name=span.name)
+                    elif hashable and len(valid) < _VALID_CACHE_SIZE:
+                        valid.add((name, value))
         except Exception as exc:
             self._problems.report("internal_error", "validate", repr(exc))
 

@@ -168,13 +168,16 @@ class SignalsProcessor(SpanProcessor):
 
     def _on_ending(self, span: Span) -> None:
         # hot path (<= 1 us budget): dict reads on the span's own attribute dict and direct writes into
-        # it; no allocation for a span that yields no signal; rarer paths live in their own methods
+        # it (SDK internals: see _sdk.py); no allocation and no call for a span that yields no signal;
+        # rarer paths live in their own methods
         try:
             bounded = span._attributes
             attrs = bounded._dict
+            has_events = span._events._dq
         except AttributeError:  # another SDK's span: nothing to derive from safely
             return
         try:
+            maxlen = bounded.maxlen
             if self._priced and COST not in attrs:
                 tokens_in = attrs.get(IN)
                 tokens_out = attrs.get(OUT)
@@ -191,28 +194,32 @@ class SignalsProcessor(SpanProcessor):
                             tokens_in = _int(tokens_in) or 0
                         if type(tokens_out) is not int:
                             tokens_out = _int(tokens_out) or 0
-                        if not self._full(span, 1):
+                        if maxlen is None or len(attrs) < maxlen or not self._full(span, 1):
                             attrs[COST] = tokens_in * rates[0] + tokens_out * rates[1]
             op = attrs.get("gen_ai.operation.name")
-            retrieval = op == "retrieval" or (
-                op is None and attrs.get("openinference.span.kind") == "RETRIEVER"
-            )
-            if retrieval and not self._full(span, 3):
+            if (
+                op == "retrieval" or (op is None and attrs.get("openinference.span.kind") == "RETRIEVER")
+            ) and (maxlen is None or len(attrs) + 3 <= maxlen or not self._full(span, 3)):
                 self._retrieval(attrs)
-            if span._events and PARSE not in attrs and not self._full(span, 1):
+            if (
+                has_events
+                and PARSE not in attrs
+                and (maxlen is None or len(attrs) < maxlen or not self._full(span, 1))
+            ):
                 self._parse_failure(span, attrs)
             if self._check_every:  # sampled registry check of the finished span (see TracelockProcessor)
                 self._countdown -= 1
                 if self._countdown <= 0:
                     self._countdown = self._check_every
-                    self._check(span)
+                    self._check(span)  # type: ignore[misc]
         except Exception as exc:  # never into the request path
             self._problems.report(
                 "internal_error", "signals", repr(exc), span_name=getattr(span, "name", None)
             )
 
     def _full(self, span: Span, adding: int) -> bool:
-        """True (and reported) when ``adding`` attributes would pass the span's attribute limit."""
+        """True (and reported) when ``adding`` attributes would pass the span's attribute limit (the hot
+        path checks the common case itself and calls this only near the limit)."""
         maxlen = span._attributes.maxlen
         if maxlen is None or len(span._attributes._dict) + adding <= maxlen:
             return False
