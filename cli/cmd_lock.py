@@ -19,6 +19,7 @@ from pathlib import Path
 import typer
 from ruamel.yaml import YAML
 
+from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
     SUMMARY_FORMAT,
@@ -45,9 +46,7 @@ lock_app = typer.Typer(
     help="Regression locks: production traces pinned as permanent test cases, and the CI gate."
 )
 
-_LOCKS = typer.Option(
-    Path("locks"), "--locks", "-l", envvar="TRACELOCK_LOCKS", help="Directory of lock files."
-)
+_LOCKS = typer.Option(Path("locks"), "--locks", "-l", envvar=env.LOCKS, help="Directory of lock files.")
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -81,9 +80,7 @@ def add(
         None, "--min-passes", min=1, help="Attempts that must pass (default: all)."
     ),
     description: str = typer.Option("", "--description", help="Why this case exists (the bug it locks out)."),
-    created_by: str = typer.Option(
-        None, "--created-by", envvar="TRACELOCK_USER", help="Author (default: $USER)."
-    ),
+    created_by: str = typer.Option(None, "--created-by", envvar=env.USER, help="Author (default: $USER)."),
     locks_dir: Path = _LOCKS,
 ) -> None:
     """Lock a seed (or any stored trace) as a regression case; bumps the dataset version."""
@@ -305,7 +302,7 @@ def check(
         None, "--baseline-results", help="Compare with these results instead."
     ),
     release: str = typer.Option(
-        "", "--release", envvar="TRACELOCK_RELEASE", help="Release tag recorded with the run."
+        "", "--release", envvar=env.RELEASE, help="Release tag recorded with the run."
     ),
     junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
     markdown: Path = typer.Option(None, "--markdown", help="Write a markdown PR-comment summary here."),

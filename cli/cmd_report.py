@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 
+from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console
 from tracelock.errors import ConfigError
@@ -60,7 +61,7 @@ _DATASET = typer.Option(None, "--dataset", help="Only eval records of this datas
 TRACE_URL = typer.Option(
     None,
     "--trace-url",
-    envvar="TRACELOCK_TRACE_URL",
+    envvar=env.TRACE_URL,
     help="Link example traces in markdown/html: a URL template with {trace_id} (e.g. your Jaeger/Grafana).",
 )
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import typer
 
 from tracelock import cli as cli_package
+from tracelock import env
 from tracelock.cli.context import AppContext
 from tracelock.cli.output import err_console
 from tracelock.errors import ConfigError, TracelockError
@@ -43,18 +44,16 @@ def _global_options(
     data_dir: Path = typer.Option(
         Path(DEFAULT_DATA_DIR),
         "--data-dir",
-        envvar="TRACELOCK_DATA_DIR",
+        envvar=env.DATA_DIR,
         help="Embedded chDB data directory.",
     ),
     clickhouse_url: str = typer.Option(
         None,
         "--clickhouse-url",
-        envvar="TRACELOCK_CLICKHOUSE_URL",
+        envvar=env.CLICKHOUSE_URL,
         help="ClickHouse server URL (http[s]://user:pass@host:port); when set, used instead of chDB.",
     ),
-    database: str = typer.Option(
-        "tracelock", "--database", envvar="TRACELOCK_DATABASE", help="Database name."
-    ),
+    database: str = typer.Option("tracelock", "--database", envvar=env.DATABASE, help="Database name."),
 ) -> None:
     ctx.obj = AppContext(
         StoreSettings(data_dir=data_dir, clickhouse_url=clickhouse_url or None, database=database)

@@ -18,6 +18,7 @@ import sys
 import uuid
 from pathlib import Path
 
+from tracelock import env
 from tracelock.lock import load_lock_dir
 from tracelock.lock.task import load_task, run_task
 
@@ -30,13 +31,13 @@ def main(argv: list[str]) -> int:
         return 2
     sys.path.insert(0, os.getcwd())
     task = load_task(argv[0])
-    run_id = os.environ.get("TRACELOCK_RUN_ID") or f"locks-{uuid.uuid4().hex[:12]}"
+    run_id = os.environ.get(env.RUN_ID) or f"locks-{uuid.uuid4().hex[:12]}"
     lines = []
-    for lock_file in load_lock_dir(Path(os.environ.get("TRACELOCK_LOCKS", "locks"))):
+    for lock_file in load_lock_dir(Path(os.environ.get(env.LOCKS, "locks"))):
         for case in lock_file.cases_at():
             for attempt in run_task(task, case, run_id=run_id, dataset_version=lock_file.version):
                 lines.append(json.dumps(attempt.to_record(), ensure_ascii=False, default=str))
-    target = os.environ.get("TRACELOCK_RESULTS")
+    target = os.environ.get(env.RESULTS)
     text = "".join(line + "\n" for line in lines)
     if target:
         Path(target).write_text(text, encoding="utf-8")

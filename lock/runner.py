@@ -18,14 +18,15 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tracelock import env
 from tracelock.errors import ResultsError, RunnerError
 from tracelock.lock.results import Attempt, parse_results
 
 __all__ = ["CASES_ENV", "LOCKS_ENV", "RESULTS_ENV", "run_command"]
 
-RESULTS_ENV = "TRACELOCK_RESULTS"
-LOCKS_ENV = "TRACELOCK_LOCKS"
-CASES_ENV = "TRACELOCK_CASES"
+RESULTS_ENV = env.RESULTS
+LOCKS_ENV = env.LOCKS
+CASES_ENV = env.CASES
 _TAIL = 600
 
 

@@ -16,10 +16,11 @@ from typing import Any
 
 import pytest
 
+from tracelock import env
 from tracelock.store import Store, apply_migrations
 from tracelock.store.chdb_store import ChdbStore
 
-SERVER_URL_ENV = "TRACELOCK_TEST_CLICKHOUSE_URL"
+SERVER_URL_ENV = env.TEST_CLICKHOUSE_URL
 
 
 @pytest.fixture(scope="session")

@@ -26,9 +26,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from tracelock import env
+
 __all__ = ["AdminConfig", "AuthConfig", "TLSConfig", "read_tokens_file"]
 
-DEFAULT_TOKENS_ENV = "TRACELOCK_COLLECTOR_TOKENS"
+DEFAULT_TOKENS_ENV = env.COLLECTOR_TOKENS
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
