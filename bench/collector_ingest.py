@@ -19,7 +19,8 @@ CPU-second, the figure that survives a shared machine. Targets (issue 18): colle
         [--cores 1 2] [--protocols grpc http] [--batch '{send_batch_size: 32768}'] [--spans-per-trace 1]
         [--idle 30]
 
-``--idle S`` also samples the collector's RSS over S seconds of idleness after the load (does it creep?).
+``--idle S`` also samples the collector's RSS over S idle seconds after its start and S after the load
+(does it creep?).
 """
 
 from __future__ import annotations
@@ -228,6 +229,8 @@ def run(
             os.sched_setaffinity(0, client_cpus)
         total = len(bodies) * SPANS_PER_REQUEST
         idle_rss = _rss_mb(proc.pid)
+        time.sleep(idle)
+        idle_rss_later = _rss_mb(proc.pid)
         cpu_before = _cpu_seconds(proc.pid)
         started = time.perf_counter()
         if protocol == "grpc":
@@ -240,10 +243,9 @@ def run(
         queryable = time.perf_counter() - started
         cpu = _cpu_seconds(proc.pid) - cpu_before
         rss = _peak_rss_mb(proc.pid)
-        idle_after = [_rss_mb(proc.pid)]
-        for _ in range(int(idle)):
-            time.sleep(1)
-            idle_after.append(_rss_mb(proc.pid))
+        after_load = _rss_mb(proc.pid)
+        time.sleep(idle)
+        after_load_later = _rss_mb(proc.pid)
         proc.terminate()
         proc.wait(60)
         return {
@@ -257,7 +259,11 @@ def run(
             "idle_rss_mb": round(idle_rss),
             "peak_rss_mb": round(rss),
             **(
-                {"idle_after_rss_mb": [round(idle_after[0]), round(idle_after[-1])], "idle_s": int(idle)}
+                {
+                    "idle_s": idle,
+                    "idle_rss_mb_start_then_later": [round(idle_rss), round(idle_rss_later)],
+                    "rss_mb_after_load_then_later": [round(after_load), round(after_load_later)],
+                }
                 if idle
                 else {}
             ),
