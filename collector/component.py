@@ -26,6 +26,7 @@ treated as retryable by the pipeline (the batch stays in the WAL and is written 
 
 from __future__ import annotations
 
+import builtins
 import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
@@ -198,7 +199,7 @@ class Factory(Generic[ConfigT]):
 
     kind: Kind
     type: str
-    config_model: type[ConfigT]
+    config_model: builtins.type[ConfigT]  # (``type`` is the field above in this scope)
     create: Callable[[Settings, ConfigT], Component]
 
     def default_config(self) -> ConfigT:

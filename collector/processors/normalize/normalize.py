@@ -21,7 +21,7 @@ def semconv_aliases() -> dict[str, str]:
     """alias -> canonical key, in the registry's precedence order (earlier aliases win)."""
     from tracelock.semconv.index import ALIAS_RANK, ALIAS_TO_CANONICAL
 
-    return {name: ALIAS_TO_CANONICAL[name] for name in sorted(ALIAS_TO_CANONICAL, key=ALIAS_RANK.get)}
+    return {name: ALIAS_TO_CANONICAL[name] for name in sorted(ALIAS_TO_CANONICAL, key=ALIAS_RANK.__getitem__)}
 
 
 def default_rewrite(config: NormalizeConfig | None = None) -> AttributeRewrite:
