@@ -191,7 +191,7 @@ class _Run:
         columns = [_column(k) for k in spec.by]
         by = ", ".join(f"{c} AS k{i}" for i, c in enumerate(columns))
         keys = ", ".join(f"k{i}" for i in range(len(columns)))
-        params = {"since": utc_param(since), "until": utc_param(self.until)}
+        params: dict[str, Any] = {"since": utc_param(since), "until": utc_param(self.until)}
         base = (
             f"SELECT t.TraceId AS TraceId, {by}, t.CostUsd AS CostUsd, "
             "(t.Complaints + ifNull(fb.c, 0)) > 0 AS complained, ifNull(fb.d, 0) > 0 AS down "

@@ -93,7 +93,8 @@ def _feedback(store: Store, trace_ids: Sequence[str]) -> dict[str, list[dict[str
 
 def dataset_row(row: dict[str, Any], feedback: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     """One stored seed as a dataset row (see the module docstring)."""
-    keys, labels = {}, {}
+    keys: dict[str, str] = {}
+    labels: dict[str, str] = {}
     for column, attribute in KEY_COLUMNS.items():
         value = row.get(column) or ""
         if value:

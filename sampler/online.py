@@ -117,7 +117,8 @@ class SeedSampler:
             span.attributes.add(key=SEED_RULES_ATTRIBUTE).value.string_value = rules
             span.attributes.add(key=SEED_IDS_ATTRIBUTE).value.string_value = ids
             request.resource_spans[r_index].scope_spans[s_index].spans[index] = span.SerializeToString()
-        return request.SerializeToString()
+        stamped: bytes = request.SerializeToString()
+        return stamped
 
     # --- trace and slice rules on summaries ---------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 
 __all__ = ["SpanSpec", "build_request", "key_values", "to_any_value"]
 
@@ -59,9 +60,9 @@ def build_request(
         if spec.parent_span_id:
             span.parent_span_id = bytes.fromhex(spec.parent_span_id)
         span.name = spec.name
-        span.kind = spec.kind
+        span.kind = Span.SpanKind.ValueType(spec.kind)
         span.start_time_unix_nano = spec.start_ns
         span.end_time_unix_nano = spec.start_ns + spec.duration_ns
-        span.status.code = spec.status_code
+        span.status.code = Status.StatusCode.ValueType(spec.status_code)
         span.attributes.extend(key_values(spec.attributes))
     return request

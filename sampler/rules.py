@@ -204,11 +204,12 @@ class _Located:
                     line = key_node.start_mark.line + 1
                     raise yaml.YAMLError(f"line {line}: a key must be a plain value, not a list or mapping")
                 key = self._constructor.construct_object(key_node, deep=True)
+                where = (*path, key)
                 if key in out:
-                    self.duplicates.append(((*path, key), key_node.start_mark.line + 1))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
-                out[key] = self.build(value_node, (*path, key))
-                self.lines[(*path, key)] = key_node.start_mark.line + 1
+                    self.duplicates.append((where, key_node.start_mark.line + 1))
+                self.lines[where] = key_node.start_mark.line + 1
+                out[key] = self.build(value_node, where)
+                self.lines[where] = key_node.start_mark.line + 1
             return out
         if isinstance(node, yaml.SequenceNode):
             return [self.build(item, (*path, i)) for i, item in enumerate(node.value)]
@@ -271,7 +272,7 @@ def load_rules(
     if text is None:
         if path is None:
             source = f"<built-in {DEFAULT_RULES}>"
-            text = resources.files("tracelock").joinpath("deploy/rules", DEFAULT_RULES).read_text("utf-8")
+            text = resources.files("tracelock").joinpath(f"deploy/rules/{DEFAULT_RULES}").read_text("utf-8")
         else:
             source = str(path)
             try:

@@ -10,6 +10,7 @@ turns such a value into the canonical form, the same as the Python converter in
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from tracelock.semconv.aliases import (
     _PROVIDER_VALUES,
@@ -47,7 +48,7 @@ def _response_format_sql(v: str) -> str:
 
 
 # converters that change the *text* of a value; to_text/to_int/to_float are identities on text
-_SQL: dict[Callable, Callable[[str], str]] = {
+_SQL: dict[Callable[..., Any], Callable[[str], str]] = {
     provider_value: _provider_sql,
     mime_to_output_type: _mime_sql,
     response_format_output_type: _response_format_sql,

@@ -78,7 +78,9 @@ def _needs_conversion(values: Sequence[Any]) -> bool:
 
 def _split_type_args(args: str) -> list[str]:
     """``"K, Array(V)"`` -> ``["K", "Array(V)"]`` (top-level commas only)."""
-    parts, depth, current = [], 0, []
+    parts: list[str] = []
+    current: list[str] = []
+    depth = 0
     for char in args:
         if char == "," and depth == 0:
             parts.append("".join(current).strip())
@@ -160,7 +162,7 @@ class ChdbStore(Store):
             if not _open_paths[self.path] and _held_by_another_process(self.path):
                 raise DataDirLocked(self.path)
             try:
-                self._session = chdb_session.Session(self.path)
+                self._session: Any = chdb_session.Session(self.path)  # chDB is untyped: Any here
             except Exception as exc:
                 self._session = None
                 self._raise_open_error(exc)

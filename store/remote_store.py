@@ -76,7 +76,8 @@ class RemoteStore(Store):
             raise StoreUnavailable(f"{self.description}: cannot reach the collector: {exc}") from exc
         if response.status_code != 200:
             raise StoreError(f"{self.description}: feedback refused: {response.text[:300]}")
-        return response.json()
+        answer: dict[str, Any] = response.json()
+        return answer
 
     def close(self) -> None:
         self._client.close()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
@@ -46,6 +47,11 @@ class Migration:
     @property
     def statements(self) -> list[str]:
         return split_statements(self.text)
+
+
+def _literally(text: str) -> Callable[[re.Match[str]], str]:
+    """A ``re.sub`` replacement inserting ``text`` as it is (a replacement string would expand ``\\1``)."""
+    return lambda _match: text
 
 
 def sql_dir() -> Path:
@@ -190,7 +196,7 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
                     f"ENGINE = Replicated{engine.group(1)}MergeTree({zk}{', ' + params if params else ''})"
                 )
                 text = _CREATE_TABLE.sub(f"CREATE TABLE IF NOT EXISTS {local} {on}", statement, count=1)
-                out.append(_ENGINE.sub(lambda _m, r=replicated: r, text, count=1))
+                out.append(_ENGINE.sub(_literally(replicated), text, count=1))
                 key = shard.group(1).strip() if shard else "rand()"
                 out.append(
                     f"CREATE TABLE IF NOT EXISTS {name} {on} AS {local}\n"
@@ -200,14 +206,11 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
             mv = _MV.search(statement)
             if mv:
                 name, target, body, source = mv.groups()
-                text = _MV.sub(
-                    lambda _m, name=name, target=target, body=body, source=source: (
-                        f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {on}\nTO {target}_local{body}"
-                        f"FROM {source}_local"
-                    ),
-                    statement,
-                    count=1,
+                local_mv = (
+                    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} {on}\nTO {target}_local{body}"
+                    f"FROM {source}_local"
                 )
+                text = _MV.sub(_literally(local_mv), statement, count=1)
                 out.append(text)
                 continue
             view = _VIEW.search(statement)
