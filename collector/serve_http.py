@@ -1,20 +1,73 @@
 """Run a Starlette app on uvicorn in a background thread, on a socket bound before start (port 0 works),
-and read request bodies within a size limit."""
+and read request bodies within a size limit.
+
+uvicorn bounds the idle time between requests (keep-alive) but not the time a client takes to send a
+request's headers: a connection that sends a header byte now and then would stay open forever. The
+server here runs uvicorn's own h11 protocol with one addition, a deadline for the headers of each request
+(``header_timeout_s``); h11 still does all the parsing.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
 from typing import Any
 
+import h11
 import uvicorn
 from starlette.requests import Request
+from uvicorn.protocols.http.h11_impl import H11Protocol
 
 from tracelock.collector.receivers.otlp.config import split_endpoint
 from tracelock.errors import PayloadTooLarge
 
 __all__ = ["ServerThread", "read_body"]
+
+
+class _HeaderDeadlineProtocol(H11Protocol):
+    """uvicorn's h11 protocol, closing a connection whose request headers take over ``header_timeout_s``.
+
+    The clock starts when the connection opens and again when a kept-alive connection receives the
+    first bytes of its next request; it stops when h11 has read the whole head.
+    """
+
+    header_timeout_s: float = 10.0
+    _header_deadline: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def _arm(self) -> None:
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_later(self.header_timeout_s, self._headers_too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+            self._header_deadline = None
+
+    def _headers_too_slow(self) -> None:
+        self._header_deadline = None
+        if self.conn.their_state is h11.IDLE and not self.transport.is_closing():
+            self.transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        super().data_received(data)
+        if self.conn.their_state is h11.IDLE:
+            self._arm()  # still waiting for (the rest of) a request head
+        else:
+            self._disarm()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+
+def _protocol_with_header_deadline(timeout_s: float) -> type[H11Protocol]:
+    return type("HeaderDeadlineProtocol", (_HeaderDeadlineProtocol,), {"header_timeout_s": timeout_s})
 
 
 async def read_body(request: Request, limit: int) -> bytes:
@@ -33,7 +86,9 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 class ServerThread:
-    def __init__(self, app: Any, endpoint: str, name: str, **uvicorn_options: Any) -> None:
+    def __init__(
+        self, app: Any, endpoint: str, name: str, *, header_timeout_s: float = 10.0, **uvicorn_options: Any
+    ) -> None:
         host, port = split_endpoint(endpoint)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         self._sock = socket.socket(family, socket.SOCK_STREAM)
@@ -48,6 +103,7 @@ class ServerThread:
             lifespan="off",
             access_log=False,
             timeout_graceful_shutdown=5,
+            http=_protocol_with_header_deadline(header_timeout_s),
             **uvicorn_options,
         )
         self._server = uvicorn.Server(config)

@@ -9,16 +9,19 @@
   scanned, so the common case costs one ``ByteSize()`` call per span.
 - ``max_concurrent_requests``: requests beyond it are answered at once with the retryable refusal
   (RESOURCE_EXHAUSTED / 503 + Retry-After) instead of queueing in memory; counted in
-  ``tracelock_collector_requests_refused{reason="concurrency"}``.
+  ``tracelock_collector_requests_refused{reason="concurrency"}``. Over HTTP a request counts only once
+  its body has arrived (see :class:`ConcurrencyLimitMiddleware` for the body deadline and the cap on
+  requests still sending, ``reason="body_timeout"`` / ``"receiving"``).
 
 Metrics live in :data:`SECURITY_REGISTRY` (auth failures too), which the collector's ``/metrics`` appends.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import grpc
@@ -27,7 +30,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from tracelock.collector.security.registry import SECURITY_REGISTRY
-from tracelock.errors import InputError
+from tracelock.errors import InputError, PayloadTooLarge
 
 __all__ = [
     "ATTRIBUTES_DROPPED",
@@ -149,32 +152,114 @@ class GrpcConcurrencyInterceptor(grpc.ServerInterceptor):
 
 
 class ConcurrencyLimitMiddleware:
-    """ASGI: beyond ``limit`` requests in flight on ``paths``, answer 503 + Retry-After at once."""
+    """ASGI, in front of the export routes (``paths``): a request takes an export slot only once its
+    whole body has arrived.
 
-    def __init__(self, app: Any, limit: int, paths: Any, retry_after_s: int = 1) -> None:
+    1. While it is still sending its body it holds one of ``max_receiving`` receiving places (beyond
+       them: 503 at once), and the body must arrive within ``body_timeout_s`` in all (else 408 and the
+       connection closes: this is what answers a Content-Length longer than the body) and within
+       ``body_limit`` bytes (one for all paths, or per path; 413, at once when Content-Length says so).
+    2. Then it takes one of ``limit`` export slots (beyond them: 503 + Retry-After) for the route's
+       work, which gets the body replayed. Connections that trickle bytes cannot hold the slots.
+    """
+
+    def __init__(
+        self,
+        app: Any,
+        limit: int,
+        paths: Any,
+        retry_after_s: int = 1,
+        *,
+        body_timeout_s: float | None = None,
+        max_receiving: int | None = None,
+        body_limit: int | Mapping[str, int] | None = None,
+    ) -> None:
         self.app = app
         self._limit = limit
         self._paths = frozenset(paths)
-        self._in_flight = 0
+        self._in_flight = 0  # one event loop: no lock needed
+        self._receiving = 0
+        self._max_receiving = max_receiving
+        self._body_timeout = body_timeout_s
+        self._body_limits = body_limit if isinstance(body_limit, Mapping) else {}
+        self._body_limit = None if isinstance(body_limit, Mapping) else body_limit
         self._retry_after = str(retry_after_s).encode()
+
+    async def _refuse(self, send: Any, status: int, message: str, *, close: bool = False) -> None:
+        body = json.dumps({"code": 8 if status == 503 else 3, "message": message}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        if status == 503:
+            headers.append((b"retry-after", self._retry_after))
+        if close:
+            headers.append((b"connection", b"close"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+    async def _read_body(self, receive: Any, limit: int | None) -> bytes | None:
+        """The whole body; None when the client went away. Raises TimeoutError and PayloadTooLarge."""
+        loop = asyncio.get_running_loop()
+        deadline = None if self._body_timeout is None else loop.time() + self._body_timeout
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            wait = None if deadline is None else deadline - loop.time()
+            if wait is not None and wait <= 0:
+                raise TimeoutError
+            message = await asyncio.wait_for(receive(), wait)
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if limit is not None and size > limit:
+                raise PayloadTooLarge(f"request body exceeds the limit of {limit} bytes")
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http" or scope.get("path") not in self._paths:
             await self.app(scope, receive, send)
             return
-        if self._in_flight >= self._limit:  # one event loop: no lock needed
-            REQUESTS_REFUSED.labels("http", "concurrency").inc()
-            body = json.dumps({"code": 8, "message": "too many concurrent exports; retry later"}).encode()
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", self._retry_after),
-            ]
-            await send({"type": "http.response.start", "status": 503, "headers": headers})
-            await send({"type": "http.response.body", "body": body})
+        if self._max_receiving is not None and self._receiving >= self._max_receiving:
+            REQUESTS_REFUSED.labels("http", "receiving").inc()
+            await self._refuse(send, 503, "too many requests still sending their bodies; retry later")
             return
+        limit = self._body_limits.get(scope["path"], self._body_limit)
+        declared = dict(scope.get("headers", ())).get(b"content-length", b"")
+        if limit is not None and declared.isdigit() and int(declared) > limit:
+            message = f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes"
+            await self._refuse(send, 413, message, close=True)
+            return
+        self._receiving += 1
+        try:
+            body = await self._read_body(receive, limit)
+        except TimeoutError:
+            REQUESTS_REFUSED.labels("http", "body_timeout").inc()
+            message = f"request body not received within {self._body_timeout:g} s"
+            await self._refuse(send, 408, message, close=True)
+            return
+        except PayloadTooLarge as exc:
+            await self._refuse(send, 413, str(exc), close=True)
+            return
+        finally:
+            self._receiving -= 1
+        if body is None:
+            return
+        if self._in_flight >= self._limit:
+            REQUESTS_REFUSED.labels("http", "concurrency").inc()
+            await self._refuse(send, 503, "too many concurrent exports; retry later")
+            return
+        replayed = False
+
+        async def replay() -> Any:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
         self._in_flight += 1
         try:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
         finally:
             self._in_flight -= 1

@@ -53,6 +53,21 @@ class GrpcProtocolConfig(_Protocol):
 class HttpProtocolConfig(_Protocol):
     endpoint: str = "127.0.0.1:4318"
     max_request_body_mib: int = Field(16, ge=1, le=512, description="Limit before and after decompression.")
+    header_read_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        le=600,
+        description="A request's headers must arrive within this (else the connection closes).",
+    )
+    body_read_timeout_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="An export's body must arrive within this once its headers have (408).",
+    )
+    max_receiving_requests: int = Field(
+        256, ge=1, description="Exports still sending their bodies (beyond: 503); they hold no export slot."
+    )
     traces_paths: list[str] = Field(
         default_factory=lambda: ["/v1/traces", LANGFUSE_TRACES_PATH],
         description="Paths accepting OTLP trace exports (Langfuse's SDK path included by default).",

@@ -130,8 +130,15 @@ class HttpTraceServer:
         app: Any = Starlette(routes=routes)
         from tracelock.collector.security.limits import ConcurrencyLimitMiddleware
 
+        exports = [*self.config.traces_paths, "/v1/logs", *_METRICS_PATHS]
+        body_limits = {**dict.fromkeys(exports, self.limit), "/v1/feedback": MAX_FEEDBACK_BYTES}
         app = ConcurrencyLimitMiddleware(
-            app, self.config.limits.max_concurrent_requests, self.config.traces_paths
+            app,
+            self.config.limits.max_concurrent_requests,
+            list(body_limits),
+            body_timeout_s=self.config.body_read_timeout_s,
+            max_receiving=self.config.max_receiving_requests,
+            body_limit=body_limits,
         )
         if self.config.auth is not None and self.config.auth.enabled:
             from tracelock.collector.security import BearerAuthMiddleware, BearerTokens
@@ -147,7 +154,13 @@ class HttpTraceServer:
             from tracelock.collector.security import uvicorn_ssl_options
 
             options = uvicorn_ssl_options(self.config.tls)
-        self._thread = ServerThread(self.app(), self.config.endpoint, "otlp-http", **options)
+        self._thread = ServerThread(
+            self.app(),
+            self.config.endpoint,
+            "otlp-http",
+            header_timeout_s=self.config.header_read_timeout_s,
+            **options,
+        )
         self._thread.start()
 
     @property
