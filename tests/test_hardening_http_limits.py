@@ -87,7 +87,9 @@ def test_slow_body_connections_do_not_deny_exports(collector: CollectorProcess) 
 
 
 @pytest.mark.timeout(60)
-def test_a_body_shorter_than_its_content_length_is_408_within_the_timeout(collector: CollectorProcess) -> None:
+def test_a_body_shorter_than_its_content_length_is_408_within_the_timeout(
+    collector: CollectorProcess,
+) -> None:
     body = SPAN % (b"cd" * 16)
     with _connect(collector) as sock:
         started = time.monotonic()
