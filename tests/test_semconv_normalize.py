@@ -187,6 +187,7 @@ def test_registry_holds_the_fixed_canonical_names() -> None:
         "gen_ai.provider.name",
         "gen_ai.prompt.name",
         "gen_ai.prompt.version",
+        "tracelock.prompt.hash",
         "tracelock.retriever.version",
         "tracelock.guardrail.version",
         "tracelock.dataset.id",
