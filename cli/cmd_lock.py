@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from ruamel.yaml import YAML
 
 from tracelock import env
@@ -68,8 +69,9 @@ def add(
         None,
         "--expect",
         "-e",
-        help="Assertion, repeatable: passed | contains:TEXT | regex:RE | score:NAME>=X | "
-        "judge:NAME>=X | json_schema:@FILE | exact:TEXT | not_contains:TEXT | cost_usd<=X ...",
+        help="Assertion, repeatable: passed | completes | contains:TEXT | regex:RE | score:NAME>=X | "
+        "judge:NAME>=X | json_schema:@FILE | exact:TEXT | not_exact:TEXT | not_contains:TEXT | cost_usd<=X "
+        "... (default: not_exact of the output the trace produced: it must not come back).",
     ),
     judge_model: str = typer.Option("", "--judge-model", help="Judge model recorded with judge: assertions."),
     judge_version: str = typer.Option(
@@ -89,7 +91,7 @@ def add(
     if min_passes is not None and min_passes > repeats:
         raise _fail(f"--min-passes {min_passes} exceeds --repeats {repeats}", 2)
     assertions = tuple(
-        parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in (expect or ["passed"])
+        parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in expect or []
     )
     with get_context(ctx).open_store() as store:
         captured = (
@@ -117,7 +119,8 @@ def add(
     path = locks_dir / f"{locked.case.dataset}.yaml"
     console.print(
         f"[green]locked[/] {locked.case.dataset}/{locked.case.id} in {path} (dataset version "
-        f"{locked.lock_file.version}); source trace {captured.trace_id}",
+        f"{locked.lock_file.version}); source trace {captured.trace_id}; expects "
+        + escape(", ".join(a.describe() for a in locked.case.expect)),
         highlight=False,
     )
 

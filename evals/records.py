@@ -5,7 +5,9 @@ The shape (see the shared brief and ``docs``): ``run_id`` and ``case_id`` requir
 ``dataset_id``, ``dataset_version``, ``score``, ``scores``, ``passed``, ``error``, ``output``, ``input``,
 ``expected``, ``keys`` (canonical version keys), ``labels`` (canonical/short label names or user labels),
 ``judge_model``, ``judge_version``, ``cost_usd``, ``latency_ms``, ``input_tokens``, ``output_tokens``,
-``context_tokens``, ``trace_id``, ``span_id``, ``source_trace_id``, ``timestamp`` optional.
+``context_tokens``, ``parse_failure``, ``artifacts_url``, ``trace_id``, ``span_id``, ``source_trace_id``,
+``source_span_id``, ``timestamp`` and ``provenance`` (the case format's object: its source trace and span
+stand in for the flat fields) optional.
 """
 
 from __future__ import annotations
@@ -51,6 +53,8 @@ FIELDS = frozenset(
         "source_span_id",
         "timestamp",
         "artifacts_url",
+        "parse_failure",
+        "provenance",
     )
 )
 #: eval_records columns every row carries, in insert order.
@@ -136,6 +140,12 @@ def _number(value: Any, field: str, *, integer: bool = False, default: float = 0
     return float(value)
 
 
+def _flag(value: Any, field: str) -> bool:
+    if value is not None and not isinstance(value, bool):
+        raise RecordError(field, f"must be true, false or null, got {json.dumps(value)[:40]}")
+    return bool(value)
+
+
 def _json_text(value: Any) -> str:
     if value is None:
         return ""
@@ -197,6 +207,13 @@ def record_from_result(data: Any, *, source: str, pass_threshold: float = 0.5) -
         value = _text(data.get(name), name)
         if value and not re.fullmatch(f"[0-9a-f]{{{length}}}", value):
             raise RecordError(name, f"must be {length} lowercase hex digits")
+    provenance = data.get("provenance") or {}
+    if not isinstance(provenance, Mapping):
+        raise RecordError("provenance", "must be an object (the case format's provenance)")
+    for name in ("source_trace_id", "source_span_id"):
+        value, length = _text(provenance.get(name), f"provenance.{name}"), _HEX[name]
+        if value and not re.fullmatch(f"[0-9a-f]{{{length}}}", value):
+            raise RecordError(f"provenance.{name}", f"must be {length} lowercase hex digits")
     scores_raw = data.get("scores") or {}
     if not isinstance(scores_raw, Mapping):
         raise RecordError("scores", "must be an object of name -> number")
@@ -237,13 +254,13 @@ def record_from_result(data: Any, *, source: str, pass_threshold: float = 0.5) -
         "ArtifactsUrl": _text(data.get("artifacts_url"), "artifacts_url"),
         "TraceId": data.get("trace_id") or "",
         "SpanId": data.get("span_id") or "",
-        "SourceTraceId": data.get("source_trace_id") or "",
-        "SourceSpanId": data.get("source_span_id") or "",
+        "SourceTraceId": data.get("source_trace_id") or provenance.get("source_trace_id") or "",
+        "SourceSpanId": data.get("source_span_id") or provenance.get("source_span_id") or "",
         "InputTokens": _number(data.get("input_tokens"), "input_tokens", integer=True),
         "OutputTokens": _number(data.get("output_tokens"), "output_tokens", integer=True),
         "ContextTokens": _number(data.get("context_tokens"), "context_tokens", integer=True),
         "CostUsd": _number(data.get("cost_usd"), "cost_usd"),
-        "ParseFailure": 0,
+        "ParseFailure": 1 if _flag(data.get("parse_failure"), "parse_failure") else 0,
         "LatencyMs": _number(data.get("latency_ms"), "latency_ms"),
         "Source": source,
     }

@@ -6,6 +6,12 @@ shared version keys, the case's task labels, the eval keys, the primary score, `
 and one ``gen_ai.evaluation.result`` event per scorer. The schema's materialized view turns that span
 into an ``eval_records`` row wherever the spans are written, so there is no second write path.
 
+The eval span also carries the case's expected output (``tracelock.eval.expected``), its artifacts
+path or URL (``tracelock.eval.artifacts_url``: the case's, or the one the task returns in
+:class:`EvalOutput`), its source trace and span, and the largest context tokens and any parse failure of
+the task's own spans (:mod:`tracelock.evals.task_signals`). A task that takes two parameters, or a
+``case=`` keyword, is called ``task(input, case)`` and sees the case's keys and labels.
+
 A task or scorer that raises is recorded as that attempt's error (status Error, ``error.type``) and
 the run goes on.
 """
@@ -22,8 +28,10 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.trace import Status, StatusCode, TracerProvider
 
+from tracelock.cases import takes_case
 from tracelock.evals.dataset import Case, Dataset
 from tracelock.evals.scorers import Scorer, as_scorer
+from tracelock.evals.task_signals import SignalFold, TaskSignals, task_signals
 from tracelock.processors import eval_context, instrument
 from tracelock.report.dimensions import resolve_dimension
 
@@ -42,6 +50,8 @@ class EvalOutput:
     context_tokens: int | None = None
     cost_usd: float | None = None
     parse_failure: bool | None = None
+    #: A path or URL of what this attempt produced (overrides the case's ``artifacts_url``).
+    artifacts_url: str | None = None
 
 
 @dataclass
@@ -57,6 +67,7 @@ class Attempt:
     output: Any = None
     trace_id: str = ""
     span_id: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -76,26 +87,28 @@ class EvalRun:
         out = []
         for a in self.attempts:
             case = by_case[a.case_id]
-            out.append(
-                {
-                    "run_id": self.run_id,
-                    "case_id": a.case_id,
-                    "repeat": a.repeat,
-                    "dataset_id": self.dataset.id,
-                    "dataset_version": self.dataset.version,
-                    "score": a.score,
-                    "scores": a.scores,
-                    "passed": a.passed,
-                    "error": a.error or None,
-                    "output": a.output,
-                    "input": case.inputs,
-                    "expected": case.expected,
-                    "keys": {k: v for k, v in self.keys.items() if resolve_dimension(k).kind == "key"},
-                    "labels": dict(case.labels),
-                    "trace_id": a.trace_id,
-                    "span_id": a.span_id,
-                }
-            )
+            record = {
+                "run_id": self.run_id,
+                "case_id": a.case_id,
+                "repeat": a.repeat,
+                "dataset_id": self.dataset.id,
+                "dataset_version": self.dataset.version,
+                "score": a.score,
+                "scores": a.scores,
+                "passed": a.passed,
+                "error": a.error or None,
+                "output": a.output,
+                "input": case.inputs,
+                "expected": case.expected,
+                "keys": {k: v for k, v in self.keys.items() if resolve_dimension(k).kind == "key"},
+                "labels": dict(case.labels),
+                "trace_id": a.trace_id,
+                "span_id": a.span_id,
+                **{k: v for k, v in a.usage.items() if v is not None},
+            }
+            if case.provenance or case.source_trace_id:
+                record["provenance"] = case.to_record()["provenance"]
+            out.append(record)
         return out
 
 
@@ -150,7 +163,7 @@ def _run_scorers(scorers: list[Scorer], output: Any, case: Case, threshold: floa
 
 def run_eval(
     dataset: Dataset,
-    task: Callable[[Any], Any],
+    task: Callable[..., Any],
     scorers: Iterable[Scorer | Callable[[Any, Case], Any]],
     *,
     keys: Mapping[str, Any] | None = None,
@@ -161,7 +174,7 @@ def run_eval(
     flush: bool = True,
     progress: Callable[[int, int], None] | None = None,
 ) -> EvalRun:
-    """Run every case ``repeats`` times through ``task(inputs)`` and grade it with ``scorers``.
+    """Run every case ``repeats`` times through ``task(input)`` (or ``task(input, case)``) and grade it.
 
     ``keys`` are the shared version keys of what is being evaluated (``prompt_version=``, ``model=``,
     canonical names too). Spans go to ``tracer_provider`` (default: the global one), i.e. through
@@ -179,6 +192,7 @@ def run_eval(
         # the task's own spans must be stamped eval too (else its trace reads as live traffic):
         # install tracelock's processors on the provider, once; no exporter is added
         instrument(tracer_provider=provider, export=False, set_global=False)
+    signals = task_signals(provider) if isinstance(provider, SdkTracerProvider) else None
     tracer = provider.get_tracer(_TRACER)
     judges = [s for s in scorer_list if s.judge_model]
     attempts: list[Attempt] = []
@@ -199,10 +213,8 @@ def run_eval(
             )
             with scope, tracer.start_as_current_span(f"eval {dataset.id}") as span:
                 span.set_attributes({**scope.keys, **version_keys, **labels, "tracelock.origin": "eval"})
-                span.set_attribute("gen_ai.input.messages", _json(case.inputs))
-                if case.source_trace_id:
-                    span.set_attribute("tracelock.eval.source_trace_id", case.source_trace_id)
-                attempt = _attempt(task, case, scorer_list, pass_threshold, span)
+                span.set_attributes(_case_attributes(case))
+                attempt = _attempt(task, case, scorer_list, pass_threshold, span, signals)
                 attempt.repeat = repeat
                 span.set_attribute("tracelock.eval.score", attempt.score)
                 span.set_attribute("tracelock.eval.passed", attempt.passed)
@@ -219,24 +231,75 @@ def run_eval(
     return EvalRun(run_id, dataset, version_keys, attempts)
 
 
+def _case_attributes(case: Case) -> dict[str, Any]:
+    """The case's own fields on its eval span (the view copies them into eval_records)."""
+    attributes = {
+        "gen_ai.input.messages": _json(case.inputs),
+        "tracelock.eval.expected": None if case.expected is None else _json(case.expected),
+        "tracelock.eval.artifacts_url": case.artifacts_url,
+        "tracelock.eval.source_trace_id": case.source_trace_id,
+        "tracelock.eval.source_span_id": case.source_span_id,
+    }
+    return {k: v for k, v in attributes.items() if v}
+
+
+def _call(task: Callable[..., Any], case: Case) -> Any:
+    return task(case.inputs, case) if takes_case(task) else task(case.inputs)
+
+
+def _usage(result: Any, fold: SignalFold | None) -> dict[str, Any]:
+    """Usage of one attempt: what the task returned, else what its spans said (results-shape names)."""
+    returned = result if isinstance(result, EvalOutput) else EvalOutput(result)
+    folded_tokens = fold.context_tokens if fold else None
+    context = max((v for v in (returned.context_tokens, folded_tokens) if v is not None), default=None)
+    parse_failure = bool(returned.parse_failure) or bool(fold and fold.parse_failure)
+    return {
+        "input_tokens": returned.input_tokens,
+        "output_tokens": returned.output_tokens,
+        "context_tokens": context,
+        "cost_usd": returned.cost_usd,
+        "parse_failure": True if parse_failure else returned.parse_failure,
+        "artifacts_url": returned.artifacts_url,
+    }
+
+
+_USAGE_ATTRIBUTES = {
+    "input_tokens": "gen_ai.usage.input_tokens",
+    "output_tokens": "gen_ai.usage.output_tokens",
+    "context_tokens": "tracelock.usage.context_tokens",
+    "cost_usd": "tracelock.cost.usd",
+    "parse_failure": "tracelock.parse_failure",
+    "artifacts_url": "tracelock.eval.artifacts_url",
+}
+
+
 def _attempt(
-    task: Callable[[Any], Any], case: Case, scorers: list[Scorer], threshold: float, span: Any
+    task: Callable[..., Any],
+    case: Case,
+    scorers: list[Scorer],
+    threshold: float,
+    span: Any,
+    signals: TaskSignals | None,
 ) -> Attempt:
+    trace_id = span.get_span_context().trace_id
+    fold = signals.watch(trace_id) if signals is not None else None
     try:
-        result = task(case.inputs)
+        result = _call(task, case)
     except Exception as exc:  # the task failing is a result too: recorded, the run goes on
-        return Attempt(case.id, 0, 0.0, False, error=_error_text("task", exc))
-    output = result.output if isinstance(result, EvalOutput) else result
-    if isinstance(result, EvalOutput):
-        usage = {
-            "gen_ai.usage.input_tokens": result.input_tokens,
-            "gen_ai.usage.output_tokens": result.output_tokens,
-            "tracelock.usage.context_tokens": result.context_tokens,
-            "tracelock.cost.usd": result.cost_usd,
-            "tracelock.parse_failure": result.parse_failure,
-        }
-        span.set_attributes({k: v for k, v in usage.items() if v is not None})
-    span.set_attribute("gen_ai.output.messages", _json(output))
-    attempt = _run_scorers(scorers, output, case, threshold, span)
-    attempt.output = output
+        result, error = None, _error_text("task", exc)
+    else:
+        error = ""
+    finally:
+        if signals is not None:
+            signals.stop(trace_id)
+    usage = _usage(result, fold)
+    span.set_attributes({_USAGE_ATTRIBUTES[k]: v for k, v in usage.items() if v is not None})
+    if error:
+        attempt = Attempt(case.id, 0, 0.0, False, error=error)
+    else:
+        output = result.output if isinstance(result, EvalOutput) else result
+        span.set_attribute("gen_ai.output.messages", _json(output))
+        attempt = _run_scorers(scorers, output, case, threshold, span)
+        attempt.output = output
+    attempt.usage = usage
     return attempt

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tracelock.errors import ConfigError, StoreError
 from tracelock.lock.capture import CapturedTrace
+from tracelock.lock.expect_spec import default_expectations
 from tracelock.lock.files import add_case, discover_lock_files
 from tracelock.lock.model import Assertion, LockCase, LockFile, Provenance
 from tracelock.lock.records import mirror_locks
@@ -57,6 +58,8 @@ def lock_captured(
 ) -> LockedCase:
     """Append the case to its lock file (bumping the dataset version) and mirror it into ``locks``.
 
+    No ``assertions``: the default expectation (:func:`~tracelock.lock.expect_spec.default_expectations`).
+
     The file is the source of truth: a store that refuses the mirror (read-only through a collector)
     leaves ``mirror_error`` set instead of failing the lock.
     """
@@ -66,7 +69,7 @@ def lock_captured(
         dataset=dataset,
         added_in=1,
         input=captured.input,
-        expect=assertions,
+        expect=assertions or default_expectations(captured.output),
         description=description,
         repeats=repeats,
         min_passes=min_passes,

@@ -1,7 +1,9 @@
 """The ``--expect`` mini-language of ``tracelock lock add``: one assertion per option, written like a test.
 
-passed                      the eval's own verdict (``passed: true``); the default when none is given
+passed                      the eval's own verdict (``passed: true``; the runner must report one)
+completes                   the task returned an output without an error
 exact:TEXT                  output equals TEXT (or the JSON value TEXT parses to)
+not_exact:TEXT              output is anything but TEXT
 contains:TEXT               output contains TEXT            not_contains:TEXT   ... does not
 icontains:TEXT              contains, ignoring case
 regex:PATTERN               output matches PATTERN (re.search)
@@ -10,6 +12,10 @@ score:NAME>=X               scorer NAME scored at least X
 judge:NAME>=X               as score, by the judge given with --judge-model/--judge-version
 METRIC<=X                   ceiling; METRIC is cost_usd, latency_ms, input_tokens, output_tokens,
                             context_tokens or total_tokens
+
+Without ``--expect``, ``lock add`` locks :func:`default_expectations`: the output the source trace
+produced must not come back (``not_exact`` of the observed output), or, for a trace without a recorded
+output, the task must complete. Both need only the output, which every runner reports.
 """
 
 from __future__ import annotations
@@ -17,11 +23,12 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from typing import Any
 
 from tracelock.errors import ConfigError
 from tracelock.lock.model import CEILING_METRICS, Assertion
 
-__all__ = ["parse_expect"]
+__all__ = ["default_expectations", "parse_expect"]
 
 _THRESHOLD = re.compile(r"^\s*([^<>=\s]+)\s*>=\s*(-?[0-9.]+(?:[eE]-?[0-9]+)?)\s*$")
 _CEILING = re.compile(r"^\s*([a-z_]+)\s*<=\s*([0-9.]+(?:[eE]-?[0-9]+)?)\s*$")
@@ -54,8 +61,8 @@ def _json_schema(body: str, spec: str) -> dict:
 def parse_expect(spec: str, *, judge_model: str = "", judge_version: str = "") -> Assertion:
     """One ``--expect`` value -> an Assertion; ConfigError naming the spec when it does not parse."""
     spec_stripped = spec.strip()
-    if spec_stripped == "passed":
-        return Assertion("passed")
+    if spec_stripped in ("passed", "completes"):
+        return Assertion(spec_stripped)
     ceiling = _CEILING.match(spec_stripped)
     if ceiling and ":" not in spec_stripped:
         metric = ceiling.group(1)
@@ -68,12 +75,12 @@ def parse_expect(spec: str, *, judge_model: str = "", judge_version: str = "") -
     kind, sep, body = spec.partition(":")
     if not sep or not body:
         raise ConfigError(f"cannot read {spec!r}: write TYPE:VALUE, 'passed' or METRIC<=X", field="--expect")
-    if kind in ("exact", "contains", "not_contains", "icontains"):
-        if kind == "exact":
+    if kind in ("exact", "not_exact", "contains", "not_contains", "icontains"):
+        if kind in ("exact", "not_exact"):
             try:
-                return Assertion("exact", {"value": json.loads(body) if body.lstrip()[:1] in "{[" else body})
+                return Assertion(kind, {"value": json.loads(body) if body.lstrip()[:1] in "{[" else body})
             except ValueError:
-                return Assertion("exact", {"value": body})
+                return Assertion(kind, {"value": body})
         if kind == "icontains":
             return Assertion("contains", {"value": body, "ignore_case": True})
         return Assertion(kind, {"value": body})
@@ -99,7 +106,15 @@ def parse_expect(spec: str, *, judge_model: str = "", judge_version: str = "") -
             params |= {"judge_model": judge_model, "judge_version": judge_version}
         return Assertion(kind, params)
     raise ConfigError(
-        f"unknown assertion type {kind!r} in {spec!r} (known: passed, exact, contains, not_contains, "
+        f"unknown assertion type {kind!r} in {spec!r} (known: passed, completes, exact, not_exact, contains, "
+        "not_contains, "
         "icontains, regex, json_schema, score, judge, METRIC<=X)",
         field="--expect",
     )
+
+
+def default_expectations(observed_output: Any) -> tuple[Assertion, ...]:
+    """What ``lock add`` asserts without ``--expect``: the observed (bad) output must not come back."""
+    if observed_output is None or observed_output == "":
+        return (Assertion("completes"),)
+    return (Assertion("not_exact", {"value": observed_output}),)

@@ -24,7 +24,9 @@ __all__ = [
 
 ASSERTION_TYPES = (
     "passed",
+    "completes",
     "exact",
+    "not_exact",
     "contains",
     "not_contains",
     "regex",
@@ -62,8 +64,9 @@ class Assertion:
     def describe(self) -> str:
         """Short human form, e.g. ``contains 'refund'`` or ``score faithfulness >= 0.8``."""
         p = self.params
-        if self.type in ("exact", "contains", "not_contains"):
-            return f"{self.type} {p['value']!r}"
+        if self.type in ("exact", "not_exact", "contains", "not_contains"):
+            shown = repr(p["value"])
+            return f"{self.type} {shown if len(shown) <= 60 else shown[:59] + '…'}"
         if self.type == "regex":
             return f"regex {p['pattern']!r}"
         if self.type == "json_schema":

@@ -43,6 +43,8 @@ class Attempt:
     output_tokens: int | None = None
     context_tokens: int | None = None
     trace_id: str = ""
+    #: The case format's provenance object, echoed back by the runner (source trace, seed, dataset).
+    provenance: dict[str, Any] = field(default_factory=dict)
     source: str = ""
 
     def to_record(self) -> dict[str, Any]:
@@ -105,6 +107,10 @@ def _attempt(record: Any, where: str) -> Attempt:
         raise ResultsError(f"{where}: field 'scores' must map scorer names to numbers")
     values["scores"] = {str(k): float(v) for k, v in scores.items()}
     values["output"] = record.get("output")
+    provenance = record.get("provenance") or {}
+    if not isinstance(provenance, dict):
+        raise ResultsError(f"{where}: field 'provenance' must be an object (the case format's provenance)")
+    values["provenance"] = provenance
     return Attempt(**values)
 
 

@@ -1,15 +1,16 @@
-"""Seeds as dataset rows: what ``tracelock seeds export`` writes and ``tracelock lock add SEED_ID`` reads.
+"""Seeds as eval cases: what ``tracelock seeds export`` writes, in the case format (:mod:`tracelock.cases`).
 
-One JSON object per seed (the format is documented in docs/seeds.md)::
+One JSON object per seed (documented in docs/seeds.md)::
 
-    {"seed_id": "9ddc3632aa4f070c", "case_id": "seed-9ddc3632aa4f070c", "rule": "complaint-linked-trace",
-     "rule_version": "cb811781678d", "level": "trace", "mode": "online", "found_at": "2026-...Z",
-     "source_trace_id": "<hex32>", "source_span_id": "<hex16 or empty>",
-     "input": <JSON value or text>, "output": <JSON value or text>,
+    {"id": "seed-9ddc3632aa4f070c", "input": <JSON value or text>,
      "keys": {"gen_ai.request.model": "...", "gen_ai.prompt.version": "...", ...},
      "labels": {"tracelock.intent": "...", "tracelock.customer.tier": "...", "tracelock.label.x": "..."},
-     "matched": {"feedback.complaint": "true"},
-     "feedback": [{"id": "...", "kind": "complaint", "value": 1.0, "comment": "...", "timestamp": "..."}]}
+     "provenance": {"source_trace_id": "<hex32>", "source_span_id": "<hex16>", "seed_id": "9ddc3632aa4f070c",
+                    "seed_rule": "complaint-linked-trace", "seed_rule_version": "cb811781678d",
+                    "seed_level": "trace", "seed_mode": "online", "found_at": "2026-...Z",
+                    "matched": {"feedback.complaint": "true"}, "feedback_ids": ["..."],
+                    "feedback": [{"id": "...", "kind": "complaint", "value": 1.0, "comment": "...", ...}],
+                    "observed_output": <the output the trace produced>}}
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from tracelock.cases import make_case
 from tracelock.errors import InputError
 from tracelock.sampler.seeds import KEY_COLUMNS, utc_param
 from tracelock.store import Store
@@ -92,7 +94,7 @@ def _feedback(store: Store, trace_ids: Sequence[str]) -> dict[str, list[dict[str
 
 
 def dataset_row(row: dict[str, Any], feedback: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    """One stored seed as a dataset row (see the module docstring)."""
+    """One stored seed as a case (see the module docstring)."""
     keys: dict[str, str] = {}
     labels: dict[str, str] = {}
     for column, attribute in KEY_COLUMNS.items():
@@ -101,23 +103,27 @@ def dataset_row(row: dict[str, Any], feedback: list[dict[str, Any]] | None = Non
             (keys if attribute in _VERSION_KEYS else labels)[attribute] = value
     for name, value in (row.get("Labels") or {}).items():
         labels[f"tracelock.label.{name}"] = value
-    return {
-        "seed_id": row["SeedId"],
-        "case_id": f"seed-{row['SeedId']}",
-        "rule": row["Rule"],
-        "rule_version": row["RuleVersion"],
-        "level": row["Level"],
-        "mode": row["Mode"],
-        "found_at": row["Timestamp"].isoformat(),
-        "source_trace_id": row["TraceId"],
-        "source_span_id": row["SpanId"],
-        "input": json_or_text(row["Input"]) if row["Input"] else None,
-        "output": json_or_text(row["Output"]) if row["Output"] else None,
-        "keys": keys,
-        "labels": labels,
-        "matched": dict(row["Matched"]),
-        "feedback": feedback or [],
-    }
+    feedback = feedback or []
+    return make_case(
+        f"seed-{row['SeedId']}",
+        json_or_text(row["Input"]) if row["Input"] else None,
+        keys=keys,
+        labels=labels,
+        provenance={
+            "source_trace_id": row["TraceId"],
+            "source_span_id": row["SpanId"],
+            "seed_id": row["SeedId"],
+            "seed_rule": row["Rule"],
+            "seed_rule_version": row["RuleVersion"],
+            "seed_level": row["Level"],
+            "seed_mode": row["Mode"],
+            "found_at": row["Timestamp"].isoformat(),
+            "matched": dict(row["Matched"]),
+            "feedback_ids": [f["id"] for f in feedback],
+            "feedback": feedback,
+            "observed_output": json_or_text(row["Output"]) if row["Output"] else None,
+        },
+    )
 
 
 def dataset_rows(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

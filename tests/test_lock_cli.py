@@ -428,7 +428,9 @@ with open(os.environ["TRACELOCK_CASES"]) as cases, open(os.environ["TRACELOCK_RE
     for line in cases:
         case = json.loads(line)
         for repeat in range(case["repeats"]):
-            keys = {k: case[k] for k in ("case_id", "dataset_id", "dataset_version")}
+            where = case["provenance"]
+            keys = {"case_id": case["id"], "dataset_id": where["dataset_id"]}
+            keys["dataset_version"] = where["dataset_version"]
             result = {"run_id": "any-language", "repeat": repeat, "output": {"echo": case["input"]}, **keys}
             out.write(json.dumps({**result, "cost_usd": 0.0}) + "\\n")
 """
@@ -438,12 +440,13 @@ def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
     exported = local("lock", "export", cwd=project)
     assert exported.returncode == 0, exported.stderr
     (record,) = [json.loads(line) for line in exported.stdout.splitlines()]
-    assert (record["dataset_id"], record["dataset_version"], record["case_id"]) == (
+    provenance = record["provenance"]
+    assert (provenance["dataset_id"], provenance["dataset_version"], record["id"]) == (
         "refund",
         "1",
         "enterprise-refund",
     )
-    assert record["source_trace_id"] == TRACE
+    assert provenance["source_trace_id"] == TRACE
     assert record["input"][0]["parts"][0]["content"] == "Refund my enterprise plan"
     assert tracelock("lock", "export", "--version", "9", cwd=project).returncode == 2
     (project / "runner.py").write_text(RUNNER_FROM_CASES)

@@ -320,11 +320,12 @@ def test_export_rows_carry_inputs_outputs_keys_labels_source_and_feedback(store:
     run_rules(store, load_rules(), _since())
     rows = dataset_rows(store, seed_rows(store, rule="complaint-linked-trace"))
     (row,) = rows
-    assert row["seed_id"] == seed_id("complaint-linked-trace", _trace(1))
-    assert row["case_id"] == f"seed-{row['seed_id']}"
-    assert row["source_trace_id"] == _trace(1) and row["source_span_id"] == ""
+    provenance = row["provenance"]
+    assert provenance["seed_id"] == seed_id("complaint-linked-trace", _trace(1))
+    assert row["id"] == f"seed-{provenance['seed_id']}"
+    assert provenance["source_trace_id"] == _trace(1) and "source_span_id" not in provenance
     assert row["input"] == [{"role": "user", "content": "where is my refund?"}]
-    assert row["output"] == [{"role": "assistant", "content": "it is on its way"}]
+    assert provenance["observed_output"] == [{"role": "assistant", "content": "it is on its way"}]
     assert row["keys"] == {"gen_ai.request.model": "gpt-4o", "gen_ai.prompt.version": "refund-v4"}
     assert row["labels"] == {
         "tracelock.intent": "refund",
@@ -332,7 +333,9 @@ def test_export_rows_carry_inputs_outputs_keys_labels_source_and_feedback(store:
         "tracelock.customer.tier": "enterprise",
         "tracelock.label.team": "payments",
     }
-    assert [(f["kind"], f["comment"]) for f in row["feedback"]] == [("complaint", "charged twice")]
-    assert get_seed(store, row["seed_id"].upper())["rule"] == "complaint-linked-trace"
+    assert [(f["kind"], f["comment"]) for f in provenance["feedback"]] == [("complaint", "charged twice")]
+    assert provenance["feedback_ids"] == [f["id"] for f in provenance["feedback"]]
+    seed = get_seed(store, provenance["seed_id"].upper())
+    assert seed["provenance"]["seed_rule"] == "complaint-linked-trace"
     with pytest.raises(InputError, match="no seed with id 'ffff'"):
         get_seed(store, "ffff")

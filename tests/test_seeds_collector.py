@@ -136,10 +136,11 @@ def test_collector_seeds_spans_and_traces_then_batch_adds_nothing(collector: Col
     assert {r["Rule"] for r in listed} == {"empty-retrieval", "complaint-linked-trace"}
     exported = run_cli(collector.data_dir, "seeds", "export", "--rule", "complaint-linked-trace").stdout
     (row,) = [json.loads(line) for line in exported.splitlines()]
-    assert row["source_trace_id"] == trace and row["output"] == "sorry"
+    provenance = row["provenance"]
+    assert provenance["source_trace_id"] == trace and provenance["observed_output"] == "sorry"
     assert row["keys"] == {"gen_ai.prompt.version": "refund-v4"}
     assert row["labels"] == {"tracelock.feature": "refund", "tracelock.intent": "refund"}
-    assert row["matched"] == {"feedback.complaint": "true"}
+    assert provenance["matched"] == {"feedback.complaint": "true"}
 
 
 def test_a_bad_rules_file_keeps_the_collector_from_starting(tmp_path: Path) -> None:
