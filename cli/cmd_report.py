@@ -13,7 +13,7 @@ from tracelock.cli.context import get_context
 from tracelock.cli.output import console
 from tracelock.errors import ConfigError
 from tracelock.report import Window, coverage_report, divergence_report
-from tracelock.report.coverage import CoverageReport
+from tracelock.report.coverage import MIN_EVAL_CASES, MIN_LOCKS, CoverageReport
 from tracelock.report.dimensions import Dimension, parse_assignments, resolve_dimension
 from tracelock.report.divergence import DivergenceReport
 from tracelock.report.html import render_html
@@ -113,16 +113,29 @@ def coverage_command(
     until: str = _UNTIL,
     dataset: str = _DATASET,
     limit: int = typer.Option(50, "--limit", min=1, help="Slices to show."),
+    min_eval_cases: int = typer.Option(
+        MIN_EVAL_CASES, "--min-eval-cases", min=0, help="Eval cases a slice needs to count as covered."
+    ),
+    min_locks: int = typer.Option(MIN_LOCKS, "--min-locks", min=0, help="Lock cases a slice needs."),
     fmt: ReportFormat = _FORMAT,
     output: Path = _OUTPUT,
     trace_url: str = TRACE_URL,
 ) -> None:
-    """Complaint and thumbs-down slices ranked by volume, with their eval cases and locks."""
+    """Complaint and thumbs-down slices ranked by the coverage gap, with their eval cases and locks."""
     trace_link("0" * 32, trace_url)
     selector = parse_assignments(where, option="--where") if where else {}
     dims, window = parse_by(by), Window.parse(since, until)
     with get_context(ctx).open_store() as store:
-        report = coverage_report(store, dims, window, selector=selector, dataset=dataset, limit=limit)
+        report = coverage_report(
+            store,
+            dims,
+            window,
+            selector=selector,
+            dataset=dataset,
+            limit=limit,
+            min_eval_cases=min_eval_cases,
+            min_locks=min_locks,
+        )
     _emit(fmt, output, trace_url, coverage=report)
 
 

@@ -1,20 +1,35 @@
-"""The coverage report: where production hurts (complaints, thumbs-down) ranked by volume, next to how
-many eval cases and lock cases exist for the same slice. A slice with many bad traces and no eval case
-is a blind spot; the report says so with ``no_eval_cases`` / ``no_locks`` flags.
+"""The coverage report: where production hurts (complaints, thumbs-down) and the eval set does not look,
+ranked by the gap, not by volume.
+
+Per slice: its bad traces, how many of them already became an eval case or a lock (``covered``: their
+source trace), its eval cases and lock cases. A slice is covered once it has ``min_eval_cases`` eval
+cases (default 10, as the divergence report's threshold for judging a slice); short of that, each
+missing case leaves a share of the uncovered bad traces open::
+
+    gap = uncovered bad traces x (1 - min(eval cases, min_eval_cases) / min_eval_cases)
+
+so a big slice with enough cases ranks below a small one with none. Flags say why: ``no_eval_cases``
+(0), ``thin_eval_cases`` (fewer than ``min_eval_cases``), ``no_locks`` / ``few_locks`` (fewer than
+``min_locks``, default 1). Both thresholds are options of ``tracelock report coverage``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tracelock.errors import InputError
+from tracelock.errors import ConfigError, InputError
 from tracelock.report.dimensions import Dimension
 from tracelock.report.query import ReportQuery, Window, load_query
 from tracelock.report.stats import Proportion
 from tracelock.store.base import Store
 
-__all__ = ["CoverageReport", "CoverageRow", "coverage_report"]
+__all__ = ["MIN_EVAL_CASES", "MIN_LOCKS", "CoverageReport", "CoverageRow", "coverage_report"]
+
+#: Eval cases a slice needs to count as covered (the divergence report judges a slice from 10 too).
+MIN_EVAL_CASES = 10
+#: Lock cases a slice needs to count as locked.
+MIN_LOCKS = 1
 
 
 @dataclass
@@ -29,14 +44,33 @@ class CoverageRow:
     eval_attempts: int
     locks: int
     examples: list[str]
+    covered_bad_traces: int = 0
+    min_eval_cases: int = MIN_EVAL_CASES
+    min_locks: int = MIN_LOCKS
+
+    @property
+    def uncovered_bad_traces(self) -> int:
+        return self.bad_traces - self.covered_bad_traces
+
+    @property
+    def gap(self) -> float:
+        """Uncovered bad traces, scaled by the share of ``min_eval_cases`` the slice lacks (0: covered)."""
+        if self.min_eval_cases <= 0:
+            return 0.0
+        shortfall = 1 - min(self.eval_cases, self.min_eval_cases) / self.min_eval_cases
+        return round(self.uncovered_bad_traces * shortfall, 2)
 
     @property
     def flags(self) -> list[str]:
         out = []
         if self.eval_cases == 0:
             out.append("no_eval_cases")
+        elif self.eval_cases < self.min_eval_cases:
+            out.append("thin_eval_cases")
         if self.locks == 0:
             out.append("no_locks")
+        elif self.locks < self.min_locks:
+            out.append("few_locks")
         return out
 
     @property
@@ -51,6 +85,8 @@ class CoverageRow:
             "complaint_traces": self.complaint_traces,
             "thumbs_down_traces": self.thumbs_down_traces,
             "bad_traces": self.bad_traces,
+            "covered_bad_traces": self.covered_bad_traces,
+            "gap": self.gap,
             "bad_rate": Proportion(self.bad_traces, self.traces).as_dict(),
             "eval_cases": self.eval_cases,
             "eval_attempts": self.eval_attempts,
@@ -66,6 +102,7 @@ class CoverageReport:
     filter: dict[str, str]
     window: str
     rows: list[CoverageRow]
+    settings: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,6 +110,7 @@ class CoverageReport:
             "by": self.by,
             "filter": self.filter,
             "window": self.window,
+            "settings": self.settings,
             "rows": [r.as_dict() for r in self.rows],
         }
 
@@ -85,8 +123,13 @@ def coverage_report(
     selector: dict[Dimension, str] | None = None,
     dataset: str | None = None,
     limit: int = 50,
+    min_eval_cases: int = MIN_EVAL_CASES,
+    min_locks: int = MIN_LOCKS,
 ) -> CoverageReport:
-    """Bad-feedback slices of live traces (optionally only those matching ``selector``), ranked."""
+    """Bad-feedback slices of live traces (optionally only those matching ``selector``), ranked by gap."""
+    for name, value in (("min_eval_cases", min_eval_cases), ("min_locks", min_locks)):
+        if value < 0:
+            raise ConfigError(f"must be 0 or more, got {value}", field=f"--{name.replace('_', '-')}")
     window = window or Window()
     selector = selector or {}
     q = ReportQuery()
@@ -114,23 +157,29 @@ def coverage_report(
         if rows and dimension.label and not any(r["slice"][position] for r in rows):
             raise InputError(f"--by {dimension.name}: no complaint or thumbs-down trace carries that label")
     names = [d.short for d in by]
+    found = [
+        CoverageRow(
+            rank=0,
+            slice=dict(zip(names, r["slice"], strict=True)),
+            traces=r["traces"],
+            complaint_traces=r["complaint_traces"],
+            thumbs_down_traces=r["thumbs_down_traces"],
+            bad_traces=r["bad_traces"],
+            eval_cases=r["eval_cases"],
+            eval_attempts=r["eval_attempts"],
+            locks=r["locks"],
+            examples=list(r["bad_examples"]),
+            covered_bad_traces=r["covered_bad_traces"],
+            min_eval_cases=min_eval_cases,
+            min_locks=min_locks,
+        )
+        for r in rows
+    ]
+    found.sort(key=lambda row: (-row.gap, -row.uncovered_bad_traces, -row.bad_traces, row.label))
     return CoverageReport(
         by=names,
         filter={d.name: v for d, v in selector.items()},
         window=window.describe(),
-        rows=[
-            CoverageRow(
-                rank=i + 1,
-                slice=dict(zip(names, r["slice"], strict=True)),
-                traces=r["traces"],
-                complaint_traces=r["complaint_traces"],
-                thumbs_down_traces=r["thumbs_down_traces"],
-                bad_traces=r["bad_traces"],
-                eval_cases=r["eval_cases"],
-                eval_attempts=r["eval_attempts"],
-                locks=r["locks"],
-                examples=list(r["bad_examples"]),
-            )
-            for i, r in enumerate(rows[:limit])
-        ],
+        rows=[replace(row, rank=i + 1) for i, row in enumerate(found[:limit])],
+        settings={"min_eval_cases": min_eval_cases, "min_locks": min_locks},
     )

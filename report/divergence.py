@@ -3,9 +3,16 @@ outcomes of baseline vs candidate, with flags where an offline win meets an onli
 
 The numbers come from SQL templates (``live_bounds``, ``divergence_online`` - outcomes per slice and
 the timeline in one pass - and ``divergence_offline``) run over the same key selectors; this module
-only turns counts into rates, intervals, tests and flags. A slice's offline verdict uses the slice's
-own eval cases when each arm has at least ``min_eval_cases``; otherwise the overall offline result
-stands in (``offline_basis`` says which) and the slice is flagged ``few_eval_cases`` / ``no_eval_cases``.
+only turns counts into rates, intervals, tests and flags.
+
+A slice is judged on its own numbers only. With at least ``min_eval_cases`` eval cases in each arm, its
+offline verdict is its own pass rates (``offline_better``), and an offline win meeting a significant
+online loss ``diverges``. With fewer, the slice says so (``few_eval_cases`` / ``no_eval_cases``,
+``offline_basis`` = ``too_few_cases``) and gets no offline verdict at all: another slice's figure never
+stands in, so a slice that reads 100 % -> 50 % offline is never called ``offline_better``. When such a
+slice is significantly worse online while the candidate won offline overall, it is a ``blind_spot``: the
+eval set that approved the candidate barely tests this slice. Both ``diverges`` and ``blind_spot`` are
+listed as ``flagged``.
 """
 
 from __future__ import annotations
@@ -20,7 +27,14 @@ from tracelock.report.query import ReportQuery, Window, load_query
 from tracelock.report.stats import MIN_UNITS, RateChange, compare_rates
 from tracelock.store.base import Store
 
-__all__ = ["ONLINE_OUTCOMES", "DivergenceReport", "SliceResult", "bucket_seconds", "divergence_report"]
+__all__ = [
+    "ATTENTION",
+    "ONLINE_OUTCOMES",
+    "DivergenceReport",
+    "SliceResult",
+    "bucket_seconds",
+    "divergence_report",
+]
 
 #: Online outcomes where a higher rate is worse: metric name -> column of trace counts.
 ONLINE_OUTCOMES = {
@@ -32,6 +46,8 @@ ONLINE_OUTCOMES = {
 }
 _ONLINE_SUMS = ("traces", *ONLINE_OUTCOMES.values())
 _CONTEXT_GROWTH = 1.25  # candidate mean context tokens this many times the baseline's: flagged
+#: Flags that put a slice in the report's ``flagged`` list.
+ATTENTION = frozenset({"diverges", "blind_spot"})
 
 
 @dataclass
@@ -43,7 +59,7 @@ class SliceResult:
     online: dict[str, dict[str, Any]]  # arm -> traces, *_traces, mean_context_tokens, ...
     offline_pass: RateChange = field(init=False)
     online_rates: dict[str, RateChange] = field(init=False)
-    offline_basis: str = "slice"
+    offline_basis: str = "slice"  # or "too_few_cases": no offline verdict for this slice
     flags: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -58,6 +74,11 @@ class SliceResult:
     @property
     def label(self) -> str:
         return ", ".join(f"{k}={v or '(none)'}" for k, v in self.slice.items()) or "all traffic"
+
+    @property
+    def flagged(self) -> bool:
+        """The slice needs a look: it diverges, or it is a blind spot of the eval set."""
+        return bool(ATTENTION & set(self.flags))
 
     def eval_cases(self, arm: str) -> int:
         return int(self.offline[arm]["cases"])
@@ -123,7 +144,7 @@ class DivergenceReport:
             "rollout_at": self.rollout_at.isoformat() if self.rollout_at else None,
             "overall": self.overall.as_dict(),
             "slices": [s.as_dict() for s in self.slices],
-            "flagged": [s.slice for s in self.slices if "diverges" in s.flags],
+            "flagged": [s.slice for s in self.slices if s.flagged],
             "timeline": [
                 {
                     **row,
@@ -184,15 +205,16 @@ def _fold_offline(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, Any]) -> None:
-    min_cases, alpha = settings["min_eval_cases"], settings["alpha"]
+    """Flags of one slice from its own numbers (``overall`` only names a blind spot, never a verdict)."""
+    alpha = settings["alpha"]
     cases = min(result.eval_cases("baseline"), result.eval_cases("candidate"))
-    offline = result.offline_pass
-    if overall is not None and cases < min_cases:
-        result.offline_basis = "overall"
-        offline = overall.offline_pass
+    too_few = overall is not None and cases < settings["min_eval_cases"]
+    if too_few:
+        result.offline_basis = "too_few_cases"
         total = result.eval_cases("baseline") + result.eval_cases("candidate")
         result.flags.append("no_eval_cases" if total == 0 else "few_eval_cases")
-    offline_better = offline.delta is not None and offline.delta > 0
+    delta = result.offline_pass.delta
+    offline_better = not too_few and delta is not None and delta > 0
     worse = [n for n, c in result.online_rates.items() if c.significant(alpha) and (c.delta or 0) > 0]
     if offline_better:
         result.flags.append("offline_better")
@@ -213,6 +235,8 @@ def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, 
         result.flags.append("few_traces")
     if offline_better and worse:
         result.flags.insert(0, "diverges")
+    elif too_few and worse and overall is not None and "offline_better" in overall.flags:
+        result.flags.insert(0, "blind_spot")
 
 
 def bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
@@ -302,7 +326,7 @@ def divergence_report(
     slices = [build(online_rows, offline_rows, key) for key in keys]
     for result in slices:
         _flag(result, overall, settings)
-    slices.sort(key=lambda s: ("diverges" not in s.flags, -s.online["candidate"]["traces"], s.label))
+    slices.sort(key=lambda s: (not s.flagged, -s.online["candidate"]["traces"], s.label))
 
     rollout_at = overall.online["candidate"]["first_seen"]
     return DivergenceReport(

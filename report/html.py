@@ -10,7 +10,7 @@ from html import escape
 from typing import Any
 
 from tracelock.report.coverage import CoverageReport
-from tracelock.report.divergence import DivergenceReport
+from tracelock.report.divergence import ATTENTION, DivergenceReport
 from tracelock.report.render import coverage_columns, divergence_columns, divergence_findings, trace_link
 from tracelock.report.svg import DeltaBar, count_bars, delta_bars, line_chart
 
@@ -40,7 +40,7 @@ def _table(rows: list[dict[str, Any]], trace_url: str | None = None) -> str:
     head = "".join(f"<th>{escape(str(c))}</th>" for c in rows[0])
     body = []
     for row in rows:
-        cls = ' class="diverges"' if "diverges" in str(row.get("flags", "")) else ""
+        cls = ' class="diverges"' if ATTENTION & set(str(row.get("flags", "")).split()) else ""
         cells = "".join(_cell(c, v, trace_url) for c, v in row.items())
         body.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
@@ -56,7 +56,7 @@ def timeline_series(report: DivergenceReport) -> dict[str, list[tuple[datetime, 
         per_slice[tuple(row["slice"])][row["bucket"]] = (row["complaint_traces"], row["traces"])
     series = {"all traffic": [(t, c / n) for t, (c, n) in sorted(totals.items()) if n]}
     if report.by:
-        ordered = [s for s in report.slices if "diverges" in s.flags] + report.slices
+        ordered = [s for s in report.slices if s.flagged] + report.slices
         for s in ordered:
             key = tuple(s.slice.values())
             name = ", ".join(v or "(none)" for v in key)
@@ -68,7 +68,9 @@ def timeline_series(report: DivergenceReport) -> dict[str, list[tuple[datetime, 
 
 def _divergence_section(report: DivergenceReport, trace_url: str | None) -> str:
     findings = "".join(
-        f'<li class="diverges">{escape(x)}</li>' if x.startswith("DIVERGES") else f"<li>{escape(x)}</li>"
+        f'<li class="diverges">{escape(x)}</li>'
+        if x.startswith(("DIVERGES", "BLIND SPOT"))
+        else f"<li>{escape(x)}</li>"
         for x in divergence_findings(report)
     )
     bars = [

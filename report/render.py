@@ -13,11 +13,12 @@ import json
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tracelock.errors import ConfigError
 from tracelock.report.coverage import CoverageReport
-from tracelock.report.divergence import DivergenceReport, SliceResult
+from tracelock.report.divergence import ATTENTION, DivergenceReport, SliceResult
 from tracelock.report.stats import RateChange
 
 __all__ = [
@@ -65,7 +66,8 @@ def divergence_columns(s: SliceResult) -> dict[str, Any]:
     return {
         "slice": s.label,
         "eval cases b/c": f"{s.eval_cases('baseline')}/{s.eval_cases('candidate')}",
-        "offline pass": change(s.offline_pass),
+        "offline pass": change(s.offline_pass)
+        + (" (too few cases to judge)" if s.offline_basis == "too_few_cases" else ""),
         "traces b/c": f"{s.online['baseline']['traces']}/{s.online['candidate']['traces']}",
         "complaint rate": change(s.online_rates["complaint_rate"]),
         "thumbs-down": change(s.online_rates["thumbs_down_rate"]),
@@ -111,16 +113,20 @@ def divergence_findings(report: DivergenceReport) -> list[str]:
         f"{o.online['baseline']['traces']}/{o.online['candidate']['traces']} traces.",
     ]
     for s in report.slices:
-        if "diverges" not in s.flags:
+        if not s.flagged:
             continue
         worse = [
             f"{name.removesuffix('_rate').replace('_', ' ')} {change(c)} ({_p(c.p_value)})"
             for name, c in s.online_rates.items()
             if c.significant(report.settings["alpha"]) and (c.delta or 0) > 0
         ]
-        basis = "overall offline win" if s.offline_basis == "overall" else "offline win in this slice"
-        text = f"DIVERGES {s.label}: {basis}, but online {'; '.join(worse)}"
-        text += f"; eval cases {s.eval_cases('baseline')}/{s.eval_cases('candidate')}"
+        cases = f"{s.eval_cases('baseline')}/{s.eval_cases('candidate')}"
+        if "diverges" in s.flags:
+            text = f"DIVERGES {s.label}: offline win in this slice ({change(s.offline_pass)}), "
+            text += f"but online {'; '.join(worse)}; eval cases {cases}"
+        else:
+            text = f"BLIND SPOT {s.label}: online {'; '.join(worse)}, while the candidate won offline "
+            text += f"overall; this slice has {cases} eval cases, too few to judge it offline"
         if "context_tokens_up" in s.flags:
             text += f"; context tokens {_pair(s, 'mean_context_tokens')}"
         lines.append(text + ".")
@@ -195,7 +201,7 @@ _HEADLINE = (
 
 
 def _divergence_tables(rows: list[dict[str, Any]], console: Console) -> None:
-    red = ["diverges" in str(row["flags"]) for row in rows]
+    red = [bool(ATTENTION & set(str(row["flags"]).split())) for row in rows]
     headline = [{k: row[k] for k in _HEADLINE} for row in rows]
     others = [{k: v for k, v in row.items() if k == "slice" or k not in _HEADLINE} for row in rows]
     _rich_table("offline vs online per slice (* = p < 0.05)", headline, console, red)
@@ -221,7 +227,8 @@ def render_divergence(
         return f"## {head}\n\n{bullets}\n\n{_markdown([divergence_columns(s) for s in rows], trace_url)}"
     console.print(f"[bold]{head}[/]", highlight=False)
     for line in findings:
-        console.print(("[bold red]" if line.startswith("DIVERGES") else "") + line, highlight=False)
+        flagged = line.startswith(("DIVERGES", "BLIND SPOT"))
+        console.print(("[bold red]" if flagged else "") + escape(line), highlight=False)
     _divergence_tables([divergence_columns(s) for s in rows], console)
     return None
 
@@ -235,7 +242,9 @@ def coverage_columns(report: CoverageReport) -> list[dict[str, Any]]:
         {
             "rank": r.rank,
             "slice": r.label,
+            "gap": f"{r.gap:g}",
             "bad traces": r.bad_traces,
+            "uncovered": r.uncovered_bad_traces,
             "complaints": r.complaint_traces,
             "thumbs-down": r.thumbs_down_traces,
             "traces": r.traces,
@@ -275,5 +284,7 @@ def render_coverage(
     if not report.rows:
         console.print("no complaint or thumbs-down traces in the window")
         return None
-    _rich_table("where eval coverage is thin (ranked by bad traces)", coverage_columns(report), console)
+    enough = report.settings.get("min_eval_cases", "")
+    title = f"where eval coverage is thin (ranked by gap; a slice is covered from {enough} eval cases)"
+    _rich_table(title, coverage_columns(report), console)
     return None

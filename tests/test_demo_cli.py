@@ -50,7 +50,7 @@ def test_demo_json_flags_the_enterprise_slice(demo: tuple[Path, dict[str, Any], 
     assert 0.82 <= pass_rate["baseline"]["rate"] <= 0.86 and 0.87 <= pass_rate["candidate"]["rate"] <= 0.91
     assert pass_rate["significant"]
     # enterprise: complaints, parse failures and context tokens up online; (almost) no eval cases
-    assert {"diverges", "complaint_up", "parse_failure_up", "context_tokens_up"} <= set(enterprise["flags"])
+    assert {"blind_spot", "complaint_up", "parse_failure_up", "context_tokens_up"} <= set(enterprise["flags"])
     assert {"few_eval_cases", "no_eval_cases"} & set(enterprise["flags"])
     assert (
         enterprise["offline"]["cases"]["candidate"]
@@ -93,7 +93,7 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
     out = run(data_dir, "report", "divergence", *common, "--format", "csv")
     assert out.returncode == 0, out.stderr
     rows = {r["slice"]: r for r in csv.DictReader(io.StringIO(out.stdout))}
-    assert "diverges" in rows["customer.tier=enterprise"]["flags"]
+    assert "blind_spot" in rows["customer.tier=enterprise"]["flags"]
     assert (
         float(rows["all traffic"]["traces_candidate"])
         == doc["divergence"]["overall"]["online"]["candidate"]["traces"]
@@ -101,7 +101,7 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
 
     viewer = "http://jaeger.local:16686/trace/{trace_id}"
     md = run(data_dir, "report", "divergence", *common, "--format", "markdown", "--trace-url", viewer)
-    assert md.returncode == 0 and "- DIVERGES customer.tier=enterprise" in md.stdout
+    assert md.returncode == 0 and "- BLIND SPOT customer.tier=enterprise" in md.stdout
     example = doc["divergence"]["slices"][0]["example_trace_ids"][0]
     assert f"[{example}](http://jaeger.local:16686/trace/{example})" in md.stdout
 

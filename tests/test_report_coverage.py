@@ -1,4 +1,5 @@
-"""The coverage report ranks complaint/thumbs-down slices by volume and counts eval cases and locks."""
+"""The coverage report ranks complaint/thumbs-down slices by the coverage gap (bad traces the eval set
+leaves open), flags thin coverage, and counts eval cases and locks."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tracelock.errors import InputError
+from tracelock.errors import ConfigError, InputError
 from tracelock.report import Window, coverage_report
 from tracelock.report.dimensions import resolve_dimension
 from tracelock.store import Store
@@ -63,23 +64,46 @@ def shop(store: Store) -> Store:
     return store
 
 
-def test_ranks_by_bad_traces_with_cases_and_locks(shop: Store) -> None:
+def test_ranks_by_gap_not_by_volume(shop: Store) -> None:
+    """Checked failing on a11d664: refund/consumer (5 bad traces, 12 eval cases) ranked above
+    billing/consumer (2 bad, 3 cases), and billing/consumer's 3 cases raised no flag."""
     report = coverage_report(shop, [INTENT, TIER], selector={PROMPT: "refund-v4"})
     rows = [
-        (r.slice["intent"], r.slice["customer.tier"], r.bad_traces, r.eval_cases, r.locks)
+        (r.slice["intent"], r.slice["customer.tier"], r.bad_traces, r.eval_cases, r.locks, r.gap)
         for r in report.rows
     ]
     assert rows == [
-        ("refund", "enterprise", 7, 0, 0),
-        ("refund", "consumer", 5, 12, 0),
-        ("billing", "consumer", 2, 3, 2),
+        ("refund", "enterprise", 7, 0, 0, 7.0),  # 7 uncovered bad traces x (1 - 0/10)
+        ("billing", "consumer", 2, 3, 2, 1.4),  # 2 x (1 - 3/10)
+        ("refund", "consumer", 5, 12, 0, 0.0),  # 12 >= 10 cases: covered, however many bad traces
     ]
     top = report.rows[0]
     assert (top.rank, top.complaint_traces, top.thumbs_down_traces, top.traces) == (1, 5, 2, 10)
     assert top.flags == ["no_eval_cases", "no_locks"]
-    assert report.rows[2].flags == []
-    assert report.rows[2].complaint_traces == 2 and report.rows[2].thumbs_down_traces == 1
+    assert report.rows[1].flags == ["thin_eval_cases"]
+    assert report.rows[2].flags == ["no_locks"]
+    assert report.rows[1].complaint_traces == 2 and report.rows[1].thumbs_down_traces == 1
     assert top.examples == sorted(top.examples) and len(top.examples) == 3
+    assert report.as_dict()["settings"] == {"min_eval_cases": 10, "min_locks": 1}
+
+
+def test_thresholds_are_settable_and_locked_bad_traces_are_covered(shop: Store) -> None:
+    bad = shop.query(
+        "SELECT TraceId FROM trace_summaries FINAL WHERE Complaints > 0 AND CustomerTier = 'enterprise' "
+        "AND PromptVersion = 'refund-v4' ORDER BY TraceId LIMIT 2"
+    ).rows
+    locks = {"CaseId": ["l3", "l4"], "Dataset": ["refund"] * 2, "SourceTraceId": [t for (t,) in bad]}
+    shop.insert("locks", {**locks, "UpdatedAt": [T0, T0]})
+    report = coverage_report(
+        shop, [INTENT, TIER], selector={PROMPT: "refund-v4"}, min_eval_cases=3, min_locks=3
+    )
+    by_slice = {(r.slice["intent"], r.slice["customer.tier"]): r for r in report.rows}
+    enterprise = by_slice[("refund", "enterprise")]
+    assert (enterprise.covered_bad_traces, enterprise.uncovered_bad_traces, enterprise.gap) == (2, 5, 5.0)
+    billing = by_slice[("billing", "consumer")]
+    assert billing.gap == 0.0 and billing.flags == ["few_locks"]  # 3 cases are enough now, 2 locks not
+    with pytest.raises(ConfigError, match="--min-eval-cases"):
+        coverage_report(shop, [TIER], min_eval_cases=-1)
 
 
 def test_without_filter_older_versions_count(shop: Store) -> None:

@@ -13,6 +13,7 @@ import pytest
 from tracelock.errors import ConfigError, InputError
 from tracelock.report import Window, divergence_report
 from tracelock.report.dimensions import resolve_dimension
+from tracelock.report.render import divergence_findings
 from tracelock.report.stats import compare_rates, wilson_interval
 from tracelock.store import Store
 
@@ -65,14 +66,14 @@ def test_numbers_match_hand_arithmetic(story: Store) -> None:
     assert set(by_tier) == {"consumer", "enterprise"}
     ent, con = by_tier["enterprise"], by_tier["consumer"]
 
-    # offline: 8/10 -> 9/10 consumer; the enterprise slice has no cases and borrows the overall verdict
+    # offline: 8/10 -> 9/10 consumer; the enterprise slice has no cases and gets no offline verdict
     assert (report.overall.offline_pass.baseline.rate, report.overall.offline_pass.candidate.rate) == (
         0.8,
         0.9,
     )
     assert con.eval_cases("baseline") == con.eval_cases("candidate") == 10
     assert ent.eval_cases("baseline") == ent.eval_cases("candidate") == 0
-    assert ent.offline_basis == "overall" and con.offline_basis == "slice"
+    assert ent.offline_basis == "too_few_cases" and con.offline_basis == "slice"
     assert report.overall.offline["candidate"]["mean_score"] == pytest.approx((9 + 0.25) / 10)
 
     # online, enterprise: complaints 1/10 -> 6/10 (3 span flags + 3 feedback-only; trace 51 counted once)
@@ -93,8 +94,9 @@ def test_numbers_match_hand_arithmetic(story: Store) -> None:
     assert con.online_rates["complaint_rate"].delta == 0
     assert con.online_rates["thumbs_down_rate"].candidate.successes == 1
 
-    # flags: enterprise diverges (offline better overall, complaints significantly up) with no eval cases
-    assert ent.flags[0] == "diverges"
+    # flags: enterprise is a blind spot (the candidate won offline overall, complaints significantly up
+    # here, and no eval case of this slice to judge it by)
+    assert ent.flags[0] == "blind_spot" and "offline_better" not in ent.flags
     assert {"no_eval_cases", "complaint_up", "context_tokens_up", "few_traces"} <= set(ent.flags)
     assert "diverges" not in con.flags and "offline_better" in con.flags
     assert report.as_dict()["flagged"] == [{"customer.tier": "enterprise"}]
@@ -106,6 +108,31 @@ def test_numbers_match_hand_arithmetic(story: Store) -> None:
     # the timeline covers both weeks; the rollout is the first candidate trace
     assert report.rollout_at == T0 + timedelta(days=7)
     assert sum(row["traces"] for row in report.timeline) == 60
+
+
+def test_a_slice_with_few_cases_is_never_judged_by_another_slices_figure(story: Store) -> None:
+    """Checked failing on a11d664: enterprise read 100.0% -> 50.0% and was flagged offline_better (the
+    overall figure stood in), and smb with 0/0 eval cases was flagged offline_better too."""
+    story.insert("eval_records", eval_rows("refund-v3", "enterprise", 2, 2))
+    story.insert("eval_records", eval_rows("refund-v4", "enterprise", 1, 2))
+    story.insert("eval_records", eval_rows("refund-v4", "consumer", 10, 10, intent="status"))  # v4 wins
+    smb = []
+    for i, version in enumerate(("refund-v3", "refund-v4") * 3):
+        smb += live_trace(300 + i, version, "smb", T0 + timedelta(days=7 * (i % 2), hours=i))
+    insert_spans(story, smb)
+    report = divergence_report(story, {PROMPT: "refund-v3"}, {PROMPT: "refund-v4"}, [TIER])
+    by_tier = {s.slice["customer.tier"]: s for s in report.slices}
+    ent, small = by_tier["enterprise"], by_tier["smb"]
+    assert (ent.offline_pass.baseline.rate, ent.offline_pass.candidate.rate) == (1.0, 0.5)
+    assert "offline_better" not in ent.flags and "few_eval_cases" in ent.flags
+    assert ent.flags[0] == "blind_spot"  # worse online, the eval set too thin here to have seen it
+    assert small.eval_cases("baseline") == small.eval_cases("candidate") == 0
+    assert "no_eval_cases" in small.flags and "offline_better" not in small.flags and not small.flagged
+    assert "offline_better" in by_tier["consumer"].flags  # 10 cases a side: its own verdict
+    assert report.as_dict()["flagged"] == [{"customer.tier": "enterprise"}]
+    findings = " ".join(divergence_findings(report))
+    assert "BLIND SPOT customer.tier=enterprise" in findings and "2/2 eval cases, too few" in findings
+    assert "DIVERGES" not in findings
 
 
 def test_window_limits_traces(story: Store) -> None:

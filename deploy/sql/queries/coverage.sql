@@ -1,5 +1,6 @@
--- Coverage report: slices of production traces with complaints or thumbs-down, ranked by how many such
--- traces they have, each with the number of eval cases and lock cases that carry the same labels.
+-- Coverage report: slices of production traces with complaints or thumbs-down, each with how many of
+-- those bad traces already became an eval case or a lock (their source trace), and the number of eval
+-- cases and lock cases that carry the same labels. report/coverage.py ranks them by the gap.
 -- Placeholders: $live_traces (embedded), $eval_slice/$eval_filter over eval_records,
 -- $lock_slice over locks (a dimension locks do not record reads as '').
 WITH live AS ($live_traces)
@@ -9,6 +10,7 @@ SELECT
     o.complaint_traces AS complaint_traces,
     o.thumbs_down_traces AS thumbs_down_traces,
     o.bad_traces AS bad_traces,
+    o.covered_bad_traces AS covered_bad_traces,
     o.bad_examples AS bad_examples,
     e.eval_cases AS eval_cases,
     e.eval_attempts AS eval_attempts,
@@ -21,6 +23,9 @@ FROM
         countIf(complained) AS complaint_traces,
         countIf(thumbs_down) AS thumbs_down_traces,
         countIf(complained OR thumbs_down) AS bad_traces,
+        countIf((complained OR thumbs_down) AND (
+            TraceId IN (SELECT SourceTraceId FROM eval_records WHERE SourceTraceId != '')
+            OR TraceId IN (SELECT SourceTraceId FROM locks WHERE SourceTraceId != ''))) AS covered_bad_traces,
         groupArraySortedIf(3)(TraceId, complained OR thumbs_down) AS bad_examples
     FROM live
     GROUP BY slice
