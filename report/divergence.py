@@ -23,6 +23,7 @@ from typing import Any
 
 from tracelock.errors import InputError
 from tracelock.report.dimensions import Dimension
+from tracelock.report.failures import FailureTypes, fold_failures
 from tracelock.report.query import ReportQuery, Window, load_query
 from tracelock.report.stats import MIN_UNITS, RateChange, compare_rates
 from tracelock.store.base import Store
@@ -61,6 +62,8 @@ class SliceResult:
     online_rates: dict[str, RateChange] = field(init=False)
     offline_basis: str = "slice"  # or "too_few_cases": no offline verdict for this slice
     flags: list[str] = field(default_factory=list)
+    #: How the eval attempts failed, per arm, beside the online signals (report/failures.py).
+    failures: FailureTypes | None = None
 
     def __post_init__(self) -> None:
         base, cand = self.offline["baseline"], self.offline["candidate"]
@@ -117,6 +120,7 @@ class SliceResult:
                 "candidate": context("candidate"),
                 **{name: change.as_dict() for name, change in self.online_rates.items()},
             },
+            "failure_types": self.failures.as_dict() if self.failures else None,
             "example_trace_ids": self.examples(),
         }
 
@@ -233,6 +237,8 @@ def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, 
         < settings["min_traces"]
     ):
         result.flags.append("few_traces")
+    if result.failures is not None:
+        result.flags.extend(f"{kind}_up_offline_too" for kind in result.failures.matched)
     if offline_better and worse:
         result.flags.insert(0, "diverges")
     elif too_few and worse and overall is not None and "offline_better" in overall.flags:
@@ -288,6 +294,7 @@ def divergence_report(
     ]
     eval_filter = either if dataset is None else f"{either} AND DatasetId = {q.bind('dataset', dataset)}"
     offline_rows = q.run(store, "divergence_offline", slice=slice_sql, arm=arm_sql, filter=eval_filter)
+    failure_rows = q.run(store, "eval_failures", slice=slice_sql, arm=arm_sql, filter=eval_filter)
 
     if not online_rows:
         raise InputError(
@@ -315,11 +322,16 @@ def divergence_report(
         def pick(rows: list[dict[str, Any]], arm: str) -> list[dict[str, Any]]:
             return [r for r in rows if r["arm"] == arm and (key is None or tuple(r["slice"]) == key)]
 
-        return SliceResult(
+        result = SliceResult(
             slice=dict(zip(names, key, strict=True)) if key is not None else {},
             offline={arm: _fold_offline(pick(rows_off, arm)) for arm in ("baseline", "candidate")},
             online={arm: _fold_online(pick(rows_on, arm)) for arm in ("baseline", "candidate")},
         )
+        attempts = {arm: result.offline[arm]["attempts"] for arm in ("baseline", "candidate")}
+        mine = [r for r in failure_rows if key is None or tuple(r["slice"]) == key]
+        result.failures = fold_failures(mine, attempts)
+        result.failures.match(result.online_rates, alpha)
+        return result
 
     overall = build(online_rows, offline_rows, None)
     _flag(overall, None, settings)

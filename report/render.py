@@ -19,12 +19,14 @@ from rich.table import Table
 from tracelock.errors import ConfigError
 from tracelock.report.coverage import CoverageReport
 from tracelock.report.divergence import ATTENTION, DivergenceReport, SliceResult
+from tracelock.report.failures import ONLINE_TO_OFFLINE
 from tracelock.report.stats import RateChange
 
 __all__ = [
     "coverage_columns",
     "divergence_columns",
     "divergence_findings",
+    "failure_columns",
     "render_coverage",
     "render_divergence",
     "trace_link",
@@ -129,6 +131,9 @@ def divergence_findings(report: DivergenceReport) -> list[str]:
             text += f"overall; this slice has {cases} eval cases, too few to judge it offline"
         if "context_tokens_up" in s.flags:
             text += f"; context tokens {_pair(s, 'mean_context_tokens')}"
+        if s.failures is not None and s.failures.matched:
+            same = [f"{kind.replace('_', ' ')} {_share(s, kind)} of attempts" for kind in s.failures.matched]
+            text += f"; the eval runs fail the same way: {', '.join(same)}"
         lines.append(text + ".")
     thin = [s.label for s in report.slices if {"no_eval_cases", "few_eval_cases"} & set(s.flags)]
     if thin:
@@ -136,6 +141,45 @@ def divergence_findings(report: DivergenceReport) -> list[str]:
             f"Few or no eval cases (< {report.settings['min_eval_cases']} per arm): {'; '.join(thin)}."
         )
     return lines
+
+
+def _share(s: SliceResult, kind: str) -> str:
+    assert s.failures is not None
+    base, cand = s.failures.share(kind, "baseline"), s.failures.share(kind, "candidate")
+    return f"{pct(base.rate)} → {pct(cand.rate)}"
+
+
+def failure_columns(report: DivergenceReport) -> list[dict[str, Any]]:
+    """One row per slice and failure type: the offline share of attempts beside the online rate."""
+    rows = []
+    for s in [report.overall, *report.slices]:
+        if s.failures is None:
+            continue
+        online = {prefix: name for name, prefix in ONLINE_TO_OFFLINE.items()}
+        kinds = sorted(set(online) | {n.split(":", 1)[0] for n in s.failures.classes} - {"assertion"})
+        named = sorted(n for n in s.failures.classes if n.startswith(("assertion:", "exception:")))
+        for kind in [*kinds, *named]:
+            rate = s.online_rates.get(online.get(kind, ""))
+            rows.append(
+                {
+                    "slice": s.label,
+                    "failure type": kind,
+                    "offline attempts": _share(s, kind),
+                    "online traces": change(rate) if rate is not None else "-",
+                    "same way": "yes" if kind in s.failures.matched else "",
+                }
+            )
+        for name, by_arm in sorted(s.failures.scorers.items()):
+            rows.append(
+                {
+                    "slice": s.label,
+                    "failure type": f"scorer {name} pass rate",
+                    "offline attempts": f"{pct(by_arm['baseline'].rate)} → {pct(by_arm['candidate'].rate)}",
+                    "online traces": "-",
+                    "same way": "",
+                }
+            )
+    return rows
 
 
 def _write_csv(rows: list[dict[str, Any]]) -> str:
@@ -224,12 +268,19 @@ def render_divergence(
     )
     if fmt == "markdown":
         bullets = "\n".join(f"- {line}" for line in findings)
-        return f"## {head}\n\n{bullets}\n\n{_markdown([divergence_columns(s) for s in rows], trace_url)}"
+        failures = f"\n### failure types, offline beside online\n\n{_markdown(failure_columns(report))}"
+        return (
+            f"## {head}\n\n{bullets}\n\n{_markdown([divergence_columns(s) for s in rows], trace_url)}"
+            + failures
+        )
     console.print(f"[bold]{head}[/]", highlight=False)
     for line in findings:
         flagged = line.startswith(("DIVERGES", "BLIND SPOT"))
         console.print(("[bold red]" if flagged else "") + escape(line), highlight=False)
     _divergence_tables([divergence_columns(s) for s in rows], console)
+    failures = failure_columns(report)
+    if failures:
+        _rich_table("failure types, offline (share of eval attempts) beside online", failures, console)
     return None
 
 

@@ -13,7 +13,7 @@ import pytest
 from tracelock.errors import ConfigError, InputError
 from tracelock.report import Window, divergence_report
 from tracelock.report.dimensions import resolve_dimension
-from tracelock.report.render import divergence_findings
+from tracelock.report.render import divergence_findings, failure_columns
 from tracelock.report.stats import compare_rates, wilson_interval
 from tracelock.store import Store
 
@@ -133,6 +133,43 @@ def test_a_slice_with_few_cases_is_never_judged_by_another_slices_figure(story: 
     findings = " ".join(divergence_findings(report))
     assert "BLIND SPOT customer.tier=enterprise" in findings and "2/2 eval cases, too few" in findings
     assert "DIVERGES" not in findings
+
+
+def _graded_rows(version: str, parse_failures: int, errors: int) -> dict[str, list[Any]]:
+    """10 consumer attempts graded by a json_valid scorer; the first ``parse_failures`` failed to parse."""
+    rows = eval_rows(version, "consumer", 10, 10, intent="json")
+    n = len(rows["CaseId"])
+    rows["EvalRunId"] = [f"graded-{version}"] * n
+    rows["ParseFailure"] = [1 if i < parse_failures else 0 for i in range(n)]
+    rows["Error"] = ["task: JSONDecodeError: Expecting ','" if i < errors else "" for i in range(n)]
+    rows["Scores"] = [{"json_valid": 0.0 if i < parse_failures else 1.0, "polite": 0.9} for i in range(n)]
+    rows["ScoreLabels"] = [{"json_valid": "fail" if i < parse_failures else "pass"} for i in range(n)]
+    return rows
+
+
+def test_failure_types_offline_beside_online(story: Store) -> None:
+    """Checked failing on a11d664 (no failure types in the report): parse failures rose online (0/30 ->
+    4/30 traces) and in the eval runs (0/20 -> 4/20 attempts): the report names the match."""
+    story.insert("eval_records", _graded_rows("refund-v3", 0, 0))
+    story.insert("eval_records", _graded_rows("refund-v4", 4, 2))
+    report = divergence_report(story, {PROMPT: "refund-v3"}, {PROMPT: "refund-v4"}, [TIER])
+    failures = report.overall.failures
+    assert failures is not None
+    assert failures.matched == ["parse_failure"] and "parse_failure_up_offline_too" in report.overall.flags
+    assert failures.share("parse_failure", "baseline").successes == 0
+    assert (failures.share("parse_failure", "candidate").successes, failures.attempts["candidate"]) == (4, 20)
+    assert failures.classes["exception:JSONDecodeError"]["candidate"].successes == 2
+    assert failures.classes["assertion:json_valid"]["candidate"].successes == 4
+    json_valid = failures.scorers["json_valid"]
+    assert (json_valid["baseline"].successes, json_valid["candidate"].successes) == (10, 6)
+    assert failures.scorers["polite"]["candidate"].rate == 1.0  # 0.9 without a label: >= 0.5 passes
+    doc = report.as_dict()["overall"]["failure_types"]
+    assert doc["matched"] == ["parse_failure"]
+    assert doc["offline_failures"]["parse_failure"]["candidate"]["count"] == 4
+    rows = [r for r in failure_columns(report) if r["slice"] == "all traffic"]
+    parse = next(r for r in rows if r["failure type"] == "parse_failure")
+    assert parse["same way"] == "yes" and parse["offline attempts"] == "0.0% → 20.0%"
+    assert parse["online traces"].startswith("0.0% → 13.3%")
 
 
 def test_window_limits_traces(story: Store) -> None:
