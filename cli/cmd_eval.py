@@ -1,19 +1,38 @@
-"""``tracelock eval import FILE`` and ``tracelock eval runs``: bring eval results in, list what is there."""
+"""``tracelock eval import FILE``, ``eval runs``, ``eval show RUN`` and ``eval compare BASE CANDIDATE``:
+bring eval results in, list what is there, read one run case by case, and diff two runs."""
 
 from __future__ import annotations
 
 import enum
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 import typer
+from rich.markup import escape
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, SummaryFormat, print_rows, print_summary
+from tracelock.cli.output import (
+    OutputFormat,
+    SummaryFormat,
+    console,
+    print_rows,
+    print_summary,
+    to_json_value,
+)
 from tracelock.evals.importer import import_results
 
 __all__ = ["register"]
 
-eval_app = typer.Typer(help="Eval results: import them from other tools, list runs.", no_args_is_help=True)
+eval_app = typer.Typer(
+    help="Eval results: import them from other tools, list runs, show one, compare two.", no_args_is_help=True
+)
+
+
+class ShowFormat(str, enum.Enum):
+    table = "table"
+    json = "json"
 
 
 class ImportFormat(str, enum.Enum):
@@ -70,6 +89,103 @@ def runs_command(
     with get_context(ctx).open_store() as store:
         result = store.query(sql, {"limit": limit})
     print_rows(result.columns, result.rows, fmt, title="eval runs")
+
+
+def _short(value: Any, width: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _pair(before: float | None, after: float | None) -> str:
+    def show(value: float | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    return f"{show(before)} → {show(after)}"
+
+
+@eval_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    run_id: str = typer.Argument(..., help="Eval run id (see `tracelock eval runs`)."),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f", help="table or json."),
+) -> None:
+    """One eval run case by case: passes, scores, errors, failure types and each scorer's pass rate."""
+    from tracelock.evals.compare import show_run
+
+    with get_context(ctx).open_store() as store:
+        run = show_run(store, run_id)
+    if fmt is ShowFormat.json:
+        sys.stdout.write(json.dumps(to_json_value(run.as_dict()), ensure_ascii=False, indent=2) + "\n")
+        return
+    keys = ", ".join(f"{k}={v}" for k, v in run.keys.items()) or "no keys"
+    console.print(
+        escape(f"run {run.run_id}: {', '.join(run.datasets)} ({keys}); {len(run.cases)} cases, "
+               f"{run.attempts} attempts, pass rate {run.pass_rate:.1%}"),
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    rows = [
+        (c.dataset, c.case_id, f"{c.passes}/{c.attempts}", f"{c.score:.2f}",
+         ", ".join(f"{n}={v:.2f}" for n in sorted(c.scorer_sums) if (v := c.scorer(n)) is not None),
+         _short(c.errors[0]) if c.errors else "", _short(c.output or ""), c.source_trace_id)
+        for c in run.cases.values()
+    ]  # fmt: skip
+    columns = ["dataset", "case", "passes", "score", "scores", "error", "output", "source_trace"]
+    print_rows(columns, rows, OutputFormat.table, title="cases")
+    types = [
+        (n, f"{p['candidate'].successes}/{p['candidate'].n}") for n, p in sorted(run.failures.classes.items())
+    ]
+    types += [(f"scorer {n} passes", f"{p['candidate'].successes}/{p['candidate'].n}")
+              for n, p in sorted(run.failures.scorers.items())]  # fmt: skip
+    if types:
+        print_rows(["failure type / scorer", "attempts"], types, OutputFormat.table, title="failure types")
+
+
+@eval_app.command("compare")
+def compare_command(
+    ctx: typer.Context,
+    base: str = typer.Argument(..., help="The base run id."),
+    candidate: str = typer.Argument(..., help="The candidate run id."),
+    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f", help="table or json."),
+    all_cases: bool = typer.Option(False, "--all", help="List unchanged cases too."),
+) -> None:
+    """Two eval runs case by case: improved, regressed, unchanged, added, removed; scorer by scorer."""
+    from tracelock.evals.compare import compare_runs
+
+    with get_context(ctx).open_store() as store:
+        diff = compare_runs(store, base, candidate)
+    if fmt is ShowFormat.json:
+        sys.stdout.write(json.dumps(to_json_value(diff.as_dict()), ensure_ascii=False, indent=2) + "\n")
+        return
+    counts = ", ".join(f"{n} {s}" for s, n in diff.as_dict()["counts"].items() if n)
+    console.print(
+        escape(f"{base} → {candidate}: pass rate {diff.base.pass_rate:.1%} → {diff.candidate.pass_rate:.1%}; "
+               f"{counts or 'no cases'}"),
+        highlight=False, soft_wrap=True,
+    )  # fmt: skip
+    scorers = [
+        (
+            name,
+            s["cases"],
+            _pair(s["base"], s["candidate"]),
+            f"{s['delta']:+.2f}",
+            s["improved"],
+            s["regressed"],
+        )
+        for name, s in diff.scorers.items()
+    ]
+    if scorers:
+        columns = ["scorer", "cases", "mean", "delta", "improved", "regressed"]
+        print_rows(columns, scorers, OutputFormat.table, title="scorers")
+    rows = [
+        (c.status, c.dataset, c.case_id,
+         _pair(c.base.pass_rate if c.base else None, c.candidate.pass_rate if c.candidate else None),
+         _pair(c.base.score if c.base else None, c.candidate.score if c.candidate else None),
+         _short(c.candidate.errors[0]) if c.candidate and c.candidate.errors else "")
+        for c in diff.changes
+        if all_cases or c.status != "unchanged"
+    ]  # fmt: skip
+    print_rows(["status", "dataset", "case", "pass rate", "score", "error"], rows, OutputFormat.table,
+               title="cases" + ("" if all_cases else " (unchanged ones left out: --all)"))  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:
