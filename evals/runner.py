@@ -199,6 +199,7 @@ def run_eval(
     total = len(dataset.cases) * repeats
     for case in dataset.cases:
         labels = canonical_keys(case.labels, bare_labels=True)
+        stamped: dict[str, Any] = {**version_keys, **labels}
         for repeat in range(repeats):
             scope = eval_context(
                 run_id=run_id,
@@ -208,11 +209,10 @@ def run_eval(
                 dataset_version=dataset.version,
                 judge_model=judges[0].judge_model if judges else None,
                 judge_version=judges[0].judge_version if judges else None,
-                **version_keys,
-                **labels,
+                **stamped,
             )
             with scope, tracer.start_as_current_span(f"eval {dataset.id}") as span:
-                span.set_attributes({**scope.keys, **version_keys, **labels, "tracelock.origin": "eval"})
+                span.set_attributes({**scope.keys, **stamped, "tracelock.origin": "eval"})
                 span.set_attributes(_case_attributes(case))
                 attempt = _attempt(task, case, scorer_list, pass_threshold, span, signals)
                 attempt.repeat = repeat

@@ -42,7 +42,7 @@ def _number(text: str, spec: str) -> float:
     return int(value) if value.is_integer() and "." not in text else value
 
 
-def _json_schema(body: str, spec: str) -> dict:
+def _json_schema(body: str, spec: str) -> dict[str, Any]:
     text = body
     if body.startswith("@"):
         try:
@@ -96,7 +96,7 @@ def parse_expect(spec: str, *, judge_model: str = "", judge_version: str = "") -
         match = _THRESHOLD.match(body)
         if not match:
             raise ConfigError(f"cannot read {spec!r}: write {kind}:NAME>=X", field="--expect")
-        params: dict = {"scorer": match.group(1), "min": _number(match.group(2), spec)}
+        params: dict[str, Any] = {"scorer": match.group(1), "min": _number(match.group(2), spec)}
         if kind == "judge":
             if not judge_model or not judge_version:
                 raise ConfigError(

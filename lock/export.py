@@ -38,7 +38,7 @@ def case_record(case: LockCase, dataset_version: int) -> dict[str, Any]:
 
 def case_records(files: list[LockFile], version: int | None = None) -> list[dict[str, Any]]:
     """The cases of every file at ``version`` (each file's current version by default)."""
-    records = []
+    records: list[dict[str, Any]] = []
     for lock_file in files:
         at = lock_file.version if version is None else version
         if at > lock_file.version or at < 1:

@@ -37,7 +37,8 @@ def load_task(spec: str) -> Callable[..., Any]:
     function = getattr(module, attr, None)
     if not callable(function):
         raise ConfigError(f"{spec!r}: {attr} is not a function of {module_name}", field="task")
-    return function
+    task: Callable[..., Any] = function
+    return task
 
 
 def run_task(task: Callable[..., Any], case: LockCase, *, run_id: str, dataset_version: int) -> list[Attempt]:

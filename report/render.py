@@ -278,9 +278,9 @@ def render_divergence(
         flagged = line.startswith(("DIVERGES", "BLIND SPOT"))
         console.print(("[bold red]" if flagged else "") + escape(line), highlight=False)
     _divergence_tables([divergence_columns(s) for s in rows], console)
-    failures = failure_columns(report)
-    if failures:
-        _rich_table("failure types, offline (share of eval attempts) beside online", failures, console)
+    failure_rows = failure_columns(report)
+    if failure_rows:
+        _rich_table("failure types, offline (share of eval attempts) beside online", failure_rows, console)
     return None
 
 
