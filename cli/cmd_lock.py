@@ -38,8 +38,9 @@ from tracelock.lock.checking import CheckOptions, run_check
 from tracelock.lock.expect_spec import parse_expect
 from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import discover_lock_files, load_lock_dir, validate_lock_dir
-from tracelock.lock.model import LockCase
+from tracelock.lock.model import LockCase, PromptRef
 from tracelock.lock.records import find_locked_case, mirror_locks
+from tracelock.processors.prompt import prompt_hash
 
 __all__ = ["register"]
 
@@ -53,6 +54,16 @@ _LOCKS = typer.Option(Path("locks"), "--locks", "-l", envvar=env.LOCKS, help="Di
 def _fail(message: str, code: int) -> typer.Exit:
     err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
+
+
+def prompt_ref(path: Path) -> PromptRef:
+    """The lock file's ``prompt`` entry: the path as the repository sees it, and the file's hash."""
+    digest = prompt_hash(path)
+    try:
+        shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        shown = path.as_posix()
+    return PromptRef(shown, digest)
 
 
 @lock_app.command("add")
@@ -83,6 +94,9 @@ def add(
     ),
     description: str = typer.Option("", "--description", help="Why this case exists (the bug it locks out)."),
     created_by: str = typer.Option(None, "--created-by", envvar=env.USER, help="Author (default: $USER)."),
+    prompt: Path = typer.Option(
+        None, "--prompt", help="Prompt template the dataset guards: its path and hash go into the lock file."
+    ),
     locks_dir: Path = _LOCKS,
 ) -> None:
     """Lock a seed (or any stored trace) as a regression case; bumps the dataset version."""
@@ -93,6 +107,7 @@ def add(
     assertions = tuple(
         parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in expect or []
     )
+    guarded = prompt_ref(prompt) if prompt else None  # an unreadable prompt fails before the store is read
     with get_context(ctx).open_store() as store:
         captured = (
             capture_seed(store, seed_id) if seed_id else capture_trace(store, trace_id, span_id=span_id)
@@ -108,6 +123,7 @@ def add(
             min_passes=min_passes,
             description=description,
             created_by=created_by,
+            prompt=guarded,
         )
     if locked.mirror_error:  # the file is the source of truth; the mirror can catch up
         err_console.print(

@@ -15,7 +15,7 @@ from tracelock.errors import ConfigError, StoreError
 from tracelock.lock.capture import CapturedTrace
 from tracelock.lock.expect_spec import default_expectations
 from tracelock.lock.files import add_case, discover_lock_files
-from tracelock.lock.model import Assertion, LockCase, LockFile, Provenance
+from tracelock.lock.model import Assertion, LockCase, LockFile, PromptRef, Provenance
 from tracelock.lock.records import mirror_locks
 from tracelock.store import Store
 
@@ -55,10 +55,12 @@ def lock_captured(
     min_passes: int | None = None,
     description: str = "",
     created_by: str | None = None,
+    prompt: PromptRef | None = None,
 ) -> LockedCase:
     """Append the case to its lock file (bumping the dataset version) and mirror it into ``locks``.
 
-    No ``assertions``: the default expectation (:func:`~tracelock.lock.expect_spec.default_expectations`).
+    ``prompt`` records the template the dataset guards. No ``assertions``: the default expectation
+    (:func:`~tracelock.lock.expect_spec.default_expectations`).
 
     The file is the source of truth: a store that refuses the mirror (read-only through a collector)
     leaves ``mirror_error`` set instead of failing the lock.
@@ -87,7 +89,7 @@ def lock_captured(
             created_by=created_by or getpass.getuser(),
         ),
     )
-    lock_file = add_case(locks_dir, dataset, case)
+    lock_file = add_case(locks_dir, dataset, case, prompt=prompt)
     try:
         mirror_locks(store, [lock_file])
     except StoreError as exc:

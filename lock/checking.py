@@ -19,6 +19,7 @@ from tracelock.errors import ConfigError, StoreError
 from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import load_lock_dir
 from tracelock.lock.gate import Baseline, GateReport, run_gate
+from tracelock.lock.prompts import prompt_statuses
 from tracelock.lock.records import (
     baseline_from_report,
     latest_passing_baseline,
@@ -108,7 +109,7 @@ def evaluate(options: CheckOptions, store: _LazyStore | None = None) -> GateRepo
         baseline = latest_passing_baseline(store.get(), options.baseline_tag)
         if baseline is None:
             baseline = Baseline(label=f"{options.baseline_tag} (no passing run recorded)", entries={})
-    return run_gate(
+    report = run_gate(
         files,
         attempts,
         min_pass_rate=options.min_pass_rate,
@@ -116,6 +117,10 @@ def evaluate(options: CheckOptions, store: _LazyStore | None = None) -> GateRepo
         datasets=options.datasets,
         baseline=baseline,
     )
+    checked = {o.case.dataset for o in report.outcomes}
+    history = store.get() if store is not None and options.needs_store else None
+    report.prompts = prompt_statuses([f for f in files if f.dataset in checked], options.locks_dir, history)
+    return report
 
 
 def _record(store: _LazyStore, options: CheckOptions, report: GateReport, console: Console) -> None:

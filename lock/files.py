@@ -25,7 +25,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 from tracelock.errors import LockFileError
-from tracelock.lock.model import Assertion, LockCase, LockFile, Provenance
+from tracelock.lock.model import Assertion, LockCase, LockFile, PromptRef, Provenance
 
 __all__ = [
     "SCHEMA_COMMENT",
@@ -217,8 +217,14 @@ def _build(path: Path, data: dict[str, Any]) -> LockFile:
                 line=_line_of(data, ["cases", i]),
             )
         )
+    prompt = _plain(data.get("prompt"))
     return LockFile(
-        path, str(data["dataset"]), int(data["version"]), tuple(cases), str(data.get("description", ""))
+        path,
+        str(data["dataset"]),
+        int(data["version"]),
+        tuple(cases),
+        str(data.get("description", "")),
+        PromptRef(prompt["path"], prompt["hash"]) if prompt else None,
     )
 
 
@@ -319,11 +325,14 @@ def _atomic_write(path: Path, text: str) -> None:
         raise
 
 
-def add_case(locks_dir: Path, dataset: str, case: LockCase, description: str = "") -> LockFile:
+def add_case(
+    locks_dir: Path, dataset: str, case: LockCase, description: str = "", *, prompt: PromptRef | None = None
+) -> LockFile:
     """Append ``case`` to ``locks_dir/<dataset>.yaml`` (created when missing) and bump the dataset version.
 
     The case's ``added_in`` is set to the new version. Existing content (comments, order, quoting) is kept;
     the write is atomic. Raises LockFileError when the file is invalid or the case id already exists.
+    ``prompt`` records (or replaces) the prompt template the file guards.
     """
     if not _NAME.match(dataset):
         raise LockFileError(f"{locks_dir}/{dataset}.yaml", "invalid dataset name", field="dataset")
@@ -362,6 +371,11 @@ def add_case(locks_dir: Path, dataset: str, case: LockCase, description: str = "
             data["description"] = description
         data["cases"] = CommentedSeq()
         header = SCHEMA_COMMENT + "\n# Regression locks for dataset '" + dataset + "': reviewed like code.\n"
+    if prompt is not None:
+        if "prompt" in data:
+            data["prompt"] = prompt.to_dict()
+        else:
+            data.insert(list(data).index("cases"), "prompt", prompt.to_dict())
     entry = case.to_dict()
     entry["added_in"] = version
     if data.get("cases") is None:

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tracelock.errors import ConfigError
 from tracelock.lock.assertions import check_attempt
 from tracelock.lock.model import LockCase, LockFile, normalize_version
 from tracelock.lock.results import Attempt
+
+if TYPE_CHECKING:
+    from tracelock.lock.prompts import PromptStatus
 
 __all__ = [
     "HOLDING",
@@ -100,6 +103,8 @@ class GateReport:
     min_pass_rate: float
     fail_on_flaky: bool
     baseline_label: str = ""
+    #: The prompt templates the lock files guard, hashed now (lock/prompts.py; filled by lock check).
+    prompts: list[PromptStatus] = field(default_factory=list)
 
     def count(self, status: str) -> int:
         return sum(1 for o in self.outcomes if o.status == status)
@@ -156,6 +161,7 @@ class GateReport:
             "unmatched": sorted(
                 {f"{a.dataset_id}/{a.case_id}" if a.dataset_id else a.case_id for a in self.unmatched}
             ),
+            "prompts": [p.as_dict() for p in self.prompts],
         }
 
     def summary(self) -> str:

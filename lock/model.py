@@ -18,6 +18,7 @@ __all__ = [
     "Assertion",
     "LockCase",
     "LockFile",
+    "PromptRef",
     "Provenance",
     "normalize_version",
 ]
@@ -168,6 +169,17 @@ class LockCase:
 
 
 @dataclass(frozen=True)
+class PromptRef:
+    """The prompt template a lock file guards: a path in the user's repo and its content hash."""
+
+    path: str
+    hash: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"path": self.path, "hash": self.hash}
+
+
+@dataclass(frozen=True)
 class LockFile:
     """One dataset: ``locks/<dataset>.yaml``."""
 
@@ -176,6 +188,7 @@ class LockFile:
     version: int
     cases: tuple[LockCase, ...]
     description: str = ""
+    prompt: PromptRef | None = None
 
     def cases_at(self, version: int | None = None) -> list[LockCase]:
         """The cases of dataset version ``version`` (the current one by default)."""

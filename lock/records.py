@@ -95,6 +95,14 @@ def record_results(store: Store, report: GateReport, *, check_run_id: str, relea
     rows = report.outcomes
     if not rows:
         return 0
+    prompts = {p.dataset: p for p in report.prompts}
+    none = ("", "")
+    prompt_of = [
+        (prompts[o.case.dataset].path, prompts[o.case.dataset].current_hash)
+        if o.case.dataset in prompts
+        else none
+        for o in rows
+    ]
     return store.insert(
         "lock_results",
         {
@@ -111,6 +119,8 @@ def record_results(store: Store, report: GateReport, *, check_run_id: str, relea
             "EvalRunId": [",".join(o.run_ids) for o in rows],
             "SourceTraceId": [o.case.provenance.source_trace_id for o in rows],
             "Details": [json.dumps(o.failures, ensure_ascii=False) for o in rows],
+            "PromptPath": [path for path, _ in prompt_of],
+            "PromptHash": [digest for _, digest in prompt_of],
         },
     )
 

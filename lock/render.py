@@ -6,6 +6,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from tracelock.lock.gate import CaseOutcome, GateReport
@@ -45,7 +46,7 @@ def print_report(report: GateReport, console: Console) -> None:
             f"[{_STYLE[o.status]}]{o.status}[/]",
             f"{o.passes}/{o.attempts} (need {o.required})",
             o.case.provenance.source_trace_id[:16],
-            "; ".join(o.failures[:2]) + (f" (+{len(o.failures) - 2})" if len(o.failures) > 2 else ""),
+            escape("; ".join(o.failures[:2]) + (f" (+{len(o.failures) - 2})" if len(o.failures) > 2 else "")),
         ]
         if report.baseline_label:
             change = _change(o, report)
@@ -71,6 +72,9 @@ def print_report(report: GateReport, console: Console) -> None:
                 soft_wrap=True,
             )
     style = "red" if report.failed else "green"
+    for prompt in report.prompts:
+        colour = {"unchanged": "green", "changed": "yellow", "missing": "yellow"}[prompt.status]
+        console.print(f"[{colour}]{escape(prompt.message())}[/]", highlight=False)
     console.print(f"[{style}]{report.summary()}[/]", highlight=False)
 
 
@@ -144,6 +148,7 @@ def report_markdown(report: GateReport) -> str:
     """A PR-comment summary: verdict, counts, the cases that need attention, what got worse."""
     icon = "❌" if report.failed else "✅"
     lines = [f"### {icon} tracelock lock check", "", report.summary(), ""]
+    lines += [f"- {p.message()}" for p in report.prompts] + ([""] if report.prompts else [])
     lines.append("| status | count |")
     lines.append("|---|---|")
     for status in ("passed", "flaky", "regressed", "missing"):

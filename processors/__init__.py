@@ -12,6 +12,7 @@ from __future__ import annotations
 from tracelock.processors.combined import TracelockProcessor
 from tracelock.processors.context import STAMP_KEY, current_keys, eval_context, labels, stamp_from_baggage
 from tracelock.processors.problems import PROBLEMS, ProblemLog
+from tracelock.processors.prompt import prompt_hash
 from tracelock.processors.setup import instrument
 from tracelock.processors.shared_keys import (
     VERSION_KEYWORDS,
@@ -43,6 +44,7 @@ __all__ = [
     "eval_context",
     "instrument",
     "labels",
+    "prompt_hash",
     "shared_keys_resource",
     "stamp_from_baggage",
     "version_keys",

@@ -13,6 +13,7 @@ the exporter's own ``OTEL_EXPORTER_OTLP_*`` variables -> its default (``localhos
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from opentelemetry import trace
@@ -23,6 +24,7 @@ from tracelock import env
 from tracelock.errors import ConfigError
 from tracelock.processors.combined import TracelockProcessor
 from tracelock.processors.problems import PROBLEMS
+from tracelock.processors.prompt import prompt_hash as hash_prompt_file
 from tracelock.processors.shared_keys import SharedKeysProcessor, shared_keys_resource, version_keys
 from tracelock.processors.signals import PriceTable, SignalsProcessor
 
@@ -66,6 +68,8 @@ def instrument(
     judge_model: str | None = None,
     judge_version: str | None = None,
     experiment_bucket: str | None = None,
+    prompt_hash: str | None = None,
+    prompt_file: str | Path | None = None,
     endpoint: str | None = None,
     protocol: Literal["grpc", "http/protobuf"] | None = None,
     headers: Mapping[str, str] | None = None,
@@ -85,7 +89,9 @@ def instrument(
     ``gen_ai.prompt.version``, ...). ``exporter`` replaces the OTLP exporter (tests pass an in-memory
     one); ``export=False`` adds no exporter. ``prices`` feeds the cost signal (else ``TRACELOCK_PRICES``).
     ``set_global=False`` neither adopts nor replaces the global provider. Calling it again for the same
-    provider does nothing and returns it. Returns the provider.
+    provider does nothing and returns it. ``prompt_file=`` (or ``prompt_hash=``) stamps the prompt
+    template's content hash, ``tracelock.prompt.hash``, so spans say which prompt text they ran with (on
+    the Resource: no per-span cost). Returns the provider.
     """
     versions = {
         "model": model,
@@ -99,6 +105,7 @@ def instrument(
         "judge_model": judge_model,
         "judge_version": judge_version,
         "experiment_bucket": experiment_bucket,
+        "prompt_hash": prompt_hash or (hash_prompt_file(prompt_file) if prompt_file is not None else None),
     }
     if tracer_provider is None and set_global:
         current = trace.get_tracer_provider()

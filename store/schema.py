@@ -173,6 +173,7 @@ _CREATE_TABLE = re.compile(r"CREATE TABLE IF NOT EXISTS (\w+)")
 _ENGINE = re.compile(r"ENGINE = (\w*)MergeTree\(([^)]*)\)")
 _MV = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\s+TO (\w+)(.*?)\bFROM (\w+)", re.S)
 _VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)")
+_ALTER = re.compile(r"ALTER TABLE (\w+)")
 _SHARD = re.compile(r"--\s*tracelock:shard_by\s+(.+)")
 
 
@@ -216,6 +217,12 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
             view = _VIEW.search(statement)
             if view:
                 out.append(_VIEW.sub(f"CREATE VIEW IF NOT EXISTS {view.group(1)} {on}", statement, count=1))
+                continue
+            alter = _ALTER.search(statement)
+            if alter:  # a column added to a table: to the replicated local table and its Distributed twin
+                name = alter.group(1)
+                out.append(_ALTER.sub(f"ALTER TABLE {name}_local {on}", statement, count=1))
+                out.append(_ALTER.sub(f"ALTER TABLE {name} {on}", statement, count=1))
                 continue
             out.append(statement)
     return out
