@@ -247,7 +247,7 @@ def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, 
 
 def bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
     span = max(1.0, (last - first).total_seconds())
-    for step in (60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400):
+    for step in (10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400):
         if span / step <= buckets:
             return step
     return 30 * 86400

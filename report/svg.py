@@ -1,13 +1,19 @@
 """Inline SVG charts drawn by hand: no JavaScript, no CDN, so a report page works offline and in a
 headless browser. Two shapes are needed: paired horizontal bars around zero (offline vs online change
 per slice) and lines over time with a marker (complaint rate around a rollout).
+
+The time axis works at any scale: ticks fall on round instants (10 s to 7 days apart, as few as keep
+their labels from touching), labels show seconds, minutes or dates as the step needs, a window shorter
+than a minute is padded so its points are not squeezed onto the axis, and every point is also drawn as a
+dot, so a series of one bucket (minutes of data) still shows. Labels that would run past the chart's
+edge are shortened with an ellipsis, the full text kept in a ``<title>``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from html import escape
 
 __all__ = [
@@ -17,13 +23,67 @@ __all__ = [
     "DeltaBar",
     "count_bars",
     "delta_bars",
+    "fit",
     "line_chart",
+    "time_ticks",
 ]
 
 OFFLINE_COLOR = "#2563eb"
 ONLINE_COLOR = "#dc2626"
 SERIES_COLORS = ("#dc2626", "#16a34a", "#9333ea", "#ea580c", "#0891b2", "#4b5563", "#ca8a04", "#db2777")
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+#: Width of one character of _FONT, generously (for fitting labels; real glyphs are narrower).
+_CHAR_PX = 7.2
+#: Candidate distances between time ticks, in seconds.
+_TICK_STEPS = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 3 * 3600, 6 * 3600, 12 * 3600, 86400,
+               2 * 86400, 7 * 86400, 14 * 86400, 30 * 86400)  # fmt: skip
+_MIN_SPAN = 60.0  # seconds: a shorter window is padded to this
+
+
+def fit(text: str, pixels: float) -> str:
+    """``text`` as an SVG text body that fits ``pixels``: shortened with an ellipsis (full text kept as a
+    tooltip) when it would not."""
+    limit = max(1, int(pixels / _CHAR_PX))
+    if len(text) <= limit:
+        return escape(text)
+    return f"<title>{escape(text)}</title>{escape(text[: limit - 1])}…"
+
+
+def _text(x: float, y: float, body: str, anchor: str = "start", css: str = "") -> str:
+    """A text element; ``body`` is already escaped (see :func:`fit`)."""
+    klass = f' class="{css}"' if css else ""
+    return f'<text{klass} x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}" {_FONT}>{body}</text>'
+
+
+def time_ticks(t0: float, t1: float, plot_w: float) -> list[tuple[float, str]]:
+    """(epoch seconds, label) of round instants in [t0, t1], spaced so their labels do not touch."""
+    span = max(t1 - t0, 1.0)
+    for step in _TICK_STEPS:
+        if step < 60:
+            fmt = "%H:%M:%S"
+        elif step < 86400:
+            fmt = "%H:%M"
+        else:
+            fmt = "%m-%d"
+        width = len(datetime(2026, 12, 31, 23, 59, 59).strftime(fmt)) * _CHAR_PX + 12
+        # the extra text: the date where the day changes (sub-day steps), the year on the first tick
+        dates = len("2026-") * _CHAR_PX if step >= 86400 else len("12-31 ") * _CHAR_PX * (span // 86400 + 1)
+        if (span / step + 1) * width + dates <= plot_w or step == _TICK_STEPS[-1]:
+            break
+    first = (int(t0) // step + (1 if int(t0) % step else 0)) * step
+    ticks = []
+    previous_day = ""
+    for epoch in range(first, int(t1) + 1, step):
+        moment = datetime.fromtimestamp(epoch, tz=timezone.utc)
+        day = f"{moment:%m-%d}"
+        label = f"{moment:{fmt}}"
+        if step >= 86400:
+            label = f"{moment:%Y}-{label}" if not ticks else label
+        elif day != previous_day:  # a date where the day changes (and at the start)
+            label = f"{day} {label}"
+        previous_day = day
+        ticks.append((float(epoch), label))
+    return ticks
 
 
 @dataclass(frozen=True)
@@ -59,9 +119,7 @@ def delta_bars(bars: Sequence[DeltaBar], *, offline_name: str, online_name: str,
     ]
     for i, bar in enumerate(bars):
         y = top + i * row_h
-        out.append(
-            f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" {_FONT}>{escape(bar.label)}</text>'
-        )
+        out.append(_text(label_w - 8, y + 19, fit(bar.label, label_w - 16), "end"))
         for j, (value, color) in enumerate(((bar.offline, OFFLINE_COLOR), (bar.online, ONLINE_COLOR))):
             by = y + 4 + j * 13
             if value is None:
@@ -105,7 +163,10 @@ def line_chart(
         out += [f'<text x="{left}" y="{height / 2}" {_FONT}>no traces in the window</text>', "</svg>"]
         return "\n".join(out)
     t0 = min(t for t, _ in points).timestamp()
-    t1 = max(max(t for t, _ in points).timestamp(), t0 + 1)
+    t1 = max(t for t, _ in points).timestamp()
+    if t1 - t0 < _MIN_SPAN:  # seconds of data: pad around it rather than pin it to the axis
+        middle = (t0 + t1) / 2
+        t0, t1 = middle - _MIN_SPAN / 2, middle + _MIN_SPAN / 2
     y_max = max(max(v for _, v in points), 0.01) * 1.1
     plot_w, plot_h = width - left - right, height - top - bottom
 
@@ -123,13 +184,15 @@ def line_chart(
         out.append(
             f'<text x="{left - 6}" y="{sy(v) + 4:.1f}" text-anchor="end" {_FONT}>{v * 100:.0f}%</text>'
         )
-    for k in range(5):  # time labels
-        t = datetime.fromtimestamp(t0 + (t1 - t0) * k / 4, tz=min(t for t, _ in points).tzinfo)
-        x = left + plot_w * k / 4
-        out.append(f'<text x="{x:.1f}" y="{height - 18}" text-anchor="middle" {_FONT}>{t:%m-%d %H:%M}</text>')
+    for epoch, label in time_ticks(t0, t1, plot_w):  # time ticks on round instants
+        x = left + (epoch - t0) / (t1 - t0) * plot_w
+        out.append(
+            f'<line x1="{x:.1f}" y1="{top + plot_h}" x2="{x:.1f}" y2="{top + plot_h + 4}" stroke="#9ca3af"/>'
+        )
+        out.append(_text(x, height - 18, escape(label), "middle", "tick"))
     if y_label:
         out.append(f'<text x="{left}" y="{top - 6}" {_FONT} fill="#374151">{escape(y_label)}</text>')
-    if marker is not None:
+    if marker is not None and t0 <= marker.timestamp() <= t1:
         x = sx(marker)
         out.append(
             f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#111827" '
@@ -141,11 +204,13 @@ def line_chart(
         )
     for i, (name, values) in enumerate(series.items()):
         color = SERIES_COLORS[i % len(SERIES_COLORS)]
-        path = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in sorted(values))
+        ordered = sorted(values)
+        path = " ".join(f"{sx(t):.1f},{sy(v):.1f}" for t, v in ordered)
         out.append(f'<polyline points="{path}" fill="none" stroke="{color}" stroke-width="2.5"/>')
+        out += [f'<circle cx="{sx(t):.1f}" cy="{sy(v):.1f}" r="3" fill="{color}"/>' for t, v in ordered]
         ly = top + 14 + i * 18
         out.append(f'<rect x="{left + plot_w + 12}" y="{ly - 9}" width="14" height="4" fill="{color}"/>')
-        out.append(f'<text x="{left + plot_w + 32}" y="{ly - 3}" {_FONT}>{escape(name[:22])}</text>')
+        out.append(f'<text x="{left + plot_w + 32}" y="{ly - 3}" {_FONT}>{fit(name, right - 40)}</text>')
     out.append(
         f'<rect x="{left}" y="{top}" width="{plot_w}" height="{plot_h}" fill="none" stroke="#9ca3af"/>'
     )
@@ -172,7 +237,7 @@ def count_bars(
     ]
     for i, (label, a, b) in enumerate(rows):
         y = top + i * row_h
-        out.append(f'<text x="{label_w - 8}" y="{y + 19}" text-anchor="end" {_FONT}>{escape(label)}</text>')
+        out.append(_text(label_w - 8, y + 19, fit(label, label_w - 16), "end"))
         for x0, value, top_value, color in (
             (label_w, a, max_a, ONLINE_COLOR),
             (x_b, b, max_b, OFFLINE_COLOR),
