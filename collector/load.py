@@ -7,15 +7,17 @@ same ClickHouse-side flattening as the collector's pipeline.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from tracelock.collector.component import AttributeRewrite, Settings, SpanBatch
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.processors.normalize.config import NormalizeConfig
 from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
-from tracelock.collector.receivers.otlp.decode import count_and_check_spans, decode_protobuf
+from tracelock.collector.receivers.otlp.decode import (
+    canonical_bytes,
+    count_and_check_spans,
+    decode_protobuf,
+)
 from tracelock.store import Store
 
 __all__ = ["load_request"]
@@ -26,7 +28,6 @@ def load_request(
     request: ExportTraceServiceRequest | bytes,
     *,
     rewrite: AttributeRewrite | None = None,
-    spool_dir: str | Path | None = None,
 ) -> int:
     """Validate, normalise and insert the spans of ``request`` (a message or its serialized bytes).
 
@@ -34,14 +35,14 @@ def load_request(
     anything. ``trace_summaries`` follow through the schema's materialized view.
     """
     if isinstance(request, bytes | bytearray | memoryview):
-        body = bytes(request)
-        count = count_and_check_spans(decode_protobuf(body))
+        request = decode_protobuf(bytes(request))
     else:
-        count = count_and_check_spans(request)
-        body = request.SerializeToString()
+        request = ExportTraceServiceRequest.FromString(request.SerializeToString())  # not the caller's
+    count = count_and_check_spans(request)
+    body = canonical_bytes(request)  # what was checked is what is stored, as in the receivers
     if count == 0:
         return 0
     normalize = NormalizeProcessor(Settings.create("processor", "normalize"), NormalizeConfig())
     batch = normalize.consume(SpanBatch(bodies=(body,), span_count=count))
-    SpanWriter(store, spool_dir).write(batch.bodies, rewrite or batch.rewrite)
+    SpanWriter(store).write(batch.bodies, rewrite or batch.rewrite)
     return count

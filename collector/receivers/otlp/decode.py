@@ -22,6 +22,7 @@ from tracelock.errors import InputError, PayloadTooLarge
 
 __all__ = [
     "Validated",
+    "canonical_bytes",
     "count_and_check_spans",
     "decode_json",
     "decode_protobuf",
@@ -217,21 +218,35 @@ def _drop_invalid_spans(request: ExportTraceServiceRequest) -> int:
     return dropped
 
 
+def canonical_bytes(request: ExportTraceServiceRequest) -> bytes:
+    """The request as the one parser of record (upb) read it, re-encoded: what is stored.
+
+    The bytes a client sent are never stored as sent. ClickHouse's Protobuf reader and upb disagree on
+    non-canonical input: a known field with another wire type is an unknown field to upb but an error
+    to ClickHouse (a batch that can never be written); a singular field sent twice is its last value to
+    upb but '' to ClickHouse (an id check bypassed). Re-encoding the message Python validated, unknown
+    fields dropped, leaves ClickHouse only canonical encodings of exactly what was checked.
+    """
+    request.DiscardUnknownFields()
+    return request.SerializeToString()
+
+
 def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limits: Any) -> Validated:
     """The request after the id checks and the receiver's ``limits``, ready to ingest.
 
     Wrong-length ids refuse the whole request (InputError); spans with all-zero ids are rejected one by
-    one and reported as an OTLP partial success. ``body`` (the protobuf as received) is reused when
-    nothing changed.
+    one and reported as an OTLP partial success. The body ingested is always :func:`canonical_bytes`
+    (``body``, the protobuf as received, is accepted for the callers' sake and not reused).
     """
     from tracelock.collector.security.limits import apply_limits
 
+    del body
     scan = _scan(request, limits)
     count, rejected = scan.count, 0
     if scan.zero_ids:
         rejected = _drop_invalid_spans(request)
-        body, count = None, count - rejected
-    if count and ((scan.needs_limits and apply_limits(request, count, limits)) or body is None):
-        body = request.SerializeToString()
+        count -= rejected
+    if count and scan.needs_limits:
+        apply_limits(request, count, limits)
     message = f"{rejected} span(s) rejected: all-zero trace_id or span_id" if rejected else ""
-    return Validated(body or b"", count, rejected, message)
+    return Validated(canonical_bytes(request) if count else b"", count, rejected, message)
