@@ -106,11 +106,11 @@ def main() -> None:
         def batch(i: int) -> list[bytes]:
             return requests[i * n : (i + 1) * n]
 
-        writer = SpanWriter(store, workdir / "spool")
+        writer = SpanWriter(store)
         report("writer (the collector's)", cpu_us(lambda i: writer.write(batch(i), rewrite), repeat), spans)
 
         store.command("CREATE TABLE otel_traces_null AS otel_traces ENGINE = Null")
-        null_writer = SpanWriter(store, workdir / "spool", table="otel_traces_null")
+        null_writer = SpanWriter(store, table="otel_traces_null")
         convert = cpu_us(lambda i: null_writer.write(batch(repeat + i), rewrite), repeat)
         report("convert only (-> Null)", convert, spans)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import json
+import os
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -22,6 +23,7 @@ from tracelock.store.base import (
     to_clickhouse_json,
 )
 from tracelock.store.errors import first_line, translate_errors
+from tracelock.store.protobuf_insert import ProtobufInsert
 
 __all__ = ["ChdbStore"]
 
@@ -247,6 +249,20 @@ class ChdbStore(Store):
         ):
             inserter.append(body)
             inserter.finish()
+
+    def insert_protobuf(self, insert: ProtobufInsert, messages: Sequence[bytes]) -> None:
+        """chDB reads the messages from a spool file (``<data-dir>/spool``), removed afterwards."""
+        spool = Path(self.path) / "spool" / f"protobuf-{os.getpid()}-{threading.get_ident()}.bin"
+        spool.parent.mkdir(parents=True, exist_ok=True)
+        with open(spool, "wb") as out:
+            for message in messages:
+                out.write(message)
+        source = f"file({{spool_path:String}}, 'ProtobufSingle', '{insert.structure}')"
+        sql = insert.render(source) + render_settings({"format_schema": f"{insert.schema}:{insert.message}"})
+        try:
+            self.command(sql, {**insert.params, "spool_path": str(spool)})
+        finally:
+            spool.unlink(missing_ok=True)
 
     def close(self) -> None:
         with self._lock:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlparse
 from tracelock.errors import ConfigError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, check_identifier
 from tracelock.store.errors import translate_errors
+from tracelock.store.protobuf_insert import ProtobufInsert
 
 __all__ = ["ClickHouseStore", "Connect", "parse_clickhouse_url"]
 
@@ -120,6 +121,20 @@ class ClickHouseStore(Store):
         with translate_errors(self.description, f"INSERT INTO {table} FORMAT {fmt}"):
             self._client.raw_insert(
                 table, names, insert_block=body, settings=dict(settings or {}), fmt=check_identifier(fmt)
+            )
+
+    def insert_protobuf(self, insert: ProtobufInsert, messages: Sequence[bytes]) -> None:
+        """The messages are the body of ``INSERT ... FROM input()``; the schema travels inline
+        (``format_schema_source = 'string'``, ClickHouse >= 25.x)."""
+        sql = insert.render(f"input('{insert.structure}')") + " FORMAT ProtobufSingle"
+        settings = {
+            "format_schema_source": "string",
+            "format_schema": insert.schema.read_text(),
+            "format_schema_message_name": insert.message,
+        }
+        with translate_errors(self.description, sql):
+            self._client.command(
+                sql, parameters=dict(insert.params), data=b"".join(messages), settings=settings
             )
 
     def close(self) -> None:

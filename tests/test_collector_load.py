@@ -161,7 +161,7 @@ def test_rewrite_limits_and_origin_from_resource(store: Store) -> None:
 
 def test_dedup_write_skips_stored_spans(store: Store, tmp_path) -> None:
     body = build([{}, {}, {}]).SerializeToString()
-    writer = SpanWriter(store, tmp_path)
+    writer = SpanWriter(store)
     writer.write([body], AttributeRewrite())
     writer.write([body, body], AttributeRewrite(), dedup_trace_ids=[TRACE.hex()])
     assert store.query("SELECT count() FROM otel_traces").scalar() == 3

@@ -21,7 +21,7 @@ class ClickHouseExporter(Exporter):
 
     def start(self, host: Host) -> None:
         store = host.open_store(self.config.endpoint, self.config.database)
-        self._writer = SpanWriter(store, host.state_dir / "spool")
+        self._writer = SpanWriter(store)
         self._dedup_until = 0.0
 
     def after_unclean_stop(self) -> None:
