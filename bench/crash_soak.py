@@ -1,6 +1,7 @@
 """Crash soak: SIGKILL a real ``tracelock collector`` >= 20 times while the OTel SDK streams spans into it.
 
     python bench/crash_soak.py --kills 25 --protocol grpc --rate 800
+    python bench/crash_soak.py --burst   # a burst after a kill, to queryable (bench/burst_after_kill.py)
 
 Prints runs / kills / spans created / acknowledged (the SDK exporter returned SUCCESS) / found in
 otel_traces / lost (acknowledged, not stored) / duplicates (span ids stored more than once), and the
@@ -32,7 +33,12 @@ def main() -> int:
     parser.add_argument("--min-up", type=float, default=0.2, help="shortest life of a collector run (s)")
     parser.add_argument("--max-up", type=float, default=3.0, help="longest life of a collector run (s)")
     parser.add_argument("--workdir", type=Path, default=None, help="kept for inspection when given")
+    parser.add_argument("--burst", action="store_true", help="measure the post-kill burst instead")
+    parser.add_argument("--stored", type=int, default=200_000, help="--burst: spans stored before the stop")
+    parser.add_argument("--burst-spans", type=int, default=100_000, help="--burst: spans sent after it")
     args = parser.parse_args()
+    if args.burst:
+        return _burst(args.stored, args.burst_spans)
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="crash-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
@@ -62,6 +68,20 @@ def main() -> int:
     if report.lost or report.duplicates:
         print(f"FAILED: lost ids (first 20): {report.lost_ids}\nlog tail:\n{collector.log_tail()}")
         return 1
+    return 0
+
+
+def _burst(stored: int, burst: int) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from burst_after_kill import burst_after_stop
+
+    print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
+    clean = burst_after_stop(stored, burst, unclean=False)
+    unclean = burst_after_stop(stored, burst, unclean=True)
+    print(
+        f"burst of {burst} spans with {stored} stored: queryable in {clean:.1f} s after a clean stop, "
+        f"{unclean:.1f} s after SIGKILL (ratio {unclean / clean:.2f}); load {os.getloadavg()[0]:.1f}"
+    )
     return 0
 
 

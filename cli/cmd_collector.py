@@ -1,18 +1,37 @@
-"""``tracelock collector``: run the OTLP collector sidecar (receivers -> normalise -> ClickHouse)."""
+"""``tracelock collector``: run the OTLP collector sidecar (receivers -> normalise -> ClickHouse), and
+``tracelock collector dead-letter list|show|replay|drop`` for the requests it quarantined."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
+if TYPE_CHECKING:
+    from tracelock.collector.exporterhelper.dead_letter import DeadLetters
+
 from tracelock.cli.context import get_context
-from tracelock.cli.output import console
+from tracelock.cli.output import (
+    SUMMARY_FORMAT,
+    OutputFormat,
+    SummaryFormat,
+    console,
+    print_rows,
+    print_summary,
+)
 
 __all__ = ["register"]
 
+collector_app = typer.Typer(help="Run the OTLP collector; inspect what it quarantined.")
+dead_letter_app = typer.Typer(
+    help="Requests the store refused permanently (kept with their error in <data-dir>/collector/dead-letter)."
+)
+collector_app.add_typer(dead_letter_app, name="dead-letter")
 
+
+@collector_app.callback(invoke_without_command=True)
 def collector(
     ctx: typer.Context,
     config: Path = typer.Option(
@@ -21,6 +40,8 @@ def collector(
     check: bool = typer.Option(False, "--check", help="Validate the config and exit."),
 ) -> None:
     """Run the collector: OTLP/gRPC :4317 and OTLP/HTTP :4318 on loopback by default, chDB in --data-dir."""
+    if ctx.invoked_subcommand is not None:
+        return
     from tracelock.collector.config import load_config
     from tracelock.collector.service import run_collector
 
@@ -32,5 +53,72 @@ def collector(
     raise typer.Exit(run_collector(cfg, get_context(ctx).settings))
 
 
+def _letters(ctx: typer.Context) -> DeadLetters:
+    from tracelock.collector.dead_letter_cli import dead_letters_of
+
+    return dead_letters_of(get_context(ctx).data_dir)
+
+
+_COLUMNS = ("id", "quarantined_at", "span_count", "bytes", "cause", "error")
+
+
+@dead_letter_app.command("list")
+def list_entries(
+    ctx: typer.Context,
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, csv, json, ..."),
+) -> None:
+    """Every quarantined request, oldest first."""
+    entries = _letters(ctx).list()
+    print_rows(_COLUMNS, [[getattr(e, c) for c in _COLUMNS] for e in entries], fmt, "dead letters")
+
+
+@dead_letter_app.command("show")
+def show(
+    ctx: typer.Context, entry_id: str = typer.Argument(...), fmt: SummaryFormat = SUMMARY_FORMAT
+) -> None:
+    """One entry: its error and the spans it holds (trace and span ids, names)."""
+    from tracelock.collector.dead_letter_cli import describe
+
+    facts = describe(_letters(ctx), entry_id)
+    lines = [f"{k}: {v}" for k, v in facts.items() if k != "spans"]
+    lines += [f"  {s['trace_id']} {s['span_id']} {s['name']}" for s in facts["spans"]]
+    print_summary("\n".join(lines), facts, fmt)
+
+
+@dead_letter_app.command("replay")
+def replay(
+    ctx: typer.Context,
+    entry_ids: list[str] = typer.Argument(None, help="Entries to replay (default: all)."),
+    token: str = typer.Option(None, "--token", envvar="TRACELOCK_COLLECTOR_TOKEN", help="Receiver token."),
+    fmt: SummaryFormat = SUMMARY_FORMAT,
+) -> None:
+    """Send entries again: through the running collector that owns --data-dir (its OTLP/HTTP receiver,
+    validated and acknowledged like any export), else straight into the store. Replayed entries are
+    removed; one that fails again stays, and the command exits 1 naming it."""
+    from tracelock.collector.dead_letter_cli import replay_entries
+
+    app_ctx = get_context(ctx)
+    result = replay_entries(app_ctx, _letters(ctx), entry_ids or None, token)
+    message = f"replayed {len(result.replayed)} entr(y/ies) ({result.spans} spans) via {result.via}"
+    if result.failed:
+        message += "; still failing: " + ", ".join(f"{k} ({v})" for k, v in result.failed.items())
+    print_summary(message, result.facts(), fmt)
+    if result.failed:
+        raise typer.Exit(1)
+
+
+@dead_letter_app.command("drop")
+def drop(
+    ctx: typer.Context,
+    entry_ids: list[str] = typer.Argument(..., help="Entries to delete for good."),
+    fmt: SummaryFormat = SUMMARY_FORMAT,
+) -> None:
+    """Delete entries (their spans are given up)."""
+    letters = _letters(ctx)
+    for entry_id in entry_ids:
+        letters.drop(entry_id)
+    print_summary(f"dropped {len(entry_ids)} entr(y/ies)", {"dropped": entry_ids}, fmt)
+
+
 def register(app: typer.Typer) -> None:
-    app.command()(collector)
+    app.add_typer(collector_app, name="collector")

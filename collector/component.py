@@ -21,7 +21,8 @@ what they accept to ``host.consumer(settings.id)``: the pipelines that list them
 
 Failures: raise :class:`~tracelock.errors.InputError` for bad data (permanent, 400/INVALID_ARGUMENT),
 :class:`~tracelock.errors.Overloaded` when full (retryable, 429/RESOURCE_EXHAUSTED), anything else is
-treated as retryable by the pipeline (the batch stays in the WAL and is written again, deduplicated).
+classified by the exporter helper (``collector/exporterhelper``): a permanent store error quarantines
+the requests that cause it, a retryable one is retried (the batch stays in the WAL meanwhile).
 """
 
 from __future__ import annotations
@@ -79,8 +80,10 @@ class SpanBatch:
 
     ``bodies`` are protobuf bytes, each a valid request; their concatenation is one valid request.
     ``wal_seqs`` are the write-ahead-log records the batch came from (empty outside the collector).
-    ``replay`` is True when some spans may already be stored (WAL replay, retry): the writer then skips
-    spans whose (TraceId, SpanId) exists.
+    ``replay`` is True when the batch comes from the WAL of an earlier run or is a retry.
+    ``dedup_token`` identifies the batch's insert: an exporter passes it to the store so that writing
+    the same batch again (a retry, a replay after a crash) stores it once (ClickHouse
+    ``insert_deduplication_token``). Batches with a token are never merged.
     """
 
     bodies: tuple[bytes, ...]
@@ -88,6 +91,7 @@ class SpanBatch:
     rewrite: AttributeRewrite = field(default_factory=AttributeRewrite)
     wal_seqs: tuple[int, ...] = ()
     replay: bool = False
+    dedup_token: str = ""
 
     @classmethod
     def from_request(cls, request: ExportTraceServiceRequest, **kwargs: Any) -> SpanBatch:
@@ -113,6 +117,7 @@ class SpanBatch:
             rewrite=first.rewrite,
             wal_seqs=tuple(s for batch in batches for s in batch.wal_seqs),
             replay=any(b.replay for b in batches),
+            dedup_token=first.dedup_token if len(batches) == 1 else "",  # a merged batch is a new insert
         )
 
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from tracelock.collector.component import Component, Exporter, Kind, Processor, Receiver, Settings, SpanBatch
 from tracelock.collector.config import CollectorConfig, ComponentSpec
+from tracelock.collector.exporterhelper import DeadLetters
 from tracelock.collector.host import Host
 from tracelock.collector.metrics import CollectorMetrics
 from tracelock.collector.pipeline import Pipeline
@@ -164,6 +165,7 @@ class Graph:
                 feeds.setdefault(receiver_id, []).append(consumer)
         self.host.consumers = {rid: _FanOut(consumers, metrics) for rid, consumers in feeds.items()}
         self.host.queued_spans = self.queued_spans
+        self.host.stalled = lambda: any(queue.stalled for queue in self.queues.values())
         for receiver_id in feeds:
             receiver = _create(self.config.receivers[receiver_id], metrics)
             assert isinstance(receiver, Receiver)
@@ -184,7 +186,15 @@ class Graph:
             pending = wal.open()
             if not wal.previous_stop_was_clean:
                 exporter.after_unclean_stop()
-            queue = self.queues[exporter_id] = Pipeline(processors, exporter, batch, wal, self.host.metrics)
+            queue = self.queues[exporter_id] = Pipeline(
+                processors,
+                exporter,
+                batch,
+                wal,
+                self.host.metrics,
+                dead_letters=DeadLetters(wal_directory(self.host.state_dir / "dead-letter", exporter_id)),
+                resend_window=getattr(getattr(exporter, "config", None), "dedup_after_replay_s", 300.0),
+            )
             queue.start()
             if pending:
                 spans = queue.replay(pending, _count_spans)

@@ -44,6 +44,8 @@ class Host:
     consumers: dict[str, TracesConsumer] = field(default_factory=dict)
     #: spans acknowledged and not yet written, over every exporter's queue (set by the graph)
     queued_spans: Callable[[], int] = field(default=lambda: 0)
+    #: True while some exporter's writer makes no progress with spans waiting (set by the graph)
+    stalled: Callable[[], bool] = field(default=lambda: False)
     _stores: dict[StoreSettings, Store] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -84,6 +86,10 @@ class Host:
     def store(self) -> Store:
         """The collector's own store (feedback, admin queries, the seed sampler)."""
         return self.open_store()
+
+    def is_ready(self) -> bool:
+        """Serving, and no exporter's writer is stalled with spans waiting: ``/readyz``."""
+        return self.ready.is_set() and not self.stalled()
 
     def close_store(self) -> None:
         """Close every store opened through this host."""

@@ -35,11 +35,11 @@ def load_request(
     anything. ``trace_summaries`` follow through the schema's materialized view.
     """
     if isinstance(request, bytes | bytearray | memoryview):
-        request = decode_protobuf(bytes(request))
+        parsed = decode_protobuf(bytes(request))
     else:
-        request = ExportTraceServiceRequest.FromString(request.SerializeToString())  # not the caller's
-    count = count_and_check_spans(request)
-    body = canonical_bytes(request)  # what was checked is what is stored, as in the receivers
+        parsed = ExportTraceServiceRequest.FromString(request.SerializeToString())  # not the caller's
+    count = count_and_check_spans(parsed)
+    body = canonical_bytes(parsed)  # what was checked is what is stored, as in the receivers
     if count == 0:
         return 0
     normalize = NormalizeProcessor(Settings.create("processor", "normalize"), NormalizeConfig())

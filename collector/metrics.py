@@ -50,6 +50,11 @@ class CollectorMetrics:
         self.spans_dropped = Counter(
             "tracelock_collector_spans_dropped", "Acknowledged spans lost (must stay 0).", registry=r
         )
+        self.spans_quarantined = Counter(
+            "tracelock_collector_spans_quarantined",
+            "Acknowledged spans the store refused permanently, moved to the dead-letter directory.",
+            registry=r,
+        )
         self.bad_requests = Counter(
             "tracelock_collector_bad_requests",
             "Requests rejected as malformed (400/INVALID_ARGUMENT).",

@@ -2,8 +2,9 @@
 
 ``ingest`` is what receivers call; it returns only when the spans are durable (WAL fsync'd), raises
 InputError for bad data and Overloaded when the queue or WAL is full. Nothing acknowledged is dropped:
-a failed write is retried (deduplicated) until it succeeds or the process stops, and whatever is left
-at a stop stays in the WAL for the next start.
+the writer sends each batch through the exporter helper (:class:`BatchSender`), which retries what the
+store may take later and quarantines, with its error, what it never will. What is left at a stop
+stays in the WAL for the next start, and the stop then reports that it did not drain.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from tracelock.collector.component import Exporter, Processor, SpanBatch
+from tracelock.collector.exporterhelper import BatchSender, DeadLetters, Interrupted, RetryPolicy
 from tracelock.collector.metrics import CollectorMetrics
 from tracelock.collector.processors.batch.config import BatchConfig
 from tracelock.collector.security.limits import REQUESTS_REFUSED
-from tracelock.collector.wal import WriteAheadLog
+from tracelock.collector.wal import WriteAheadLog, digest
 from tracelock.errors import Overloaded
 
 __all__ = ["Pipeline"]
@@ -28,6 +30,10 @@ log = logging.getLogger("tracelock.collector")
 
 
 class Pipeline:
+    """``dead_letters`` defaults to ``dead-letter`` beside the WAL directory; ``stall_after`` is how
+    long (s) the writer may go without storing anything while spans wait before :attr:`stalled`;
+    ``resend_window`` how long after an unclean stop a request equal to a WAL record is a resend."""
+
     def __init__(
         self,
         processors: Sequence[Processor],
@@ -35,12 +41,28 @@ class Pipeline:
         batch: BatchConfig,
         wal: WriteAheadLog,
         metrics: CollectorMetrics,
+        *,
+        dead_letters: DeadLetters | None = None,
+        retry: RetryPolicy | None = None,
+        stall_after: float = 30.0,
+        resend_window: float = 300.0,
     ) -> None:
         self.processors = list(processors)
         self.exporter = exporter
         self.batch = batch
         self.wal = wal
         self.metrics = metrics
+        self.dead_letters = dead_letters or DeadLetters(wal.directory.parent / "dead-letter")
+        self.stall_after = stall_after
+        self._interrupt = threading.Event()  # set when a drain runs out of time: retries stop waiting
+        self.sender = BatchSender(
+            exporter, self.dead_letters, metrics, retry or RetryPolicy(), self._interrupt
+        )
+        self._progress_at = time.monotonic()  # last write, or when the queue last became non-empty
+        self._left_in_wal = 0  # spans a stop left unwritten (in the WAL for the next start)
+        self.quarantined_spans = 0
+        self._resends = wal.recent_digests  # empty unless the previous run stopped uncleanly
+        self._resends_until = time.monotonic() + resend_window
         self._cond = threading.Condition()
         self._queue: deque[tuple[float, SpanBatch]] = deque()
         self._admitted = 0  # spans reserved or queued, not yet written
@@ -64,11 +86,14 @@ class Pipeline:
         if batch.span_count == 0:
             return
         n = batch.span_count
+        payload = batch.bodies[0] if len(batch.bodies) == 1 else b"".join(batch.bodies)
+        if self._resends and time.monotonic() < self._resends_until and digest(payload) in self._resends:
+            self.metrics.spans_accepted.labels(transport).inc(n)  # the crashed run has it in its WAL
+            return
         with self._cond:
             self._wait_for_room(n, transport)
-            self._admitted += n
+            self._admit(n)
         try:
-            payload = batch.bodies[0] if len(batch.bodies) == 1 else b"".join(batch.bodies)
             seq = self.wal.append(payload)
         except Overloaded:
             self._release(n)
@@ -116,6 +141,12 @@ class Pipeline:
             self._refuse("queue_full", spans, transport)
             raise Overloaded(f"queue full ({self._admitted} spans waiting, limit {limit})", retry_after=1.0)
 
+    def _admit(self, n: int) -> None:
+        """Reserve room for ``n`` spans. Holds ``self._cond``."""
+        if self._admitted == 0:
+            self._progress_at = time.monotonic()  # an idle writer has not stalled
+        self._admitted += n
+
     def _refuse(self, reason: str, spans: int, transport: str) -> None:
         REQUESTS_REFUSED.labels(transport, reason).inc()
         if spans:
@@ -133,22 +164,31 @@ class Pipeline:
             self._cond.notify_all()
 
     def replay(self, records: Sequence[tuple[int, bytes]], span_counter: Callable[[bytes], int]) -> int:
-        """Queue WAL records left from a previous run (writes skip spans already stored)."""
-        spans = 0
+        """Queue WAL records left from a previous run, oldest first. The records of a batch that was
+        being inserted at the crash are queued together under that insert's token, so that ClickHouse
+        skips them if the insert had committed."""
+        prepared: dict[int, SpanBatch] = {}
         for seq, payload in records:
             batch = SpanBatch(bodies=(payload,), span_count=span_counter(payload), replay=True)
             for processor in self.processors:
                 batch = processor.consume(batch)
-            with self._cond:
-                self._admitted += batch.span_count
-            self._enqueue(replace(batch, wal_seqs=(seq,), replay=True))
-            spans += batch.span_count
+            prepared[seq] = replace(batch, wal_seqs=(seq,), replay=True)
             self.metrics.wal_replayed.inc()
-        return spans
+        groups = [
+            replace(SpanBatch.merge([prepared.pop(s) for s in seqs]), dedup_token=token)
+            for token, seqs in self.wal.inflight
+        ]
+        groups += [prepared[seq] for seq in sorted(prepared)]
+        for batch in groups:
+            with self._cond:
+                self._admit(batch.span_count)
+            self._enqueue(batch)
+        return sum(b.span_count for b in groups)
 
     # -- writing side -------------------------------------------------------------------------------
     def start(self) -> None:
         self._stopping = False
+        self._interrupt.clear()
         self._worker = threading.Thread(target=self._run, name="tracelock-writer", daemon=True)
         self._worker.start()
 
@@ -176,8 +216,9 @@ class Pipeline:
             while self._queue and (
                 not taken or count + self._queue[0][1].span_count <= self.batch.send_batch_size
             ):
-                if taken and self._queue[0][1].rewrite != taken[0].rewrite:
-                    break
+                head = self._queue[0][1]
+                if taken and (head.rewrite != taken[0].rewrite or head.dedup_token or taken[0].dedup_token):
+                    break  # a replayed insert keeps its token and exactly its records
                 _, item = self._queue.popleft()
                 taken.append(item)
                 count += item.span_count
@@ -191,45 +232,49 @@ class Pipeline:
             self._write(batch)
 
     def _write(self, batch: SpanBatch) -> None:
-        attempt = 0
-        while True:
-            started = time.perf_counter()
-            try:
-                self.exporter.consume(batch)
-                break
-            except Exception as exc:  # retried: the batch is in the WAL, the next attempt deduplicates
-                attempt += 1
-                self.metrics.write_failures.inc()
-                log.warning("batch write failed (attempt %d, %d spans): %s", attempt, batch.span_count, exc)
-                batch = replace(batch, replay=True)
-                with self._cond:
-                    if self._stopping and attempt >= 3:
-                        log.error(
-                            "giving up at shutdown; %d spans stay in the WAL for the next start",
-                            batch.span_count,
-                        )
-                        self._admitted -= batch.span_count
-                        return
-                time.sleep(min(0.1 * 2**attempt, 5.0))
+        if not batch.dedup_token and batch.wal_seqs:
+            batch = replace(batch, dedup_token=self.wal.begin(batch.wal_seqs))
+        started = time.perf_counter()
+        try:
+            quarantined = self.sender.send(batch)
+        except Interrupted:
+            log.error("stopped while retrying; %d spans stay in the WAL for the next start", batch.span_count)
+            with self._cond:
+                self._admitted -= batch.span_count
+                self._left_in_wal += batch.span_count
+                self._cond.notify_all()
+            return
         self.metrics.write_seconds.observe(time.perf_counter() - started)
-        self.metrics.spans_written.inc(batch.span_count)
-        self.wal.mark_written(batch.wal_seqs)
+        self.metrics.spans_written.inc(batch.span_count - quarantined)
+        self.wal.mark_written(batch.wal_seqs)  # quarantined records are durable in the dead-letter dir
         self.metrics.wal_pending_bytes.set(self.wal.pending_bytes)
         with self._cond:
             self._admitted -= batch.span_count
-            self.written_spans += batch.span_count
+            self.written_spans += batch.span_count - quarantined
+            self.quarantined_spans += quarantined
+            self._progress_at = time.monotonic()
             self.metrics.queue_spans.set(self._admitted)
             self._cond.notify_all()
 
     def drain(self, timeout: float = 30.0) -> bool:
-        """Stop admitting, write everything queued, stop the writer. True when all was written."""
+        """Stop admitting, write everything queued, stop the writer. True only when every
+        acknowledged span was written or quarantined; False when some stay only in the WAL."""
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
         if self._worker is not None:
             self._worker.join(timeout)
+            if self._worker.is_alive():  # out of time: interrupt a retry wait, keep the rest in the WAL
+                self._interrupt.set()
+                self._worker.join(5.0)
         with self._cond:
-            return not self._queue and self._admitted == 0
+            return not self._queue and self._admitted == 0 and self._left_in_wal == 0
+
+    @property
+    def stalled(self) -> bool:
+        """True when spans wait and nothing was written for ``stall_after`` seconds (``/readyz``)."""
+        with self._cond:
+            return self._admitted > 0 and time.monotonic() - self._progress_at > self.stall_after
 
     @property
     def queued_spans(self) -> int:

@@ -4,22 +4,32 @@ Records are ``<length u32><crc32 u32><seq u64><payload>`` appended to segment fi
 Appends from many receiver threads share fsyncs (group commit): whoever syncs covers every record
 written before it. When the writer has stored a record it is marked written; the contiguous low-water
 mark is kept in ``checkpoint`` and segments wholly below it are deleted. On start every record above
-the checkpoint is handed back for replay; the writer deduplicates them by (TraceId, SpanId), so a record
-written just before a crash (checkpoint not yet advanced) is not stored twice.
+the checkpoint is handed back for replay.
+
+Exactly once across a crash, at a cost independent of the table size: before the writer inserts a
+batch it records the batch's records and a fresh token in ``inflight-<token>`` (:meth:`begin`), and the
+insert carries that token (ClickHouse ``insert_deduplication_token``). A batch stored just before a
+crash (checkpoint not yet advanced) is replayed as the same records under the same token, and ClickHouse
+skips it. A client that resends a request it never saw acknowledged sends the same bytes: after an
+unclean stop :attr:`recent_digests` holds a digest of every record still in the log, so the pipeline
+can recognise such a resend without a query.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import struct
 import threading
+import uuid
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
 
 from tracelock.errors import Overloaded
 
-__all__ = ["WriteAheadLog"]
+__all__ = ["WriteAheadLog", "digest"]
 
 _HEADER = struct.Struct("<IIQ")
 
@@ -50,6 +60,9 @@ class WriteAheadLog:
         self.pending_bytes = 0
         self._damaged = False
         self.previous_stop_was_clean = True
+        self.inflight: list[tuple[str, list[int]]] = []  # (token, seqs) of batches a crash interrupted
+        self._intents: dict[str, int] = {}  # token of a batch being (or just) inserted -> its last seq
+        self.recent_digests: set[bytes] = set()  # after an unclean stop: every record still in the log
 
     # -- start: recover ------------------------------------------------------------------------------
     def open(self) -> list[tuple[int, bytes]]:
@@ -78,14 +91,33 @@ class WriteAheadLog:
             self._segments.append((first, path))
             for seq, payload in records:
                 last_seq = max(last_seq, seq)
+                if not self.previous_stop_was_clean:
+                    self.recent_digests.add(digest(payload))
                 if seq > self._checkpoint:
                     pending.append((seq, payload))
                     self._sizes[seq] = len(payload)
                     self.pending_bytes += len(payload)
         self._next_seq = last_seq + 1
         self._synced = last_seq
+        self._read_inflight({seq for seq, _ in pending})
         self._open_segment()
         return pending
+
+    def _read_inflight(self, pending: set[int]) -> None:
+        """Batches that were being inserted at the crash: replay their pending records under their
+        token (stored or not, all of a batch's records are pending unless ClickHouse committed it)."""
+        for path in sorted(self.directory.glob("inflight-*")):
+            try:
+                seqs = [int(s) for s in json.loads(path.read_text())]
+            except (ValueError, TypeError):  # torn by the crash before its fsync: never inserted
+                seqs = []
+            left = [s for s in seqs if s in pending]
+            if left:
+                token = path.name.removeprefix("inflight-")
+                self.inflight.append((token, left))
+                self._intents[token] = max(seqs)
+            else:
+                path.unlink(missing_ok=True)
 
     def _open_segment(self) -> None:
         path = self.directory / f"wal-{self._next_seq:020d}.log"
@@ -157,9 +189,24 @@ class WriteAheadLog:
         self._file.close()  # type: ignore[attr-defined]
         self._open_segment()
 
+    # -- a batch about to be inserted ----------------------------------------------------------------
+    def begin(self, seqs: tuple[int, ...]) -> str:
+        """Record durably that the records ``seqs`` are being inserted under a new token; return it."""
+        token = uuid.uuid4().hex
+        with open(self.directory / f"inflight-{token}", "w") as out:
+            out.write(json.dumps(list(seqs)))
+            out.flush()
+            if self.fsync:
+                os.fsync(out.fileno())
+        with self._lock:
+            self._intents[token] = max(seqs, default=0)
+        return token
+
     # -- written: move the checkpoint ----------------------------------------------------------------
     def mark_written(self, seqs: Iterable[int]) -> None:
-        """Record that these records are stored; advances the checkpoint and drops old segments."""
+        """Record that these records are stored (or quarantined); advances the checkpoint, drops old
+        segments, and drops in-flight records once the checkpoint has passed all of their records
+        (until then a crash would replay them, and their token is what deduplicates them)."""
         with self._lock:
             for seq in seqs:
                 if seq > self._checkpoint:
@@ -175,6 +222,9 @@ class WriteAheadLog:
             tmp = self.directory / "checkpoint.tmp"
             tmp.write_text(str(self._checkpoint))
             os.replace(tmp, self.directory / "checkpoint")
+            for token in [t for t, last in self._intents.items() if last <= self._checkpoint]:
+                del self._intents[token]
+                (self.directory / f"inflight-{token}").unlink(missing_ok=True)
             while len(self._segments) > 1 and self._segments[1][0] - 1 <= self._checkpoint:
                 _, path = self._segments.pop(0)
                 path.unlink(missing_ok=True)
@@ -195,6 +245,11 @@ class WriteAheadLog:
 
 
 _CLEAN_STOP = "clean-stop"
+
+
+def digest(payload: bytes) -> bytes:
+    """A record's identity for resend detection (128-bit BLAKE2b)."""
+    return hashlib.blake2b(payload, digest_size=16).digest()
 
 
 def _write_all(file: object, data: bytes) -> None:

@@ -128,6 +128,7 @@ class ClickHouseStore(Store):
         (``format_schema_source = 'string'``, ClickHouse >= 25.x)."""
         sql = insert.render(f"input('{insert.structure}')") + " FORMAT ProtobufSingle"
         settings = {
+            **insert.settings,
             "format_schema_source": "string",
             "format_schema": insert.schema.read_text(),
             "format_schema_message_name": insert.message,

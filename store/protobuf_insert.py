@@ -22,13 +22,14 @@ __all__ = ["ProtobufInsert", "ProtobufWriter", "protobuf_writer"]
 class ProtobufInsert:
     """``render(source)`` is the whole statement for a source expression (a ``file(...)`` or
     ``input(...)`` call reading ``structure``); the messages are ``message`` of the ``schema`` .proto;
-    ``params`` are the statement's bound parameters."""
+    ``params`` are the statement's bound parameters, ``settings`` the insert's ClickHouse settings."""
 
     render: Callable[[str], str]
     structure: str
     schema: Path
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
+    settings: Mapping[str, object] = field(default_factory=dict)
 
 
 @runtime_checkable

@@ -185,6 +185,8 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
     out: list[str] = []
     for migration in migrations:
         for statement in migration.statements:
+            if _SINGLE_NODE_DEDUP in statement:  # replicated tables deduplicate inserts themselves
+                continue
             shard = _SHARD.search(statement)
             table = _CREATE_TABLE.search(statement)
             engine = _ENGINE.search(statement)
@@ -228,6 +230,7 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
     return out
 
 
+_SINGLE_NODE_DEDUP = "MODIFY SETTING non_replicated_deduplication_window"
 _ON_CLUSTER = re.compile(r" ON CLUSTER '[^']*'")
 _REPLICATED = re.compile(r"ENGINE = Replicated(\w*)MergeTree\('[^']*', '[^']*'(?:, )?([^)]*)\)")
 _DISTRIBUTED = re.compile(r"ENGINE = Distributed\('[^']*', currentDatabase\(\), '(\w+)', [^\n]*\)$", re.M)

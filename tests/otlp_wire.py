@@ -36,7 +36,8 @@ def _message(fields: tuple[tuple[str, int, int, bool], ...]) -> Any:
 def hostile(**fields: tuple[int, int, Any]) -> bytes:
     """One message: ``name=(field number, VARINT or BYTES, value)``; a list value makes it repeated."""
     shape = tuple(
-        (name, number, kind, isinstance(value, list)) for name, (number, kind, value) in sorted(fields.items())
+        (name, number, kind, isinstance(value, list))
+        for name, (number, kind, value) in sorted(fields.items())
     )
     cls = _message(shape)
     return bytes(cls(**{name: value for name, (_, _, value) in fields.items()}).SerializeToString())

@@ -29,10 +29,9 @@ class ClickHouseExporterConfig(BaseModel):
     dedup_after_replay_s: float = Field(
         300.0,
         ge=0,
-        description="After a WAL replay (the previous run crashed) every batch skips spans already stored "
-        "for "
-        "this long: a client retrying a request whose acknowledgement the crash swallowed resends spans "
-        "the replay also writes (0: deduplicate only replays and failed-insert retries).",
+        description="After an unclean stop, how long (s) a request whose bytes equal a record still in "
+        "the WAL is taken for a client resending what the crash left unanswered, and stored once (a "
+        "digest lookup in memory, no table scan). Replays themselves are deduplicated by insert token.",
     )
 
     @field_validator("endpoint")

@@ -40,8 +40,11 @@ class SpanWriter:
         rewrite: AttributeRewrite,
         *,
         dedup_trace_ids: Iterable[str] | None = None,
+        token: str = "",
     ) -> None:
-        """Insert the spans of every request in ``bodies``; with ``dedup_trace_ids`` skip stored spans."""
+        """Insert the spans of every request in ``bodies``; with ``dedup_trace_ids`` skip stored spans
+        (a scan of the table); with ``token`` store the batch once however often it is written (the
+        tables keep the last tokens, migration 0030)."""
         if not bodies:
             return
         insert = ProtobufInsert(
@@ -50,6 +53,20 @@ class SpanWriter:
             schema=SCHEMA_PATH,
             message=SCHEMA_MESSAGE,
             params=insert_params(rewrite, dedup_trace_ids or ()),
+            settings={**_ANY_TIMESTAMPS, **_dedup_settings(token)},
         )
         with self._lock:
             self._target.insert_protobuf(insert, bodies)
+
+
+# otel_traces is partitioned by day: a batch whose spans carry timestamps on more than 100 days (one
+# client's clock, or an attacker's) would otherwise fail as a whole, on every retry. Acknowledged spans
+# are stored whatever their timestamps; ClickHouse only logs the many small parts.
+_ANY_TIMESTAMPS: dict[str, object] = {"throw_on_max_partitions_per_insert_block": 0}
+
+
+def _dedup_settings(token: str) -> dict[str, object]:
+    if not token:
+        return {}
+    # the views' tables (trace_summaries, eval_records) skip the block too, or they would count it twice
+    return {"insert_deduplication_token": token, "deduplicate_blocks_in_dependent_materialized_views": 1}

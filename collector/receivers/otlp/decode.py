@@ -228,7 +228,7 @@ def canonical_bytes(request: ExportTraceServiceRequest) -> bytes:
     fields dropped, leaves ClickHouse only canonical encodings of exactly what was checked.
     """
     request.DiscardUnknownFields()
-    return request.SerializeToString()
+    return bytes(request.SerializeToString())
 
 
 def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limits: Any) -> Validated:

@@ -204,7 +204,7 @@ def operations_routes(host: Host) -> list[Route]:
         return JSONResponse({"status": "ok"})
 
     async def readyz(_: Request) -> Response:
-        ready = host.ready.is_set()
+        ready = host.is_ready()
         queued = host.queued_spans()
         return JSONResponse({"ready": ready, "queued_spans": queued}, 200 if ready else 503)
 

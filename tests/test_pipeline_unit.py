@@ -1,0 +1,150 @@
+"""The pipeline's logic on an in-memory sink (no chDB, no subprocess): batching, retry classes,
+quarantine by bisection, backpressure, drain order, the stalled-writer signal and an honest drain."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tracelock.collector.exporterhelper import DeadLetters, RetryPolicy, is_permanent
+from tracelock.collector.metrics import CollectorMetrics
+from tracelock.collector.pipeline import Pipeline
+from tracelock.collector.processors.batch.config import BatchConfig
+from tracelock.collector.testing import MemorySink
+from tracelock.collector.wal import WriteAheadLog
+from tracelock.errors import InputError, Overloaded, QueryError, StoreUnavailable
+
+FAST = RetryPolicy(initial=0.01, max_interval=0.05)
+
+
+def request(i: int) -> bytes:
+    return f"request-{i:04d}".encode()  # the sink does not parse; each body counts as one span
+
+
+def make_pipeline(tmp_path: Path, sink: MemorySink, **batch: object) -> Pipeline:
+    wal = WriteAheadLog(tmp_path / "wal", fsync=False)
+    wal.open()
+    config = BatchConfig(**{"timeout": 0.01, "send_batch_size": 1000, "queue_wait": 0, **batch})
+    return Pipeline([], sink, config, wal, CollectorMetrics(), retry=FAST, stall_after=0.3)
+
+
+@pytest.fixture
+def sink() -> MemorySink:
+    return MemorySink(poison=b"POISON")
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, sink: MemorySink) -> Iterator[Pipeline]:
+    p = make_pipeline(tmp_path, sink)
+    p.start()
+    yield p
+    sink.down, sink.poison = False, None
+    sink.gate.set()
+    p.drain(5.0)
+    p.wal.close()
+
+
+def test_requests_are_batched_and_written_in_order(tmp_path: Path, sink: MemorySink) -> None:
+    p = make_pipeline(tmp_path, sink, send_batch_size=4, timeout=5)
+    sink.gate.clear()
+    p.start()
+    for i in range(10):
+        p.ingest(request(i), 1)
+    sink.gate.set()
+    assert p.drain(5.0)
+    assert sink.bodies == [request(i) for i in range(10)]
+    assert max(len(b.bodies) for b in sink.batches) == 4 and len(sink.batches) >= 3
+
+
+def test_retryable_errors_are_retried_until_the_store_is_back(pipeline: Pipeline, sink: MemorySink) -> None:
+    sink.down = True
+    for i in range(3):
+        pipeline.ingest(request(i), 1)
+    time.sleep(0.2)
+    assert sink.attempts > 2 and sink.bodies == []
+    sink.down = False
+    assert pipeline.wait_idle(5.0)
+    assert sorted(sink.bodies) == [request(i) for i in range(3)]
+    assert pipeline.dead_letters.list() == [] and pipeline.quarantined_spans == 0
+    assert all(b.replay for b in sink.batches)  # retried writes deduplicate
+
+
+def test_a_permanent_error_quarantines_only_the_bad_request(pipeline: Pipeline, sink: MemorySink) -> None:
+    sink.gate.clear()
+    bodies = [request(i) for i in range(7)]
+    bodies.insert(3, b"POISON-request")
+    for body in bodies:
+        pipeline.ingest(body, 1)
+    sink.gate.set()
+    assert pipeline.wait_idle(5.0)
+    assert sorted(sink.bodies) == sorted(b for b in bodies if b != b"POISON-request")
+    (entry,) = pipeline.dead_letters.list()
+    assert pipeline.dead_letters.payload(entry.id) == b"POISON-request"
+    assert entry.cause == "clickhouse code 444" and "corrupted" in entry.error
+    assert pipeline.wal.checkpoint == len(bodies)  # the quarantined record is done with, not replayed
+    # written afterwards: the pipeline went on
+    pipeline.ingest(request(99), 1)
+    assert pipeline.wait_idle(5.0) and request(99) in sink.bodies
+
+
+def test_error_classes() -> None:
+    assert is_permanent(QueryError("x", code=444)) and is_permanent(InputError("x"))
+    assert not is_permanent(QueryError("memory limit", code=241))
+    assert not is_permanent(StoreUnavailable("down")) and not is_permanent(OSError("disk"))
+    assert not is_permanent(QueryError("no code"))
+    assert [FAST.delay(n) for n in (1, 2, 3, 9)] == [0.01, 0.02, 0.04, 0.05]
+
+
+def test_a_full_queue_refuses_and_recovers(tmp_path: Path, sink: MemorySink) -> None:
+    p = make_pipeline(tmp_path, sink, max_queue_spans=3)
+    sink.gate.clear()
+    p.start()
+    for i in range(3):
+        p.ingest(request(i), 1)
+    with pytest.raises(Overloaded, match="queue full"):
+        p.ingest(request(3), 1)
+    sink.gate.set()
+    assert p.wait_idle(5.0)
+    p.ingest(request(4), 1)
+    assert p.drain(5.0)
+    assert request(3) not in sink.bodies and request(4) in sink.bodies
+
+
+def test_a_writer_without_progress_is_reported_stalled(pipeline: Pipeline, sink: MemorySink) -> None:
+    assert not pipeline.stalled
+    sink.down = True
+    pipeline.ingest(request(0), 1)
+    time.sleep(0.5)
+    assert pipeline.stalled
+    sink.down = False
+    assert pipeline.wait_idle(5.0) and not pipeline.stalled
+
+
+def test_a_stop_with_spans_only_in_the_wal_does_not_claim_drained(tmp_path: Path, sink: MemorySink) -> None:
+    p = make_pipeline(tmp_path, sink)
+    p.start()
+    sink.down = True
+    for i in range(3):
+        p.ingest(request(i), 1)
+    started = time.monotonic()
+    assert p.drain(0.3) is False
+    assert time.monotonic() - started < 5  # the retry wait is interrupted
+    p.wal.close(clean=False)
+    again = WriteAheadLog(tmp_path / "wal", fsync=False)
+    assert [payload for _, payload in again.open()] == [request(i) for i in range(3)]
+    again.close()
+
+
+def test_dead_letters_list_show_drop(tmp_path: Path) -> None:
+    letters = DeadLetters(tmp_path / "dl")
+    entry = letters.put(b"bytes", span_count=2, cause="clickhouse code 444", error="corrupt", wal_seq=7)
+    assert letters.list() == [entry] and letters.payload(entry.id) == b"bytes"
+    with pytest.raises(InputError, match="no dead-letter entry"):
+        letters.get("0000000000000-1")
+    with pytest.raises(InputError, match="expected"):
+        letters.get("../../etc/passwd")
+    letters.drop(entry.id)
+    assert letters.list() == []
