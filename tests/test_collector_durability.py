@@ -7,6 +7,7 @@ Spans are sent by the real OTel SDK exporters; a span counts as acknowledged whe
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import time
@@ -25,6 +26,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 sys.path.insert(0, str(Path(__file__).parent))
 from collector_support import CollectorProcess, query, run_cli, write_config
 from test_collector_bad_input import PROTOBUF, make_request
+
+from tracelock.collector.wal import WriteAheadLog
 
 SLOW_BATCH = "{timeout: 60, send_batch_size: 1000000}"  # nothing is written before a stop
 
@@ -58,6 +61,14 @@ def stored_counts(data_dir: Path, service: str) -> dict[str, int]:
     return {r["SpanId"]: r["n"] for r in rows}
 
 
+def _mark_inflight(wal_dir: Path, token: str) -> None:
+    """What the killed run would have left had it begun inserting its pending records as one batch."""
+    wal = WriteAheadLog(wal_dir, fsync=False)
+    seqs = [seq for seq, _ in wal.open()]
+    wal.close(clean=False)
+    (wal_dir / f"inflight-{token}").write_text(json.dumps(seqs))
+
+
 def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path) -> None:
     slow = write_config(tmp_path / "slow.yaml", batch=SLOW_BATCH)
     collector = CollectorProcess(tmp_path, slow)
@@ -70,8 +81,10 @@ def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path)
     )
     assert len(acked) == 500
     collector.kill()  # acknowledged spans are only in the WAL now
+    wal_dir = collector.data_dir / "collector" / "wal"
+    _mark_inflight(wal_dir, "0123456789abcdef0123456789abcdef")
     wal_copy = tmp_path / "wal-at-kill"
-    shutil.copytree(collector.data_dir / "collector" / "wal", wal_copy)
+    shutil.copytree(wal_dir, wal_copy)
 
     collector.config = write_config(tmp_path / "fast.yaml")
     ready = collector.start()
@@ -81,7 +94,8 @@ def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path)
     counts = stored_counts(collector.data_dir, "kill")
     assert set(counts) == acked and set(counts.values()) == {1}
 
-    # A crash after the insert but before the checkpoint moved: the same records replay again.
+    # A crash after the insert but before the checkpoint moved: the WAL as it was then (the records
+    # pending, the batch's in-flight record naming them) replays again, under the same insert token.
     shutil.rmtree(collector.data_dir / "collector" / "wal")
     shutil.copytree(wal_copy, collector.data_dir / "collector" / "wal")
     ready = collector.start()
