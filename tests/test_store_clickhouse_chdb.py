@@ -69,7 +69,7 @@ def test_span_writer_server_path_inserts_and_deduplicates(chdb_session_dir: Path
         for _ in range(3):
             spans.add(trace_id=trace_id, span_id=os.urandom(8), name="s", start_time_unix_nano=1)
         body = request.SerializeToString()
-        writer = SpanWriter(store, tmp_path)
+        writer = SpanWriter(store)
         writer.write([body], AttributeRewrite())
         writer.write([body, body], AttributeRewrite(), dedup_trace_ids=[trace_id.hex()])
         assert store.query("SELECT count() FROM otel_traces").scalar() == 3
