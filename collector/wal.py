@@ -18,6 +18,7 @@ can recognise such a resend without a query.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import struct
@@ -49,7 +50,7 @@ class WriteAheadLog:
         self.fsync = fsync
         self._lock = threading.Lock()  # file writes, sequence numbers, accounting
         self._sync_lock = threading.Lock()  # one fsync at a time; waiters reuse its result
-        self._file: object | None = None
+        self._file: io.FileIO | None = None
         self._segment_size = 0
         self._next_seq = 1
         self._synced = 0
@@ -161,9 +162,14 @@ class WriteAheadLog:
             raise
         return seq
 
+    def _open_file(self) -> io.FileIO:
+        if self._file is None:
+            raise RuntimeError("write-ahead log is closed")
+        return self._file
+
     def _cut_back(self) -> None:
         try:
-            os.ftruncate(self._file.fileno(), self._segment_size)  # type: ignore[attr-defined]
+            os.ftruncate(self._open_file().fileno(), self._segment_size)
         except OSError:
             self._damaged = True
 
@@ -172,9 +178,10 @@ class WriteAheadLog:
             if self._synced >= seq:
                 return
             with self._lock:
-                self._file.flush()  # type: ignore[attr-defined]
+                file = self._open_file()
+                file.flush()
                 target = self._next_seq - 1
-                fd = os.dup(self._file.fileno())  # type: ignore[attr-defined]
+                fd = os.dup(file.fileno())
             try:
                 if self.fsync:
                     os.fsync(fd)
@@ -183,10 +190,11 @@ class WriteAheadLog:
             self._synced = target
 
     def _rotate(self) -> None:
-        self._file.flush()  # type: ignore[attr-defined]
+        file = self._open_file()
+        file.flush()
         if self.fsync:
-            os.fsync(self._file.fileno())  # type: ignore[attr-defined]
-        self._file.close()  # type: ignore[attr-defined]
+            os.fsync(file.fileno())
+        file.close()
         self._open_segment()
 
     # -- a batch about to be inserted ----------------------------------------------------------------
@@ -237,8 +245,8 @@ class WriteAheadLog:
         """Close the log; ``clean`` (everything acknowledged is written) leaves a marker for the next run."""
         with self._lock:
             if self._file is not None:
-                self._file.flush()  # type: ignore[attr-defined]
-                self._file.close()  # type: ignore[attr-defined]
+                self._file.flush()
+                self._file.close()
                 self._file = None
             if clean:
                 (self.directory / _CLEAN_STOP).touch()
@@ -252,10 +260,10 @@ def digest(payload: bytes) -> bytes:
     return hashlib.blake2b(payload, digest_size=16).digest()
 
 
-def _write_all(file: object, data: bytes) -> None:
+def _write_all(file: io.FileIO, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        written = file.write(view)  # type: ignore[attr-defined]
+        written = file.write(view) or 0
         view = view[written:]
 
 

@@ -155,11 +155,11 @@ def decode_json(body: bytes) -> ExportTraceServiceRequest:
 
 def count_and_check_spans(request: ExportTraceServiceRequest) -> int:
     """Number of spans; raises InputError naming the first span whose ids have the wrong length."""
-    return _scan(request, None).count
+    return _scan(request, None).spans
 
 
 class _Scan(NamedTuple):
-    count: int  # spans, all with ids of the right length
+    spans: int  # all with ids of the right length
     zero_ids: int  # of which spans with an all-zero trace or span id
     needs_limits: bool  # too many spans, or a span with too many attributes or a maybe too-long value
 
@@ -242,7 +242,7 @@ def validated_body(request: ExportTraceServiceRequest, body: bytes | None, limit
 
     del body
     scan = _scan(request, limits)
-    count, rejected = scan.count, 0
+    count, rejected = scan.spans, 0
     if scan.zero_ids:
         rejected = _drop_invalid_spans(request)
         count -= rejected
