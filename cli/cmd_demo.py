@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tracelock.cli.cmd_report import TRACE_URL, ReportFormat, write_output
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console, err_console
+from tracelock.demo.loop import LoopResult
 from tracelock.demo.run import DEMO_DATABASE, run_demo
 from tracelock.report.html import render_html
 from tracelock.report.render import render_coverage, render_divergence, trace_link
+from tracelock.store.factory import DEFAULT_DATA_DIR, StoreSettings
 
 __all__ = ["register"]
 
@@ -40,6 +45,11 @@ def demo(
         help="Send spans over OTLP/HTTP to a collector subprocess (default), or write them in-process.",
     ),
     trace_url: str = TRACE_URL,
+    locks: Path = typer.Option(
+        None,
+        "--locks",
+        help="Lock directory of the loop (default: <data-dir>-demo-locks, or ./tracelock-demo-locks).",
+    ),
 ) -> None:
     """Simulate refund-v3 then refund-v4 in production plus an offline eval of both, then report.
 
@@ -62,7 +72,7 @@ def demo(
     )
     columns = (TextColumn("{task.description:<20}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=err_console, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def progress(name: str, done: int, total: int) -> None:
             if name not in tasks:
@@ -76,6 +86,8 @@ def demo(
             database=database,
             via_collector=collector,
             progress=progress,
+            locks_dir=locks or _default_locks(settings),
+            tracelock=_prefix(settings, database),
         )
     s = result.summary()
     err_console.print(
@@ -85,7 +97,8 @@ def demo(
         soft_wrap=True,
     )
     if fmt is ReportFormat.json:
-        doc = {"demo": s, "divergence": result.divergence.as_dict(), "coverage": result.coverage.as_dict()}
+        doc: dict[str, Any] = {"demo": s, "divergence": result.divergence.as_dict()}
+        doc |= {"coverage": result.coverage.as_dict(), "loop": result.loop.as_dict() if result.loop else None}
         write_output(json.dumps(doc, indent=2, default=str) + "\n", output)
     elif fmt is ReportFormat.html:
         page = render_html(
@@ -98,17 +111,48 @@ def demo(
     elif fmt is ReportFormat.markdown:
         text = render_divergence(result.divergence, "markdown", console, trace_url) or ""
         text += "\n" + (render_coverage(result.coverage, "markdown", console, trace_url) or "")
+        if result.loop:
+            steps = "".join(f"```sh\n{s.command}\n```\n{s.outcome}\n\n" for s in result.loop.steps)
+            text += f"\n## The loop, step by step\n\n{steps}"
         write_output(text, output)
     else:
         render_divergence(result.divergence, "table", console)
         console.print()
         render_coverage(result.coverage, "table", console)
+        if result.loop:
+            _print_loop(result.loop)
         console.print(
-            f"\nNext: [bold]tracelock --database {database} report divergence --baseline prompt=refund-v3 "
-            f"--candidate prompt=refund-v4 --by customer.tier --format html[/]",
+            f"\nNext: [bold]{escape(_prefix(settings, database))} report divergence "
+            "--baseline prompt=refund-v3 --candidate prompt=refund-v4 --by customer.tier --format html[/]",
             highlight=False,
         )
     sys.stdout.flush()
+
+
+def _default_locks(settings: StoreSettings) -> Path:
+    if settings.clickhouse_url:
+        return Path("tracelock-demo-locks")
+    return Path(f"{str(settings.data_dir).rstrip('/')}-demo-locks")
+
+
+def _prefix(settings: StoreSettings, database: str) -> str:
+    """``tracelock`` with the global options that reach the demo's data (the URL stays in the env)."""
+    parts = ["tracelock"]
+    if not settings.clickhouse_url and Path(settings.data_dir) != Path(DEFAULT_DATA_DIR):
+        parts += ["--data-dir", shlex.quote(str(settings.data_dir))]
+    return " ".join([*parts, "--database", database])
+
+
+def _print_loop(loop: LoopResult) -> None:
+    console.print(
+        "\n[bold]The loop[/]: an enterprise complaint became a seed, the seed a lock, and the gate ran "
+        "against refund-v4 and the fixed prompt. The same steps as commands:",
+        highlight=False,
+    )
+    for step in loop.steps:
+        colour = "green" if step.exit_code == 0 else "red"
+        console.print(f"  $ {escape(step.command)}", highlight=False, soft_wrap=True)
+        console.print(f"    [{colour}]{escape(step.outcome)}[/] (exit {step.exit_code})", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,5 +1,6 @@
 """Run the demo end to end: a fresh database, production traffic for refund-v3 then refund-v4, user
-feedback, the offline eval of both prompts, then the divergence and coverage reports.
+feedback, the offline eval of both prompts, the divergence and coverage reports, then the loop
+(:mod:`tracelock.demo.loop`): an enterprise complaint seeded, locked, and gated red and green.
 
 The demo owns its database (``tracelock_demo`` by default) and recreates it on every run, so it never
 touches the user's data and can be re-run at will. Spans travel the production path: OTel SDK with
@@ -15,15 +16,17 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from tracelock.collector.feedback import parse_feedback, store_feedback
 from tracelock.demo.collector import running_collector
+from tracelock.demo.loop import LoopResult, run_loop
 from tracelock.demo.simulator import MODEL, RETRIEVER, emit_request, make_provider, run_offline_evals
 from tracelock.demo.sink import StoreSpanExporter
-from tracelock.demo.story import behave, requests
+from tracelock.demo.story import START, behave, requests
 from tracelock.report import CoverageReport, DivergenceReport, coverage_report, divergence_report
 from tracelock.report.dimensions import resolve_dimension
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
@@ -46,6 +49,7 @@ class DemoResult:
     seconds: float
     divergence: DivergenceReport
     coverage: CoverageReport
+    loop: LoopResult | None = None
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -143,8 +147,11 @@ def run_demo(
     database: str = DEMO_DATABASE,
     via_collector: bool = True,
     progress: Progress | None = None,
+    locks_dir: Path | None = None,
+    tracelock: str = "tracelock",
 ) -> DemoResult:
-    """Recreate ``database``, load the story (through a collector subprocess, or in-process), report."""
+    """Recreate ``database``, load the story (through a collector subprocess, or in-process), report;
+    then, with ``locks_dir``, run the loop there (``tracelock`` prefixes the commands it lists)."""
     started = time.perf_counter()
     store = reset_database(settings, database)
     try:
@@ -170,6 +177,11 @@ def run_demo(
         divergence, coverage = demo_reports(store)
         if progress:
             progress("reports", 1, 1)
+        loop = None
+        if locks_dir is not None:
+            loop = run_loop(store, locks_dir, tracelock, since=START - timedelta(days=1))
+            if progress:
+                progress("seed, lock, gate", 1, 1)
         description = store.description
     finally:
         store.close()
@@ -179,5 +191,6 @@ def run_demo(
         seconds=time.perf_counter() - started,
         divergence=divergence,
         coverage=coverage,
+        loop=loop,
         **counts,
     )

@@ -17,6 +17,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from tracelock.demo import app
 from tracelock.demo.story import STORY, Outcome, Request, Story, behave
 from tracelock.evals import Case, Dataset, EvalOutput, Score, judge, run_eval
 from tracelock.evals.runner import EvalRun
@@ -63,7 +64,7 @@ def _ns(at: datetime) -> int:
 
 def _messages(role: str, text: str) -> str:
     """Chat content as the GenAI semantic conventions record it (what a lock case takes as its input)."""
-    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+    return json.dumps(app.messages(role, text))
 
 
 def _question(request: Request) -> str:
@@ -72,9 +73,7 @@ def _question(request: Request) -> str:
 
 
 def _answer(request: Request, outcome: Outcome) -> str:
-    if outcome.parse_failure:
-        return "I could not read the refund terms for this account."
-    return f"Refunds for {request.intent.replace('_', ' ')} are processed within 14 days."
+    return app.answer(request.intent, failed=outcome.parse_failure)
 
 
 def emit_request(tracer: trace.Tracer, request: Request, outcome: Outcome) -> str:

@@ -3,7 +3,8 @@
 Everything the demo's report later "finds" is caused here, by probabilities, never written into the
 report: refund-v4 is better on short consumer cases (the offline set), but pulls whole enterprise
 contracts and long tool outputs into the context, which breaks tool-output parsing and brings
-complaints. The offline dataset is consumer-heavy, as in the story.
+complaints. The offline dataset is consumer-heavy, as in the story. The two weeks end at the start of
+the current UTC day.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ from datetime import datetime, timedelta, timezone
 
 __all__ = ["ROLLOUT_AT", "START", "STORY", "Outcome", "Request", "Story", "behave", "requests"]
 
-START = datetime(2026, 11, 2, tzinfo=timezone.utc)
-ROLLOUT_AT = START + timedelta(days=7)
 _DAYS_PER_VERSION = 7
+# Dated relative to now, so `--since 7d` finds the refund-v4 week: the story ends at the start of today
+# (UTC), which keeps it the same for every run on one day (the demo is deterministic per seed and day).
+START = datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0) - timedelta(
+    days=2 * _DAYS_PER_VERSION
+)
+ROLLOUT_AT = START + timedelta(days=_DAYS_PER_VERSION)
 
 
 @dataclass(frozen=True)

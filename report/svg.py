@@ -71,7 +71,7 @@ def time_ticks(t0: float, t1: float, plot_w: float) -> list[tuple[float, str]]:
         if (span / step + 1) * width + dates <= plot_w or step == _TICK_STEPS[-1]:
             break
     first = (int(t0) // step + (1 if int(t0) % step else 0)) * step
-    ticks = []
+    ticks: list[tuple[float, str]] = []
     previous_day = ""
     for epoch in range(first, int(t1) + 1, step):
         moment = datetime.fromtimestamp(epoch, tz=timezone.utc)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import shlex
 import subprocess
 import sys
 import time
@@ -166,3 +167,36 @@ def test_eval_import_cli(demo: tuple[Path, dict[str, Any], float], tmp_path: Pat
     out = run(data_dir, "eval", "import", str(bad))
     assert out.returncode == 1
     assert "line 2: passed: must be true, false or null" in out.stderr and "nothing imported" in out.stderr
+
+
+def test_the_demo_runs_the_loop_and_lists_commands_that_repeat_it(
+    demo: tuple[Path, dict[str, Any], float],
+) -> None:
+    """Checked failing on a11d664: the demo stopped after the reports (no "loop" in its output)."""
+    data_dir, doc, _ = demo
+    loop = doc["loop"]
+    red, green = loop["gates"]["refund-v4"], loop["gates"]["refund-v5"]
+    assert (red["verdict"], red["exit_code"], green["verdict"], green["exit_code"]) == ("failed", 1, "ok", 0)
+    (case,) = red["cases"]
+    assert case["status"] == "regressed" and case["source_trace_id"] == loop["trace_id"]
+    (failure,) = case["failures"]
+    assert failure.startswith("output is again exactly") and "I could not read" in failure
+    commands = [step["command"] for step in loop["steps"]]
+    prefix = f"tracelock --data-dir {data_dir} --database tracelock_demo"
+    assert commands[0] == f"{prefix} seeds run --since 15d --level trace"
+    assert commands[2].startswith(f"{prefix} lock add {loop['seed_id']} --dataset refund --locks ")
+    lock_text = Path(loop["lock_file"]).read_text()
+    assert f"source_trace_id: {loop['trace_id']}" in lock_text and "type: not_exact" in lock_text
+    for step in loop["steps"][-2:]:  # a newcomer repeats the gate by hand and gets the same verdicts
+        argv = shlex.split(step["command"])
+        assert argv[0] == "tracelock"
+        done = subprocess.run([*TRACELOCK, *argv[1:]], capture_output=True, text=True, timeout=170)
+        assert done.returncode == step["exit_code"], done.stdout + done.stderr
+
+
+def test_the_demo_data_is_dated_relative_to_now(demo: tuple[Path, dict[str, Any], float]) -> None:
+    """Checked failing on a11d664: the data was dated 2026-11, so `--since 7d` found no trace."""
+    data_dir, _, _ = demo
+    cov = run(data_dir, "report", "coverage", "--by", "customer.tier", "--since", "7d", "--format", "json")
+    assert cov.returncode == 0, cov.stderr
+    assert sum(r["bad_traces"] for r in json.loads(cov.stdout)["rows"]) > 20
