@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import OutputFormat, console, print_rows
-from tracelock.errors import ConfigError
-from tracelock.store import apply_migrations, load_migrations
-from tracelock.store.schema import migration_statements, retention_statements
+from tracelock.errors import ConfigError, SchemaError
+from tracelock.report.query import parse_time
+from tracelock.store import Store, apply_migrations, load_migrations
+from tracelock.store.backfill import BackfillView, backfill
+from tracelock.store.schema import migration_statements, parse_retention, retention_statements
 
 __all__ = ["register"]
 
@@ -27,14 +32,31 @@ def init(
         None, "--cluster", help="Create replicated + distributed tables ON CLUSTER (ClickHouse server only)."
     ),
     print_ddl: bool = typer.Option(False, "--print-ddl", help="Print the DDL instead of applying it."),
+    retention: str = typer.Option(
+        None, "--retention", help="Like --retention-days, in days or hours: 30d, 72h (0d removes the TTL)."
+    ),
+    backfill: bool = typer.Option(
+        False,
+        "--backfill",
+        help="Fill trace_summaries and eval_records from spans already stored (an adopted database); "
+        "resumable, and a second run adds nothing.",
+    ),
+    since: str = typer.Option(
+        None, "--since", help="With --backfill: only spans from then on (ISO-8601, or 7d/6h ago)."
+    ),
 ) -> None:
-    """Create the database and tables, or migrate them to this version of tracelock."""
+    """Create the database and tables, or migrate them to this version of tracelock.
+
+    On a database the OpenTelemetry Collector's ClickHouse exporter created, adds tracelock's columns
+    and tables beside the exporter's (whose columns stay as they are).
+    """
     app = get_context(ctx)
+    ttl = _retention(retention_days, retention)
     if print_ddl:
         migrations = load_migrations()
         statements = [s for m in migrations for s in migration_statements(m, cluster)]
-        if retention_days is not None:
-            statements += retention_statements(retention_days, cluster)
+        if ttl is not None:
+            statements += retention_statements(ttl[0], cluster, ttl[1])
         sys.stdout.write("".join(f"{s};\n\n" for s in statements))
         return
     if cluster and not app.settings.clickhouse_url:
@@ -43,13 +65,42 @@ def init(
         )
     with app.open_store(migrate=False) as store:
         applied = apply_migrations(store, cluster=cluster)
-        if retention_days is not None:
-            for statement in retention_statements(retention_days, cluster):
+        if ttl is not None:
+            for statement in retention_statements(ttl[0], cluster, ttl[1]):
                 store.command(statement)
         names = ", ".join(m.name for m in applied) or "none (schema already current)"
         console.print(
             f"[green]schema ready[/] in {store.description} database {store.database}; applied: {names}"
         )
+        if backfill:
+            _backfill(store, parse_time(since, option="--since") if since else None)
+
+
+def _retention(days: int | None, text: str | None) -> tuple[int, str] | None:
+    if days is not None and text is not None:
+        raise ConfigError("give --retention-days or --retention, not both", field="retention")
+    if text is not None:
+        try:
+            return parse_retention(text)
+        except SchemaError as exc:
+            raise ConfigError(str(exc), field="retention") from exc
+    return None if days is None else (days, "Day")
+
+
+def _backfill(store: Store, since: datetime | None) -> None:
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        tasks: dict[str, TaskID] = {}
+
+        def step(view: BackfillView, _window: datetime, done: int, total: int) -> None:
+            if view.name not in tasks:
+                tasks[view.name] = bar.add_task(f"backfill {view.target} ({view.name})", total=total)
+            bar.update(tasks[view.name], completed=done)
+
+        result = backfill(store, since, step)
+    console.print(
+        f"[green]backfill done[/]: {result.windows_done} day window(s) filled, "
+        f"{result.windows_skipped} already done before"
+    )
 
 
 def query(

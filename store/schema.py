@@ -4,6 +4,11 @@ cluster variant from it.
 Migration files are ``NNNN_name.sql``: statements separated by ``;`` at the end of a line, tables named
 unqualified (the store has its database selected). ``0000_schema_migrations.sql`` is applied first on
 every run (it is idempotent); each later file is applied once and recorded in ``schema_migrations``.
+
+Adopting a table another writer made (the contrib ClickHouse exporter's ``otel_traces``): when a
+``CREATE TABLE IF NOT EXISTS`` meets an existing table, the computed columns of tracelock's definition
+(MATERIALIZED, DEFAULT, ALIAS) that the table lacks are added; its own columns are never altered.
+Those columns are computed on read for rows already there, so views and backfills see them.
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from tracelock.store.base import Store, check_identifier
 
 __all__ = [
     "Migration",
+    "adopt_existing_table",
     "applied_versions",
     "apply_migrations",
     "cluster_statements",
+    "computed_columns",
     "load_migrations",
     "migration_statements",
+    "parse_retention",
     "retention_statements",
     "split_statements",
     "strip_cluster",
@@ -129,6 +137,8 @@ def apply_migrations(
             continue
         for statement in migration_statements(migration, cluster):
             try:
+                if cluster is None:
+                    adopt_existing_table(store, statement)
                 store.command(statement)
             except Exception as exc:
                 raise SchemaError(f"migration {migration.name} failed: {exc}") from exc
@@ -145,19 +155,68 @@ def apply_migrations(
     return applied
 
 
-# Tables whose rows expire with the retention setting, and the time column that ages them.
-RETENTION_TABLES = {"otel_traces": "toDateTime(Timestamp)", "trace_summaries": "toDateTime(Start)"}
+_COMPUTED_COLUMN = re.compile(r"^\s*`([\w.]+)`\s+(.+?\s(?:MATERIALIZED|DEFAULT|ALIAS)\s.+?),?\s*$")
 
 
-def retention_statements(days: int, cluster: str | None = None) -> list[str]:
-    """``ALTER TABLE ... MODIFY TTL`` for the trace tables (``REMOVE TTL`` when ``days`` is 0)."""
-    if not isinstance(days, int) or days < 0:
-        raise SchemaError(f"retention must be a whole number of days >= 0, not {days!r}")
+def computed_columns(statement: str) -> list[tuple[str, str]]:
+    """(name, definition) of the MATERIALIZED/DEFAULT/ALIAS columns a CREATE TABLE defines, one a line."""
+    if not _CREATE_TABLE.search(statement):
+        return []
+    return [(m.group(1), m.group(2)) for m in map(_COMPUTED_COLUMN.match, statement.splitlines()) if m]
+
+
+def adopt_existing_table(store: Store, statement: str) -> list[str]:
+    """Before ``CREATE TABLE IF NOT EXISTS t``: if ``t`` exists (another writer made it), add the
+    computed columns of tracelock's definition that it lacks. Returns the columns added."""
+    table = _CREATE_TABLE.search(statement)
+    if table is None:
+        return []
+    name = check_identifier(table.group(1), "table")
+    existing = {
+        row[0]
+        for row in store.query(
+            f"SELECT name FROM system.columns WHERE database = currentDatabase() AND table = '{name}'"
+        ).rows
+    }
+    if not existing:
+        return []
+    added = []
+    for column, definition in computed_columns(statement):
+        if column not in existing:
+            store.command(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS `{column}` {definition}")
+            added.append(column)
+    return added
+
+
+# Tables whose rows expire with the retention setting, and the time column that ages them. The trace-id
+# lookup table is the contrib exporter's (its Start is a DateTime, or an aggregate of one).
+RETENTION_TABLES = {
+    "otel_traces": "toDateTime(Timestamp)",
+    "otel_traces_trace_id_ts": "toDateTime(Start)",
+    "trace_summaries": "toDateTime(Start)",
+    "otel_logs": "TimestampTime",
+}
+RETENTION_UNITS = {"d": "Day", "h": "Hour"}
+_RETENTION = re.compile(r"^(\d+)([dh])$")
+
+
+def parse_retention(text: str) -> tuple[int, str]:
+    """``30d`` / ``72h`` (``0d`` removes the TTL) -> (amount, ClickHouse interval unit)."""
+    match = _RETENTION.match(text.strip().lower())
+    if not match:
+        raise SchemaError(f"retention {text!r}: use a whole number of days or hours, e.g. 30d or 72h")
+    return int(match.group(1)), RETENTION_UNITS[match.group(2)]
+
+
+def retention_statements(amount: int, cluster: str | None = None, unit: str = "Day") -> list[str]:
+    """``ALTER TABLE ... MODIFY TTL`` for the trace tables (``REMOVE TTL`` when ``amount`` is 0)."""
+    if not isinstance(amount, int) or amount < 0 or unit not in RETENTION_UNITS.values():
+        raise SchemaError(f"retention must be a whole number of days or hours >= 0, not {amount!r} {unit}")
     on = f" ON CLUSTER '{check_identifier(cluster, 'cluster')}'" if cluster else ""
     suffix = "_local" if cluster else ""
     out = []
     for table, age in RETENTION_TABLES.items():
-        change = f"MODIFY TTL {age} + toIntervalDay({days:d})" if days else "REMOVE TTL"
+        change = f"MODIFY TTL {age} + toInterval{unit}({amount:d})" if amount else "REMOVE TTL"
         out.append(f"ALTER TABLE {table}{suffix}{on} {change}")
     return out
 

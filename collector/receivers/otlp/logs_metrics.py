@@ -219,7 +219,8 @@ class LogsAndMetrics:
         def unary(export: Callable[[bytes], Message]) -> Any:
             def handle(body: bytes, context: grpc.ServicerContext) -> bytes:
                 try:
-                    return export(body).SerializeToString()
+                    answer: bytes = export(body).SerializeToString()
+                    return answer
                 except Exception as exc:
                     abort(exc, context)
                     raise
