@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,7 +98,7 @@ NOT_SENT = "not sent"  # the client has no convention for the key
 
 @dataclass(frozen=True)
 class Client:
-    script: str
+    script: str  # in tests/conformance; .cjs runs on node
     spans: int  # spans the story makes
     sources: tuple[str, ...]  # source attributes that must survive normalisation
     cells: dict[str, str]  # key -> NOT_SENT or the reason it fails today (xfail)
@@ -203,6 +204,12 @@ def _langfuse(major: int) -> Client:
 
 CLIENTS["langfuse_v5"] = _langfuse(5)
 CLIENTS["langfuse_v3"] = _langfuse(3)
+CLIENTS["otel_js"] = Client(
+    "client_otel_js.cjs",
+    4,
+    ("gen_ai.response.model", "gen_ai.retrieval.documents"),
+    {key: CLIENTS["openai_v2"].cells[key] for key in CLIENTS["openai_v2"].cells},
+)
 
 
 def _params() -> Iterator[Any]:
@@ -223,10 +230,21 @@ def _venv_python(venv: Path) -> Path:
     return venv / "bin" / "python"
 
 
-@pytest.fixture(scope="module")
-def langfuse_v3_python(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
-    """A venv with Langfuse v3 (and the current OTel SDK it needs), or None when pip cannot make it."""
-    venv = tmp_path_factory.mktemp("langfuse-v3")
+#: The OTel JS SDK and OTel's GenAI instrumentation for the openai npm package, versions that agree on
+#: @opentelemetry/api (the 0.301 instrumentation line wants api 1.10, which sdk-trace-node 2.12 refuses).
+JS_PACKAGES = (
+    "@opentelemetry/api@~1.9",
+    "@opentelemetry/sdk-trace-node@^2.5",
+    "@opentelemetry/exporter-trace-otlp-proto@~0.212.0",
+    "@opentelemetry/resources@^2.5",
+    "@opentelemetry/instrumentation@~0.212.0",
+    "@opentelemetry/instrumentation-openai@~0.10.0",
+    "openai@^5",
+)
+
+
+def _langfuse_v3_venv(venv: Path) -> Path | str:
+    """A venv with Langfuse v3 (and the current OTel SDK it takes), or why there is none."""
     uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
     if uv:  # seconds instead of pip's minutes of index look-ups
         steps = [[uv, "venv", "-q", "--python", sys.executable, str(venv)]]
@@ -234,12 +252,37 @@ def langfuse_v3_python(tmp_path_factory: pytest.TempPathFactory) -> Path | None:
     else:
         steps = [[sys.executable, "-m", "venv", str(venv)]]
         steps.append([str(_venv_python(venv)), "-m", "pip", "install", "-q", *LANGFUSE_V3])
-    try:
-        for step in steps:
-            subprocess.run(step, check=True, capture_output=True, timeout=300)
-    except (subprocess.SubprocessError, OSError):
-        return None
-    return _venv_python(venv)
+    return _run_steps(steps, _venv_python(venv), f"could not build a venv with {LANGFUSE_V3[0]}")
+
+
+def _js_modules(directory: Path) -> Path | str:
+    """node_modules with JS_PACKAGES, or why there is none (no node here, or npm failed)."""
+    if not (shutil.which("node") and shutil.which("npm")):
+        return "node/npm not on PATH: the OTel JS SDK case needs them"
+    (directory / "package.json").write_text('{"private": true}')
+    npm = ["npm", "install", "--prefix", str(directory), "--no-audit", "--no-fund", "--loglevel=error"]
+    return _run_steps([[*npm, *JS_PACKAGES]], directory / "node_modules", "npm install failed")
+
+
+def _run_steps(steps: list[list[str]], result: Path, failure: str) -> Path | str:
+    for step in steps:
+        try:
+            done = subprocess.run(step, capture_output=True, text=True, timeout=300, check=False)
+        except (subprocess.SubprocessError, OSError) as exc:
+            return f"{failure}: {exc}"
+        if done.returncode != 0:
+            return f"{failure}: {done.stderr.strip()[-300:]}"
+    return result
+
+
+@pytest.fixture(scope="module")
+def side_installs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path | str]:
+    """The Langfuse v3 venv and the JS packages, built side by side (each is mostly waiting on a
+    registry): case -> the interpreter / node_modules, or the reason to skip."""
+    with ThreadPoolExecutor(2) as pool:
+        v3 = pool.submit(_langfuse_v3_venv, tmp_path_factory.mktemp("langfuse-v3"))
+        js = pool.submit(_js_modules, tmp_path_factory.mktemp("otel-js"))
+        return {"langfuse_v3": v3.result(), "otel_js": js.result()}
 
 
 def _collector_config(workdir: Path) -> Path:
@@ -261,42 +304,41 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory, langfuse_v3_python: Path | None) -> Iterator[Run]:
+def run(tmp_path_factory: pytest.TempPathFactory, side_installs: dict[str, Path | str]) -> Iterator[Run]:
     workdir = tmp_path_factory.mktemp("conformance")
     collector = CollectorProcess(workdir, _collector_config(workdir))
     stub = ServerThread(app(), "127.0.0.1:0", "openai-stub")
     stub.start()
     collector.start()
     try:
-        pythons = {name: Path(sys.executable) for name in CLIENTS}
-        skipped: dict[str, str] = {}
-        if langfuse_v3_python is None:
-            del pythons["langfuse_v3"]
-            skipped["langfuse_v3"] = f"could not build a venv with {LANGFUSE_V3[0]}"
-        else:
-            pythons["langfuse_v3"] = langfuse_v3_python
-        procs = {
-            name: subprocess.Popen(
-                [str(python), CLIENTS[name].script],
+        skipped = {name: why for name, why in side_installs.items() if isinstance(why, str)}
+        env = os.environ | {
+            "OPENAI_BASE_URL": f"{stub.url}/v1",
+            "CONFORMANCE_OTLP_GRPC": collector.grpc,
+            "CONFORMANCE_OTLP_HTTP": collector.http,
+            "PYTHONPATH": str(REPO),  # tests.conformance.scenario, not tracelock
+            "CONFORMANCE_SCENARIO": json.dumps({k: getattr(s, k) for k in dir(s) if k.isupper()}),
+        }
+        procs = {}
+        for name, client in CLIENTS.items():
+            if name in skipped:
+                continue
+            if client.script.endswith(".cjs"):
+                argv, extra = ["node", client.script], {"NODE_PATH": str(side_installs[name])}
+            else:
+                argv, extra = [str(side_installs.get(name, sys.executable)), client.script], {}
+            procs[name] = subprocess.Popen(
+                argv,
                 cwd=CLIENT_DIR,
-                env=os.environ
-                | {
-                    "CONFORMANCE_CASE": name,
-                    "OPENAI_BASE_URL": f"{stub.url}/v1",
-                    "CONFORMANCE_OTLP_GRPC": collector.grpc,
-                    "CONFORMANCE_OTLP_HTTP": collector.http,
-                    "PYTHONPATH": str(REPO),  # tests.conformance.scenario, not tracelock
-                },
+                env=env | extra | {"CONFORMANCE_CASE": name},
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
             )
-            for name, python in pythons.items()
-        }
         outputs = {name: proc.communicate(timeout=120)[0] for name, proc in procs.items()}
         for name, proc in procs.items():
             assert proc.returncode == 0, f"{name} client failed:\n{outputs[name][-3000:]}"
-        yield _stored(collector.data_dir, {n: CLIENTS[n].spans for n in pythons}, outputs, skipped)
+        yield _stored(collector.data_dir, {n: CLIENTS[n].spans for n in procs}, outputs, skipped)
     finally:
         collector.close()
         stub.stop()
