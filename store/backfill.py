@@ -7,12 +7,11 @@ back from the database, so it is whatever the migrations made it) over the sourc
 at a time, and inserts the result into the view's target.
 
 - **Up to the view's creation only**: rows inserted since then went through the view already; the upper
-  bound is the view's migration time in ``schema_migrations``. (A span inserted after that with an older
-  Timestamp would be folded twice: clients that send spans late, at adoption time, are the only case.)
+  bound is the view's migration time in ``schema_migrations``.
 - **Resumable and idempotent**: each finished (view, window) is recorded in ``backfill_progress``; a
-  second run, or a run after an interruption, skips what is recorded. A run interrupted inside one
-  window's INSERT may have stored part of that window; eval_records replaces duplicate rows, while
-  trace_summaries would count that part twice.
+  second run, or a run after an interruption, skips what is recorded, and within a window a trace the
+  target already has (a run interrupted mid-window, or spans inserted through the view) is left out.
+  (A trace with spans on both sides of the view's creation keeps only the later spans' rows.)
 """
 
 from __future__ import annotations
@@ -30,8 +29,9 @@ __all__ = ["BackfillView", "backfill", "backfill_views"]
 
 #: Source tables other writers fill, and the column that places a row in time.
 SOURCES = {"otel_traces": "Timestamp", "otel_logs": "Timestamp"}
-#: Targets filled by the other writer's own views (the contrib exporter's trace-id lookup): never backfilled.
-FOREIGN_TARGETS = {"otel_traces_trace_id_ts"}
+#: Targets, and the column that places a row near its source rows' time (a trace's rows are found there).
+TARGET_TIME = {"trace_summaries": "Start", "eval_records": "Timestamp"}
+# Other targets (the trace-id lookup) are filled by the other writer's own view: never backfilled.
 _MV = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\s+TO (\w+).*?\bFROM (\w+)", re.S)
 _WINDOW = timedelta(days=1)
 
@@ -45,14 +45,19 @@ class BackfillView:
 
 
 def backfill_views() -> list[BackfillView]:
-    """The views of tracelock's migrations that derive a table from rows other writers insert."""
-    views = []
+    """The views of tracelock's migrations that derive a table from rows other writers insert.
+
+    A view a later migration re-creates (a changed SELECT) counts once, from its first migration: rows
+    have flowed into its target since then.
+    """
+    views: dict[str, BackfillView] = {}
     for migration in load_migrations():
         for statement in migration.statements:
             match = _MV.search(statement)
-            if match and match.group(3) in SOURCES and match.group(2) not in FOREIGN_TARGETS:
-                views.append(BackfillView(match.group(1), match.group(2), match.group(3), migration.version))
-    return views
+            if match and match.group(3) in SOURCES and match.group(2) in TARGET_TIME:
+                name = match.group(1)
+                views.setdefault(name, BackfillView(name, match.group(2), match.group(3), migration.version))
+    return list(views.values())
 
 
 @dataclass
@@ -111,9 +116,15 @@ def _windowed_select(store: Store, view: BackfillView, lo: datetime, hi: datetim
         "ORDER BY position"
     ).rows
     columns = ", ".join(f"`{n[0]}`" for n in names)
+    # Traces the target already has (through the view, or a run interrupted mid-window) are skipped.
+    target_time = TARGET_TIME[view.target]
+    known = (
+        f"SELECT TraceId FROM {view.target} WHERE {target_time} >= {_literal(lo - _WINDOW)} "
+        f"AND {target_time} < {_literal(hi + _WINDOW)}"
+    )
     window = (
         f"(SELECT {columns} FROM {view.source} WHERE {time_column} >= {_literal(lo)} "
-        f"AND {time_column} < {_literal(hi)}) AS {view.source}"
+        f"AND {time_column} < {_literal(hi)} AND TraceId NOT IN ({known})) AS {view.source}"
     )
     source = re.compile(rf"\bFROM\s+(?:`?\w+`?\.)?`?{view.source}`?(?=\s|$)")
     select, count = source.subn(lambda _m: f"FROM {window}", row[0][0], count=1)

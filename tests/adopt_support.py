@@ -25,16 +25,19 @@ _KINDS = ("Unspecified", "Internal", "Server", "Client", "Producer", "Consumer")
 _STATUS = ("Unset", "Ok", "Error")
 
 
-def story(now_ns: int | None = None) -> ExportTraceServiceRequest:
-    """Eval cases and production traces of prompt v1 and v2, sliced by intent: a divergence to find."""
+def story(now_ns: int | None = None, first_id: int = 0) -> ExportTraceServiceRequest:
+    """Eval cases and production traces of prompt v1 and v2, sliced by intent: a divergence to find.
+    Trace ids count up from ``first_id`` + 1 (80 traces)."""
     now_ns = now_ns or time.time_ns() - 3600 * 10**9
     spans: list[SpanSpec] = []
-    n = 0
+    n = first_id
 
     def add(attributes: dict[str, Any]) -> None:
         nonlocal n
         n += 1
-        spans.append(SpanSpec(f"{n:032x}", f"{n:016x}", start_ns=now_ns + n * 1000, attributes=attributes))
+        spans.append(
+            SpanSpec(f"{n:032x}", f"{n:016x}", start_ns=now_ns + (n - first_id) * 1000, attributes=attributes)
+        )
 
     for version, passes in (("v1", 6), ("v2", 9)):
         for case in range(10):

@@ -148,7 +148,7 @@ def _contrib_store_with_days(store: Any, days: int) -> int:
         store.command(statement)
     spans = 0
     for day in range(days):
-        columns = exporter_columns(story(STORY_NS - (day + 1) * DAY_NS))
+        columns = exporter_columns(story(STORY_NS - (day + 1) * DAY_NS, first_id=1000 * day))
         store.insert("otel_traces", columns)
         spans += len(columns["TraceId"])
     return spans
