@@ -11,8 +11,10 @@ batch it records the batch's records and a fresh token in ``inflight-<token>`` (
 insert carries that token (ClickHouse ``insert_deduplication_token``). A batch stored just before a
 crash (checkpoint not yet advanced) is replayed as the same records under the same token, and ClickHouse
 skips it. A client that resends a request it never saw acknowledged sends the same bytes: after an
-unclean stop :attr:`recent_digests` holds a digest of every record still in the log, so the pipeline
-can recognise such a resend without a query.
+unclean stop :attr:`recent_digests` holds a digest of every record still in the log, and of those
+seen in the last ``RESEND_WINDOW_S`` by earlier runs (``recent-digests``: a client may retry into the
+run after next when the collector is killed again), so the pipeline recognises such a resend without
+a query.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import struct
 import threading
+import time
 import uuid
 import zlib
 from collections.abc import Iterable
@@ -30,7 +33,7 @@ from pathlib import Path
 
 from tracelock.errors import Overloaded
 
-__all__ = ["WriteAheadLog", "digest"]
+__all__ = ["RESEND_WINDOW_S", "WriteAheadLog", "digest"]
 
 _HEADER = struct.Struct("<IIQ")
 
@@ -101,6 +104,7 @@ class WriteAheadLog:
         self._next_seq = last_seq + 1
         self._synced = last_seq
         self._read_inflight({seq for seq, _ in pending})
+        self._remember_digests()
         self._open_segment()
         return pending
 
@@ -197,6 +201,26 @@ class WriteAheadLog:
         file.close()
         self._open_segment()
 
+    def _remember_digests(self) -> None:
+        """Keep this run's digests with those of earlier runs still inside the window, on disk."""
+        path, now = self.directory / _RECENT, time.time()
+        kept: dict[bytes, float] = {}
+        if path.exists():
+            for line in path.read_text().splitlines():
+                hex_digest, _, seen = line.partition(" ")
+                try:
+                    if now - float(seen) < RESEND_WINDOW_S:
+                        kept[bytes.fromhex(hex_digest)] = float(seen)
+                except ValueError:
+                    continue
+        for d in self.recent_digests:
+            kept.setdefault(d, now)
+        self.recent_digests = set(kept)
+        if kept or path.exists():
+            tmp = path.with_suffix(".tmp")
+            tmp.write_text("".join(f"{d.hex()} {seen}\n" for d, seen in kept.items()))
+            os.replace(tmp, path)
+
     # -- a batch about to be inserted ----------------------------------------------------------------
     def begin(self, seqs: tuple[int, ...]) -> str:
         """Record durably that the records ``seqs`` are being inserted under a new token; return it."""
@@ -253,6 +277,9 @@ class WriteAheadLog:
 
 
 _CLEAN_STOP = "clean-stop"
+_RECENT = "recent-digests"
+#: How long (s) a request equal to a record of a run that stopped uncleanly counts as a client's resend.
+RESEND_WINDOW_S = 300.0
 
 
 def digest(payload: bytes) -> bytes:

@@ -148,3 +148,27 @@ def test_dead_letters_list_show_drop(tmp_path: Path) -> None:
         letters.get("../../etc/passwd")
     letters.drop(entry.id)
     assert letters.list() == []
+
+
+def test_a_resend_is_recognised_in_the_run_after_next(tmp_path: Path) -> None:
+    """Killed after the WAL fsync, before the answer; the next run writes the record and is killed
+    too (its segment goes once checkpointed); the client's retry reaches the third run."""
+    first = WriteAheadLog(tmp_path / "wal", fsync=False, segment_bytes=1)
+    first.open()
+    first.append(request(1))
+    first.close(clean=False)
+    second = WriteAheadLog(tmp_path / "wal", fsync=False, segment_bytes=1)
+    pending = second.open()
+    second.append(request(2))  # rotates: the first segment is now wholly below the checkpoint
+    second.mark_written([seq for seq, _ in pending] + [2])
+    assert not list((tmp_path / "wal").glob("wal-00000000000000000001.log"))
+    second.close(clean=False)
+    third = WriteAheadLog(tmp_path / "wal", fsync=False)
+    third.open()
+    p = Pipeline([], MemorySink(), BatchConfig(timeout=0.01), third, CollectorMetrics(), retry=FAST)
+    p.start()
+    p.ingest(request(1), 1)  # the retry: acknowledged, not stored again
+    p.ingest(request(3), 1)
+    assert p.drain(5.0)
+    assert p.exporter.bodies == [request(3)]  # type: ignore[attr-defined]
+    third.close()
