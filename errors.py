@@ -72,8 +72,9 @@ class DataDirLocked(StoreUnavailable):
     def __init__(self, path: str) -> None:
         self.path = path
         super().__init__(
-            f"chDB data directory {path} is in use by another process (a running `tracelock collector`?). "
-            "One process owns a chDB directory at a time: stop it, or send queries through it."
+            f"chDB data directory {path} is in use by another process. One process owns a chDB directory "
+            "at a time; a running `tracelock collector` serves every command once it is ready (it writes "
+            "collector.json into the directory)."
         )
 
 

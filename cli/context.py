@@ -7,7 +7,6 @@ from pathlib import Path
 
 import typer
 
-from tracelock.errors import DataDirLocked
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 
 __all__ = ["AppContext", "get_context"]
@@ -20,20 +19,19 @@ class AppContext:
     def open_store(self, *, migrate: bool = True) -> Store:
         """Open the configured store (a ClickHouse URL wins over the chDB data directory).
 
-        With ``migrate`` the schema is brought up to date first (a no-op costing one query when it is
-        current), so every command works on a fresh data directory without a separate ``init``.
-        When a running collector holds the chDB directory, queries go through its admin endpoint
-        (read-only; the collector has already migrated the schema).
+        While a collector owns the chDB directory, the store is the collector (reads and the loop's
+        writes go through its admin endpoint; it has migrated the schema), and chDB is never loaded:
+        that is what keeps such a command fast. Otherwise, with ``migrate`` the schema is brought up to
+        date first (a no-op costing one query when current), so every command works on a fresh
+        directory without a separate ``init``.
         """
-        try:
-            store = open_store(self.settings)
-        except DataDirLocked:
+        if not self.settings.clickhouse_url:
             from tracelock.store.remote_store import remote_store_for
 
             remote = remote_store_for(self.settings.data_dir, self.settings.database)
-            if remote is None:
-                raise
-            return remote
+            if remote is not None:
+                return remote
+        store = open_store(self.settings)
         if migrate:
             try:
                 apply_migrations(store)

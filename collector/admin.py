@@ -28,6 +28,7 @@ from tracelock.collector.security.auth import BearerAuthMiddleware, BearerTokens
 from tracelock.collector.security.config import AdminConfig
 from tracelock.collector.security.sql_guard import AdminQueryGuard, open_admin_session
 from tracelock.collector.serve_http import ServerThread, read_body
+from tracelock.collector.write_api import WriteApi
 from tracelock.errors import InputError, TracelockError
 from tracelock.store import QueryResult, Store
 from tracelock.store.base import to_clickhouse_json
@@ -83,6 +84,7 @@ class AdminServer:
             Route("/admin/query", self._query, methods=["POST"]),
             feedback_route(self.host),
             *operations_routes(self.host),
+            *WriteApi(lambda: self.host.store, self.token).routes(),  # the loop's writes (write_api.py)
         ]
 
     def app(self) -> Any:

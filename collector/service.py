@@ -46,7 +46,10 @@ class Collector:
             self.admin.start()
             if self.board is not None:
                 self.board.start()
-            self.admin.write_address(self.address_file, self.addresses())
+            # "store" is what commands served through the collector record as provenance.
+            self.admin.write_address(
+                self.address_file, {**self.addresses(), "store": self.host.store.description}
+            )
         except BaseException:
             self.admin.shutdown()
             self.graph.shutdown(5.0)

@@ -25,7 +25,7 @@ from tracelock.store.base import (
 from tracelock.store.errors import first_line, translate_errors
 from tracelock.store.protobuf_insert import ProtobufInsert
 
-__all__ = ["ChdbStore"]
+__all__ = ["ChdbStore", "convert_row", "held_by_another_process"]
 
 # Settings every session runs with: UTC everywhere, numbers as JSON numbers.
 _SESSION_SETTINGS = (
@@ -125,7 +125,7 @@ def convert_row(row: list[Any], types: list[str]) -> tuple[Any, ...]:
     return tuple(out)
 
 
-def _held_by_another_process(path: str) -> bool:
+def held_by_another_process(path: str) -> bool:
     """True when another process holds the ClickHouse lock (``flock`` on ``<path>/status``).
 
     Checked before opening because chDB reports a held directory only as a bare "Error initializing
@@ -161,7 +161,7 @@ class ChdbStore(Store):
         self._lock = threading.RLock()
         Path(self.path).mkdir(parents=True, exist_ok=True)
         with _open_paths_lock:
-            if not _open_paths[self.path] and _held_by_another_process(self.path):
+            if not _open_paths[self.path] and held_by_another_process(self.path):
                 raise DataDirLocked(self.path)
             try:
                 self._session: Any = chdb_session.Session(self.path)  # chDB is untyped: Any here
@@ -184,7 +184,7 @@ class ChdbStore(Store):
                 f"{self.description}: this process already has another chDB data directory open; "
                 "close that store first (chDB serves one directory per process)"
             ) from exc
-        if "Error initializing EmbeddedServer" in text and _held_by_another_process(self.path):
+        if "Error initializing EmbeddedServer" in text and held_by_another_process(self.path):
             raise DataDirLocked(self.path) from exc
         raise StoreUnavailable(f"{self.description}: cannot open chDB: {first_line(text)}") from exc
 

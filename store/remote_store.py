@@ -1,15 +1,24 @@
-"""A read-only Store that sends queries through a running collector's loopback admin endpoint.
+"""A Store that reaches the data through a running collector's loopback admin endpoint.
 
-One process owns a chDB data directory. While ``tracelock collector`` holds it, commands that only
-read (``tracelock query``, the reports) reach the same data through the collector: it wrote its admin
-address and token into ``<data-dir>/collector.json``. Writes are refused with a message saying so;
-feedback goes through the collector's ``/v1/feedback`` (see :meth:`RemoteStore.post_feedback`).
+One process owns a chDB data directory. While ``tracelock collector`` holds it, every command reaches
+the same data through the collector: it wrote its admin address and token into
+``<data-dir>/collector.json``. Queries go to ``/admin/query`` (read-only); the loop's writes - rows for
+the tables in :data:`WRITABLE_TABLES` - go to the collector's typed write API
+(``tracelock.collector.write_api``), so callers keep calling :meth:`Store.insert` and the same code
+writes to chDB, a ClickHouse server or a running collector. Statements (DDL, ALTER) are the collector's
+own business: it applies the migrations when it starts.
+
+This module must stay cheap to import: a command served by the collector never loads chDB.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import time
+import uuid
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -17,77 +26,163 @@ import httpx
 
 from tracelock.errors import QueryError, StoreError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, to_clickhouse_json
-from tracelock.store.chdb_store import convert_row
+from tracelock.store.chdb_store import convert_row, held_by_another_process  # chDB loads only on open
 
-__all__ = ["ADMIN_FILE", "RemoteStore", "remote_store_for"]
+__all__ = ["ADMIN_FILE", "WRITABLE_TABLES", "WRITE_PATH", "RemoteStore", "remote_store_for"]
 
 ADMIN_FILE = "collector.json"
+#: The tables the collector's write API takes rows for (every write the loop makes).
+WRITABLE_TABLES = ("eval_records", "feedback", "lock_results", "locks", "seeds")
+WRITE_PATH = "/admin/v1/write"
+#: Attempts of one write when the collector cannot be reached or is unavailable (same idempotency key).
+WRITE_ATTEMPTS = 4
+_RETRY_STATUS = (502, 503, 504)
+
+
+def _wire_value(value: Any) -> Any:
+    """A Python value as the JSON the write API's row models read (datetimes as ISO-8601 in UTC)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=timezone.utc)
+        return aware.astimezone(timezone.utc).isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, list | tuple | set):
+        return [_wire_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _wire_value(v) for k, v in value.items()}
+    return value
 
 
 class RemoteStore(Store):
+    """Queries and the loop's writes through a collector. ``store`` names the store the collector serves
+    (``chdb:/path``): that is what provenance records, not the collector's passing address."""
+
     def __init__(
-        self, admin_url: str, token: str, database: str = "tracelock", timeout: float = 120.0
+        self,
+        admin_url: str,
+        token: str,
+        database: str = "tracelock",
+        timeout: float = 120.0,
+        *,
+        store: str | None = None,
     ) -> None:
         self.admin_url = admin_url.rstrip("/")
         self.database = database
-        self.description = f"collector:{self.admin_url}"
+        self.description = store or f"collector:{self.admin_url}"
         self._client = httpx.Client(
             base_url=self.admin_url, headers={"authorization": f"Bearer {token}"}, timeout=timeout
         )
+
+    def _unreachable(self, exc: Exception) -> StoreUnavailable:
+        return StoreUnavailable(f"cannot reach the collector at {self.admin_url} ({self.description}): {exc}")
 
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         body = {"sql": sql, "params": {k: to_clickhouse_json(v) for k, v in (params or {}).items()}}
         try:
             response = self._client.post("/admin/query", content=json.dumps(body, default=str))
         except httpx.HTTPError as exc:
-            raise StoreUnavailable(f"{self.description}: cannot reach the collector: {exc}") from exc
+            raise self._unreachable(exc) from exc
         if response.status_code != 200:
-            try:
-                doc = response.json()
-            except ValueError:
-                doc = {"error": response.text[:300]}
+            doc = _error_document(response)
             raise QueryError(f"{self.description}: {doc.get('error')}", code=doc.get("code"), sql=sql)
         doc = response.json()
         types = doc["types"]
         return QueryResult(doc["columns"], types, [convert_row(list(r), types) for r in doc["rows"]])
 
-    def _read_only(self, what: str) -> StoreError:
+    def write(
+        self, table: str, columns: Mapping[str, Sequence[Any]], *, idempotency_key: str | None = None
+    ) -> dict[str, Any]:
+        """Send one columnar batch of rows to the collector's write API; its receipt.
+
+        Retried with the same idempotency key while the collector is unreachable or unavailable, so a
+        batch the collector acknowledged once is stored once.
+        """
+        if table not in WRITABLE_TABLES:
+            raise self._not_writable(f"writing to {table}")
+        names = list(columns)
+        rows = [
+            dict(zip(names, map(_wire_value, values), strict=True))
+            for values in zip(*columns.values(), strict=True)
+        ]
+        body = json.dumps({"rows": rows}, ensure_ascii=False, default=str).encode()
+        headers = {"idempotency-key": idempotency_key or uuid.uuid4().hex, "content-type": "application/json"}
+        response: httpx.Response | None = None
+        for attempt in range(WRITE_ATTEMPTS):
+            if attempt:
+                time.sleep(0.25 * 2**attempt)
+            try:
+                response = self._client.post(f"{WRITE_PATH}/{table}", content=body, headers=headers)
+            except httpx.TransportError as exc:
+                if attempt == WRITE_ATTEMPTS - 1:
+                    raise self._unreachable(exc) from exc
+                continue
+            if response.status_code not in _RETRY_STATUS:
+                break
+        assert response is not None
+        if response.status_code != 200:
+            doc = _error_document(response)
+            refusal = doc.get("error")
+            raise StoreError(f"{self.description}: the collector refused rows for {table}: {refusal}")
+        receipt: dict[str, Any] = response.json()
+        return receipt
+
+    def insert(
+        self,
+        table: str,
+        columns: Mapping[str, Sequence[Any]],
+        *,
+        settings: Mapping[str, object] | None = None,
+    ) -> int:
+        if not columns or not len(next(iter(columns.values()))):
+            return 0
+        return int(self.write(table, columns)["rows"])
+
+    def _not_writable(self, what: str) -> StoreError:
         return StoreError(
-            f"{self.description}: {what} is not possible while the collector owns the chDB directory "
-            "(queries only); stop the collector or send data through its OTLP / feedback endpoints"
+            f"{self.description}: {what} is not something the running collector does for other processes; "
+            f"it takes rows for {', '.join(WRITABLE_TABLES)} (and applies schema migrations itself when "
+            "it starts)"
         )
 
     def command(self, sql: str, params: Mapping[str, Any] | None = None) -> None:
-        raise self._read_only("running a statement")
-
-    def insert(self, table: str, columns: Mapping[str, Sequence[Any]], *, settings: Any = None) -> int:
-        raise self._read_only(f"inserting into {table}")
+        raise self._not_writable("running a statement")
 
     def insert_formatted(
-        self, table: str, column_names: Sequence[str], fmt: str, body: bytes, *, settings: Any = None
+        self,
+        table: str,
+        column_names: Sequence[str],
+        fmt: str,
+        body: bytes,
+        *,
+        settings: Mapping[str, object] | None = None,
     ) -> None:
-        raise self._read_only(f"inserting into {table}")
-
-    def post_feedback(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        """Send feedback records to the collector's ``/v1/feedback`` (which writes them)."""
-        try:
-            response = self._client.post("/v1/feedback", json={"feedback": records})
-        except httpx.HTTPError as exc:
-            raise StoreUnavailable(f"{self.description}: cannot reach the collector: {exc}") from exc
-        if response.status_code != 200:
-            raise StoreError(f"{self.description}: feedback refused: {response.text[:300]}")
-        answer: dict[str, Any] = response.json()
-        return answer
+        raise self._not_writable(f"a pre-encoded {fmt} insert into {table}")
 
     def close(self) -> None:
         self._client.close()
 
 
+def _error_document(response: httpx.Response) -> dict[str, Any]:
+    try:
+        doc = response.json()
+    except ValueError:
+        doc = None
+    return doc if isinstance(doc, dict) else {"error": response.text[:300]}
+
+
 def remote_store_for(data_dir: str | Path, database: str = "tracelock") -> RemoteStore | None:
-    """The collector's admin endpoint for ``data_dir``, if a collector wrote its address there."""
+    """The collector serving ``data_dir``, if one runs: it wrote its address there and holds the directory.
+
+    A leftover ``collector.json`` (the collector was killed) does not count: the directory's lock is free.
+    The collector's own process (an in-process collector) opens the directory directly.
+    """
     path = Path(data_dir) / ADMIN_FILE
     try:
         doc = json.loads(path.read_text())
-        return RemoteStore(doc["admin_url"], doc["token"], database)
-    except (OSError, ValueError, KeyError):
+        if doc.get("pid") == os.getpid() or not held_by_another_process(str(Path(data_dir).resolve())):
+            return None
+        return RemoteStore(doc["admin_url"], doc["token"], database, store=doc.get("store"))
+    except (OSError, ValueError, KeyError, AttributeError):
         return None

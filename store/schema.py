@@ -283,7 +283,8 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
             if alter:  # a column added to a table: to the replicated local table and its Distributed twin
                 name = alter.group(1)
                 out.append(_ALTER.sub(f"ALTER TABLE {name}_local {on}", statement, count=1))
-                out.append(_ALTER.sub(f"ALTER TABLE {name} {on}", statement, count=1))
+                if "MODIFY SETTING" not in statement:  # MergeTree settings exist on the local table only
+                    out.append(_ALTER.sub(f"ALTER TABLE {name} {on}", statement, count=1))
                 continue
             out.append(statement)
     return out
