@@ -49,7 +49,7 @@ __all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "WriteApi", "WriteRejected", "row_model
 
 MAX_BODY_BYTES = 64 * 1024 * 1024
 MAX_ROWS = 100_000
-_KEY = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_KEY = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 _MAX_LISTED_ERRORS = 5
 _INT_RANGE = re.compile(r"^(U?)Int(8|16|32|64)$")
 _COLUMNS = """
@@ -152,7 +152,7 @@ class WriteApi:
                     404, f"table {table!r} is not writable here; writable: {', '.join(WRITABLE_TABLES)}"
                 )
             key = request.headers.get("idempotency-key")
-            if key is not None and not _KEY.match(key):
+            if key is not None and not _KEY.fullmatch(key):
                 raise WriteRejected(
                     400, "Idempotency-Key: use 1-128 of A-Z a-z 0-9 . _ : -", field="Idempotency-Key"
                 )
@@ -227,6 +227,8 @@ class WriteApi:
             more = f" (and {hidden} more)" if hidden > 0 else ""
             raise WriteRejected(400, "; ".join(problems[:_MAX_LISTED_ERRORS]) + more, field=first)
         names = list(rows[0])
+        if not names:
+            raise WriteRejected(400, "rows[0]: sets no column", field="rows[0]")
         for i, row in enumerate(rows):
             if set(row) != set(names):
                 differ = sorted(set(row) ^ set(names))
