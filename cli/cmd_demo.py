@@ -6,20 +6,18 @@ import json
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from tracelock.cli.cmd_report import TRACE_URL, ReportFormat, write_output
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console, err_console
-from tracelock.demo.loop import LoopResult
-from tracelock.demo.run import DEMO_DATABASE, run_demo
-from tracelock.report.html import render_html
-from tracelock.report.render import render_coverage, render_divergence, trace_link
 from tracelock.store.factory import DEFAULT_DATA_DIR, StoreSettings
+
+if TYPE_CHECKING:  # the simulator and the renderers load when the demo runs, not at every start-up
+    from tracelock.demo.loop import LoopResult
 
 __all__ = ["register"]
 
@@ -38,7 +36,9 @@ def demo(
     requests: int = typer.Option(
         1500, "--requests", min=100, max=200_000, help="Production requests per version."
     ),
-    database: str = typer.Option(DEMO_DATABASE, "--demo-database", help="Database the demo recreates."),
+    database: str = typer.Option(
+        None, "--demo-database", help="Database the demo recreates (default: tracelock_demo)."
+    ),
     collector: bool = typer.Option(
         True,
         "--collector/--in-process",
@@ -56,6 +56,14 @@ def demo(
     The demo recreates its own database (default tracelock_demo) in the configured store, so it can be
     re-run and never touches your data. Explore it afterwards with --database tracelock_demo.
     """
+    # Imported here, not at the top: every other command starts without the simulator and the renderers.
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
+
+    from tracelock.demo.run import DEMO_DATABASE, run_demo
+    from tracelock.report.html import render_html
+    from tracelock.report.render import render_coverage, render_divergence, trace_link
+
+    database = database or DEMO_DATABASE
     if fmt is ReportFormat.csv:
         raise typer.BadParameter(
             "the demo prints two reports; use table, json, markdown or html", param_hint="--format"

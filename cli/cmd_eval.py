@@ -21,7 +21,6 @@ from tracelock.cli.output import (
     print_summary,
     to_json_value,
 )
-from tracelock.evals.importer import import_results
 
 __all__ = ["register"]
 
@@ -62,6 +61,8 @@ def import_command(
     ),
 ) -> None:
     """Import eval results; all lines or none (a bad line is named with its field and nothing is written)."""
+    from tracelock.evals.importer import import_results
+
     with get_context(ctx).open_store() as store:
         result = import_results(store, file, fmt=input_format.value, pass_threshold=pass_threshold)
         where = f"{store.description} database {store.database}"

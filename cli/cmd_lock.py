@@ -15,10 +15,10 @@ import enum
 import io
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.markup import escape
-from ruamel.yaml import YAML
 
 from tracelock import env
 from tracelock.cli.context import get_context
@@ -32,15 +32,10 @@ from tracelock.cli.output import (
     print_summary,
 )
 from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
-from tracelock.lock.adding import lock_captured
-from tracelock.lock.capture import capture_seed, capture_trace
-from tracelock.lock.checking import CheckOptions, run_check
-from tracelock.lock.expect_spec import parse_expect
-from tracelock.lock.export import case_records_jsonl
-from tracelock.lock.files import discover_lock_files, load_lock_dir, validate_lock_dir
-from tracelock.lock.model import LockCase, PromptRef
-from tracelock.lock.records import find_locked_case, mirror_locks
-from tracelock.processors.prompt import prompt_hash
+
+if TYPE_CHECKING:  # imported by the commands that run, not at start-up
+    from tracelock.lock.model import LockCase, PromptRef
+
 
 __all__ = ["register"]
 
@@ -58,6 +53,9 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 def prompt_ref(path: Path) -> PromptRef:
     """The lock file's ``prompt`` entry: the path as the repository sees it, and the file's hash."""
+    from tracelock.lock.model import PromptRef
+    from tracelock.processors.prompt import prompt_hash
+
     digest = prompt_hash(path)
     try:
         shown = path.resolve().relative_to(Path.cwd().resolve()).as_posix()
@@ -100,6 +98,10 @@ def add(
     locks_dir: Path = _LOCKS,
 ) -> None:
     """Lock a seed (or any stored trace) as a regression case; bumps the dataset version."""
+    from tracelock.lock.adding import lock_captured
+    from tracelock.lock.capture import capture_seed, capture_trace
+    from tracelock.lock.expect_spec import parse_expect
+
     if bool(seed_id) == bool(trace_id):
         raise _fail("give exactly one of SEED_ID or --trace-id", 2)
     if min_passes is not None and min_passes > repeats:
@@ -147,6 +149,8 @@ def validate(
     locks_dir: Path = _LOCKS,
 ) -> None:
     """Check lock files against their schema and rules; print every problem (exit 2 when there is one)."""
+    from tracelock.lock.files import discover_lock_files, validate_lock_dir
+
     files, problems = validate_lock_dir(list(paths) if paths else discover_lock_files(locks_dir))
     for problem in problems:
         err_console.print(f"[red]invalid:[/] {problem}", highlight=False, soft_wrap=True)
@@ -163,6 +167,8 @@ def list_cases(
     fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
 ) -> None:
     """List lock cases (of an older dataset version with --version: old versions stay reproducible)."""
+    from tracelock.lock.files import load_lock_dir
+
     rows = []
     for lock_file in load_lock_dir(locks_dir):
         for case in lock_file.cases_at(version):
@@ -186,6 +192,9 @@ def export(
     dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Only these datasets (repeatable)."),
 ) -> None:
     """Print the cases as JSONL for an eval runner (inputs, repeats, assertions, dataset version)."""
+    from tracelock.lock.export import case_records_jsonl
+    from tracelock.lock.files import load_lock_dir
+
     files = [f for f in load_lock_dir(locks_dir) if not dataset or f.dataset in dataset]
     sys.stdout.write(case_records_jsonl(files, version))
 
@@ -193,6 +202,9 @@ def export(
 @lock_app.command("sync")
 def sync(ctx: typer.Context, locks_dir: Path = _LOCKS) -> None:
     """Mirror every lock case into the store's ``locks`` table (coverage counts, trace links)."""
+    from tracelock.lock.files import load_lock_dir
+    from tracelock.lock.records import mirror_locks
+
     files = load_lock_dir(locks_dir)
     with get_context(ctx).open_store() as store:
         written = mirror_locks(store, files)
@@ -221,6 +233,8 @@ LIMIT 10
 
 
 def _case_yaml(case: LockCase) -> str:
+    from ruamel.yaml import YAML
+
     yaml = YAML(typ="rt")
     yaml.width = 4096
     buffer = io.StringIO()
@@ -237,6 +251,9 @@ def show(
     fmt: SummaryFormat = SUMMARY_FORMAT,
 ) -> None:
     """Print a lock case next to its source trace's spans and its recent gate runs."""
+    from tracelock.lock.files import load_lock_dir
+    from tracelock.lock.records import find_locked_case
+
     cases = []
     if locks_dir.is_dir():
         cases = [c for f in load_lock_dir(locks_dir) for c in f.cases if c.id == case_id]
@@ -331,6 +348,8 @@ def check(
     fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, or json on stdout."),
 ) -> None:
     """The CI gate. Exit 0: locks hold; 1: a lock regressed/missing; 2: usage error; 3: runner/store fail."""
+    from tracelock.lock.checking import CheckOptions, run_check
+
     sources = [s for s in (results, run_id, runner) if s]
     if len(sources) != 1:
         raise _fail("give exactly one of --results FILE, --run-id ID or --runner COMMAND", 2)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,12 +13,13 @@ from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console
 from tracelock.errors import ConfigError
-from tracelock.report import Window, coverage_report, divergence_report
-from tracelock.report.coverage import MIN_EVAL_CASES, MIN_LOCKS, CoverageReport
-from tracelock.report.dimensions import Dimension, parse_assignments, resolve_dimension
-from tracelock.report.divergence import DivergenceReport
-from tracelock.report.html import render_html
-from tracelock.report.render import render_coverage, render_divergence, trace_link
+from tracelock.report.coverage import MIN_EVAL_CASES, MIN_LOCKS
+
+if TYPE_CHECKING:  # imported by the commands that run, not at start-up
+    from tracelock.report.coverage import CoverageReport
+    from tracelock.report.dimensions import Dimension
+    from tracelock.report.divergence import DivergenceReport
+
 
 __all__ = ["TRACE_URL", "ReportFormat", "parse_by", "register", "write_output"]
 
@@ -33,6 +35,8 @@ class ReportFormat(str, enum.Enum):
 
 
 def parse_by(text: str) -> list[Dimension]:
+    from tracelock.report.dimensions import resolve_dimension
+
     names = [n.strip() for n in text.split(",") if n.strip()]
     dims = [resolve_dimension(n, option="--by") for n in names]
     if len({d.name for d in dims}) != len(dims):
@@ -86,6 +90,10 @@ def divergence_command(
     trace_url: str = TRACE_URL,
 ) -> None:
     """Per slice: offline eval score baseline vs candidate next to online outcomes, with flags."""
+    from tracelock.report import Window, divergence_report
+    from tracelock.report.dimensions import parse_assignments
+    from tracelock.report.render import trace_link
+
     trace_link("0" * 32, trace_url)  # a bad template fails before the work
     base = parse_assignments(baseline, option="--baseline")
     cand = parse_assignments(candidate, option="--candidate")
@@ -122,6 +130,10 @@ def coverage_command(
     trace_url: str = TRACE_URL,
 ) -> None:
     """Complaint and thumbs-down slices ranked by the coverage gap, with their eval cases and locks."""
+    from tracelock.report import Window, coverage_report
+    from tracelock.report.dimensions import parse_assignments
+    from tracelock.report.render import trace_link
+
     trace_link("0" * 32, trace_url)
     selector = parse_assignments(where, option="--where") if where else {}
     dims, window = parse_by(by), Window.parse(since, until)
@@ -148,6 +160,9 @@ def _emit(
     coverage: CoverageReport | None = None,
 ) -> None:
     """Write one report in ``fmt``: an HTML page (to ``output`` or a default file), or text/table."""
+    from tracelock.report.html import render_html
+    from tracelock.report.render import render_coverage, render_divergence
+
     name = "divergence" if divergence is not None else "coverage"
     if fmt is ReportFormat.html:
         page = render_html(

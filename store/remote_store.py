@@ -107,26 +107,41 @@ class RemoteStore(Store):
             for values in zip(*columns.values(), strict=True)
         ]
         body = json.dumps({"rows": rows}, ensure_ascii=False, default=str).encode()
-        headers = {"idempotency-key": idempotency_key or uuid.uuid4().hex, "content-type": "application/json"}
-        response: httpx.Response | None = None
+        headers = {"idempotency-key": idempotency_key or uuid.uuid4().hex}
+        response = self._post_retrying(f"{WRITE_PATH}/{table}", body, headers)
+        if response.status_code != 200:
+            refusal = _error_document(response).get("error")
+            raise StoreError(f"{self.description}: the collector refused rows for {table}: {refusal}")
+        receipt: dict[str, Any] = response.json()
+        return receipt
+
+    def post_feedback(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        """Send feedback records to the collector's ``/v1/feedback``, which validates and writes them
+        (and counts feedback about traces it has not stored). A resent record keeps its feedback id."""
+        body = json.dumps({"feedback": records}, ensure_ascii=False, default=str).encode()
+        response = self._post_retrying("/v1/feedback", body, {})
+        if response.status_code != 200:
+            refusal = _error_document(response)
+            reason = refusal.get("message") or refusal.get("error")
+            raise StoreError(f"{self.description}: the collector refused the feedback: {reason}")
+        result: dict[str, Any] = response.json()
+        return result
+
+    def _post_retrying(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+        """POST ``body``, again (same headers) while the collector is unreachable or unavailable."""
+        headers = {**headers, "content-type": "application/json"}
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:
                 time.sleep(0.25 * 2**attempt)
             try:
-                response = self._client.post(f"{WRITE_PATH}/{table}", content=body, headers=headers)
+                response = self._client.post(path, content=body, headers=headers)
             except httpx.TransportError as exc:
                 if attempt == WRITE_ATTEMPTS - 1:
                     raise self._unreachable(exc) from exc
                 continue
-            if response.status_code not in _RETRY_STATUS:
-                break
-        assert response is not None
-        if response.status_code != 200:
-            doc = _error_document(response)
-            refusal = doc.get("error")
-            raise StoreError(f"{self.description}: the collector refused rows for {table}: {refusal}")
-        receipt: dict[str, Any] = response.json()
-        return receipt
+            if response.status_code not in _RETRY_STATUS or attempt == WRITE_ATTEMPTS - 1:
+                return response
+        raise AssertionError("unreachable")  # the loop returns or raises on its last attempt
 
     def insert(
         self,

@@ -9,6 +9,7 @@ write is then found in the store (read through the collector, as a user would).
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -107,3 +108,41 @@ def test_the_whole_loop_runs_while_the_collector_owns_the_data(
     assert evals == [{"CaseId": "enterprise-refund", "PromptVersion": "refund-v5"}]
     gate = query(data, "SELECT Status, ReleaseTag FROM lock_results WHERE CaseId = 'enterprise-refund'")
     assert gate == [{"Status": "passed", "ReleaseTag": "v5"}]
+
+
+_MODULES_AT_EXIT = """
+import atexit, json, sys
+atexit.register(lambda: sys.stderr.write("\\nMODULES " + json.dumps(sorted(sys.modules)) + "\\n"))
+from tracelock.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("query", "SELECT count() FROM otel_traces"),
+        ("feedback", "add", "--trace-id", "ab" * 16, "--kind", "thumbs_up"),
+        ("report", "divergence", "--baseline", "prompt=refund-v4", "--candidate", "prompt=refund-v5"),
+        ("report", "coverage"),
+        ("lock", "show", "no-such-case"),
+        ("seeds", "list"),
+        ("eval", "runs"),
+    ],
+    ids=lambda args: " ".join(args[:2]),
+)
+def test_a_command_served_by_the_collector_does_not_load_chdb(
+    collector: CollectorProcess, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _MODULES_AT_EXIT, "--data-dir", str(collector.data_dir), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode in (0, 1), done.stderr
+    modules = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
+    assert "chdb" not in modules, done.stderr[:2000]
+    assert "tracelock.store.remote_store" in modules
