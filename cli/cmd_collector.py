@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 if TYPE_CHECKING:
     from tracelock.collector.exporterhelper.dead_letter import DeadLetters
 
+from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
     SUMMARY_FORMAT,
@@ -21,8 +22,9 @@ from tracelock.cli.output import (
     print_rows,
     print_summary,
 )
+from tracelock.errors import ConfigError
 
-__all__ = ["register"]
+__all__ = ["register", "with_endpoints"]
 
 collector_app = typer.Typer(help="Run the OTLP collector; inspect what it quarantined.")
 dead_letter_app = typer.Typer(
@@ -31,23 +33,61 @@ dead_letter_app = typer.Typer(
 collector_app.add_typer(dead_letter_app, name="dead-letter")
 
 
+def with_endpoints(raw: Any, endpoints: dict[str, str | None]) -> Any:
+    """The config ``raw`` with the OTLP receiver's ``protocol -> endpoint`` overrides from the command line.
+
+    Settings precedence as in the OTel SDK: a flag or its environment variable wins over the file. A
+    protocol named on the command line is enabled; without a ``protocols`` section both stay enabled.
+    """
+    wanted = {protocol: value for protocol, value in endpoints.items() if value}
+    if not wanted:
+        return raw
+    flags = ", ".join(f"--{protocol}-endpoint" for protocol in wanted)
+    receivers = raw.get("receivers") if isinstance(raw, dict) else None
+    otlp = [name for name in receivers or {} if str(name).split("/", 1)[0] == "otlp"]
+    if len(otlp) != 1:
+        found = "no otlp receiver" if not otlp else f"{len(otlp)} otlp receivers ({', '.join(otlp)})"
+        raise ConfigError(f"the config has {found}; set the endpoints in the file", field=flags)
+    receiver = receivers[otlp[0]] = dict(receivers[otlp[0]] or {})
+    protocols = receiver["protocols"] = dict(receiver.get("protocols") or {"grpc": {}, "http": {}})
+    for protocol, endpoint in wanted.items():
+        host, _, port = endpoint.rpartition(":")
+        if not host or not port.isdigit():
+            raise ConfigError(f"{endpoint!r} must be host:port", field=f"--{protocol}-endpoint")
+        protocols[protocol] = {**(protocols.get(protocol) or {}), "endpoint": endpoint}
+    return raw
+
+
 @collector_app.callback(invoke_without_command=True)
 def collector(
     ctx: typer.Context,
     config: Path = typer.Option(
         None, "--config", "-c", help="Collector YAML (OpenTelemetry Collector shape)."
     ),
+    grpc_endpoint: str = typer.Option(
+        None,
+        "--grpc-endpoint",
+        envvar=env.GRPC_ENDPOINT,
+        help="OTLP/gRPC host:port (wins over the config file; port 0 picks one).",
+    ),
+    http_endpoint: str = typer.Option(
+        None,
+        "--http-endpoint",
+        envvar=env.HTTP_ENDPOINT,
+        help="OTLP/HTTP host:port (wins over the config file; port 0 picks one).",
+    ),
     check: bool = typer.Option(False, "--check", help="Validate the config and exit."),
 ) -> None:
     """Run the collector: OTLP/gRPC :4317 and OTLP/HTTP :4318 on loopback by default, chDB in --data-dir."""
     if ctx.invoked_subcommand is not None:
         return
-    from tracelock.collector.config import load_config
+    from tracelock.collector.config import parse_config, read_config
     from tracelock.collector.service import run_collector
 
-    cfg = load_config(config)
+    raw = with_endpoints(read_config(config), {"grpc": grpc_endpoint, "http": http_endpoint})
+    cfg = parse_config(raw, str(config) if config is not None else "defaults")
     if check:
-        console.print(f"[green]config ok[/] ({config or 'defaults'})")
+        console.print(f"[green]config ok[/] ({config or 'defaults'})", highlight=False)
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     raise typer.Exit(run_collector(cfg, get_context(ctx).settings))

@@ -1,4 +1,4 @@
-"""``tracelock feedback add``: record a complaint, rating or comment about a trace.
+"""``tracelock feedback add`` and ``tracelock feedback list``: complaints, ratings and comments on traces.
 
 Works with the collector running (the record goes through its ``/v1/feedback``) or not (written to
 the store directly). Feedback for a trace not stored yet is kept and reported.
@@ -6,15 +6,18 @@ the store directly). Feedback for a trace not stored yet is kept and reported.
 
 from __future__ import annotations
 
+import enum
 import json
+from datetime import datetime, timezone
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import SummaryFormat, print_summary
+from tracelock.cli.output import OutputFormat, SummaryFormat, print_rows, print_summary
 from tracelock.collector.feedback import KINDS, parse_feedback, store_feedback
-from tracelock.errors import InputError
+from tracelock.errors import ConfigError, InputError
 
 __all__ = ["register"]
 
@@ -22,13 +25,18 @@ feedback_app = typer.Typer(
     help="User feedback linked to traces (complaints, ratings, comments).", no_args_is_help=True
 )
 
+#: ``--kind`` choices, from the one list the feedback API accepts.
+FeedbackKind = enum.Enum("FeedbackKind", {kind: kind for kind in KINDS}, type=str)  # type: ignore[misc]
+
 
 @feedback_app.command("add")
 def add(
     ctx: typer.Context,
     trace_id: str = typer.Option(None, "--trace-id", help="Hex trace id (32 characters)."),
-    kind: str = typer.Option("complaint", "--kind", help=f"One of: {', '.join(KINDS)}."),
-    value: float = typer.Option(None, "--value", help="Rating value (default 1 for complaint/thumbs_up)."),
+    kind: FeedbackKind = typer.Option("complaint", "--kind", help="What the feedback is."),
+    value: float = typer.Option(
+        None, "--value", help="Rating value (required for rating; complaint and thumbs_up are 1)."
+    ),
     comment: str = typer.Option("", "--comment", help="Free text."),
     span_id: str = typer.Option("", "--span-id", help="Hex span id, if about one span."),
     customer_id: str = typer.Option("", "--customer-id"),
@@ -53,10 +61,12 @@ def add(
             raise InputError(f"{file}: not JSON or JSONL: {exc}") from exc
     else:
         if not trace_id:
-            raise InputError("--trace-id is required (or --file)")
+            raise ConfigError("is required (or --file)", field="--trace-id")
+        if kind.value == "rating" and value is None:
+            raise ConfigError("a rating needs a value (--value 1..5, or your own scale)", field="--value")
         record = {
             "trace_id": trace_id,
-            "kind": kind,
+            "kind": kind.value,
             "comment": comment,
             "span_id": span_id,
             "customer_id": customer_id,
@@ -69,15 +79,48 @@ def add(
         records = [record]
     rows = parse_feedback(records, default_source=source)
     with get_context(ctx).open_store() as store:
-        if hasattr(store, "post_feedback"):
-            result = store.post_feedback(records)
-        else:
-            result = store_feedback(store, rows).as_dict()
+        post = getattr(store, "post_feedback", None)  # a running collector: its /v1/feedback
+        result = post(records) if post is not None else store_feedback(store, rows).as_dict()
     notes = "".join(
-        f"\n[yellow]note:[/] trace {unknown} is not in otel_traces yet (feedback kept)"
+        f"\n[yellow]note:[/] trace {escape(unknown)} is not in otel_traces yet (feedback kept)"
         for unknown in result["unknown_trace_ids"]
     )
     print_summary(f"[green]stored[/] {result['accepted']} feedback record(s){notes}", result, fmt)
+
+
+_LIST = """
+SELECT FeedbackId, Timestamp, TraceId, SpanId, Kind, Value, Comment, CustomerId, UserId, Source
+FROM feedback FINAL
+WHERE ({trace_id:String} = '' OR TraceId = {trace_id:String})
+  AND ({kind:String} = '' OR Kind = {kind:String})
+  AND Timestamp >= {since:DateTime64(3)}
+ORDER BY Timestamp DESC, FeedbackId
+LIMIT {limit:UInt32}
+"""
+
+
+@feedback_app.command("list")
+def list_(
+    ctx: typer.Context,
+    trace_id: str = typer.Option("", "--trace-id", help="Only feedback about this trace."),
+    kind: FeedbackKind = typer.Option(None, "--kind", help="Only this kind."),
+    since: str = typer.Option(None, "--since", help="Only feedback given since then (e.g. 7d, 24h)."),
+    limit: int = typer.Option(100, "--limit", min=1, help="At most this many (newest first)."),
+    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+) -> None:
+    """List feedback, newest first (what `seeds run` and the coverage report read)."""
+    from tracelock.cli.cmd_seeds import since_option
+
+    start = since_option(since) or datetime(1970, 1, 1, tzinfo=timezone.utc)
+    params = {
+        "trace_id": trace_id.lower(),
+        "kind": kind.value if kind else "",
+        "since": start,
+        "limit": limit,
+    }
+    with get_context(ctx).open_store() as store:
+        result = store.query(_LIST, params)
+    print_rows(result.columns, result.rows, fmt, title="feedback")
 
 
 def register(app: typer.Typer) -> None:

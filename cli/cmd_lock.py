@@ -28,6 +28,7 @@ from tracelock.cli.output import (
     SummaryFormat,
     console,
     err_console,
+    print_error,
     print_rows,
     print_summary,
 )
@@ -47,7 +48,7 @@ _LOCKS = typer.Option(Path("locks"), "--locks", "-l", envvar=env.LOCKS, help="Di
 
 
 def _fail(message: str, code: int) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    print_error(message)
     return typer.Exit(code)
 
 
@@ -129,7 +130,7 @@ def add(
         )
     if locked.mirror_error:  # the file is the source of truth; the mirror can catch up
         err_console.print(
-            f"[yellow]warning:[/] not mirrored into the locks table ({locked.mirror_error}); "
+            f"[yellow]warning:[/] not mirrored into the locks table ({escape(str(locked.mirror_error))}); "
             "run `tracelock lock sync`",
             highlight=False,
             soft_wrap=True,
@@ -153,7 +154,7 @@ def validate(
 
     files, problems = validate_lock_dir(list(paths) if paths else discover_lock_files(locks_dir))
     for problem in problems:
-        err_console.print(f"[red]invalid:[/] {problem}", highlight=False, soft_wrap=True)
+        print_error(str(problem), "invalid")
     cases = sum(len(f.cases) for f in files)
     if problems:
         raise typer.Exit(2)

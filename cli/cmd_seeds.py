@@ -28,7 +28,8 @@ seeds_app = typer.Typer(
 )
 
 
-def _since(text: str | None) -> datetime | None:
+def since_option(text: str | None) -> datetime | None:
+    """``--since 7d``: the moment that long ago; a bad duration is a usage error naming the option."""
     if text is None:
         return None
     from tracelock.sampler.rules import parse_duration
@@ -97,7 +98,7 @@ def run(
     from tracelock.sampler.batch import run_rules
 
     rules = _rules(rules_file)
-    start = _since(since)
+    start = since_option(since)
     assert start is not None
     with get_context(ctx).open_store() as store:
         report = run_rules(
@@ -123,7 +124,7 @@ def list_(
     from tracelock.sampler.export import seed_rows
 
     with get_context(ctx).open_store() as store:
-        rows = seed_rows(store, rule=rule, since=_since(since), limit=limit)
+        rows = seed_rows(store, rule=rule, since=since_option(since), limit=limit)
     columns = [
         "SeedId",
         "Timestamp",
@@ -158,7 +159,9 @@ def export(
     from tracelock.sampler.export import dataset_rows, seed_rows
 
     with get_context(ctx).open_store() as store:
-        rows = dataset_rows(store, seed_rows(store, rule=rule, since=_since(since), seed_ids=seed or None))
+        rows = dataset_rows(
+            store, seed_rows(store, rule=rule, since=since_option(since), seed_ids=seed or None)
+        )
     if fmt is ExportFormat.json:
         text = json.dumps(to_json_value(rows), ensure_ascii=False, indent=2) + "\n"
     else:

@@ -2,8 +2,8 @@
 
 Each command lives in its own module ``tracelock/cli/cmd_<name>.py`` with a ``register(app)`` function;
 every such module is registered, so adding a command touches no shared list.
-Errors from tracelock become one red line on stderr and an exit code: 2 for configuration/usage,
-1 for everything else (commands with their own contract, like ``lock check``, exit themselves).
+Errors from tracelock become one red line on stderr and an exit code from the one contract in
+:mod:`tracelock.cli.exit_codes` (docs/cli.md): 2 for usage and configuration, 1 for everything else.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ from pathlib import Path
 
 import typer
 
+from tracelock import __version__, env
 from tracelock import cli as cli_package
-from tracelock import env
 from tracelock.cli.context import AppContext
-from tracelock.cli.output import err_console
+from tracelock.cli.exit_codes import EXIT_FAILED, EXIT_USAGE
+from tracelock.cli.output import console, print_error
 from tracelock.errors import ConfigError, TracelockError
 from tracelock.store import StoreSettings
 from tracelock.store.factory import DEFAULT_DATA_DIR
@@ -38,6 +39,12 @@ app = typer.Typer(
 )
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        console.print(f"tracelock {__version__}", highlight=False)
+        raise typer.Exit()
+
+
 @app.callback()
 def _global_options(
     ctx: typer.Context,
@@ -54,6 +61,9 @@ def _global_options(
         help="ClickHouse server URL (http[s]://user:pass@host:port); when set, used instead of chDB.",
     ),
     database: str = typer.Option("tracelock", "--database", envvar=env.DATABASE, help="Database name."),
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, help="Print the version and exit.", callback=_print_version
+    ),
 ) -> None:
     ctx.obj = AppContext(
         StoreSettings(data_dir=data_dir, clickhouse_url=clickhouse_url or None, database=database)
@@ -93,8 +103,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         app(args=args, prog_name="tracelock")
     except ConfigError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(2) from None
+        print_error(str(exc))
+        raise SystemExit(EXIT_USAGE) from None
     except TracelockError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise SystemExit(1) from None
+        print_error(str(exc))
+        raise SystemExit(EXIT_FAILED) from None

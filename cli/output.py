@@ -6,6 +6,7 @@ import csv
 import enum
 import io
 import json
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -13,21 +14,35 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 __all__ = [
+    "PIPE_WIDTH",
     "SUMMARY_FORMAT",
     "OutputFormat",
     "SummaryFormat",
     "console",
     "err_console",
+    "print_error",
     "print_rows",
     "print_summary",
     "to_json_value",
 ]
 
-console = Console()
-err_console = Console(stderr=True)
+#: Width of tables when the output is not a terminal (a pipe, a CI log). Rich's default there is 80
+#: columns, which folds every wide table into unreadable cells; a table is only as wide as its rows.
+PIPE_WIDTH = 10_000
+
+
+def _console(*, stderr: bool) -> Console:
+    stream = sys.stderr if stderr else sys.stdout
+    to_terminal = stream.isatty() or "COLUMNS" in os.environ  # COLUMNS, when set, still wins
+    return Console(stderr=stderr, width=None if to_terminal else PIPE_WIDTH)
+
+
+console = _console(stderr=False)
+err_console = _console(stderr=True)
 
 
 class OutputFormat(str, enum.Enum):
@@ -55,6 +70,12 @@ def print_summary(message: str, facts: dict[str, Any], fmt: SummaryFormat) -> No
         sys.stdout.write(json.dumps(to_json_value(facts), ensure_ascii=False) + "\n")
     else:
         console.print(message, highlight=False, soft_wrap=True)
+
+
+def print_error(message: str, label: str = "error") -> None:
+    """One red ``label:`` and the message on stderr, printed as it is (brackets in a regex or a user's
+    label are text, not rich markup)."""
+    err_console.print(f"[red]{label}:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def to_json_value(value: Any) -> Any:

@@ -14,6 +14,7 @@ that pipeline's processors. ``tracelock collector`` without a file runs :data:`D
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,14 @@ from tracelock.collector.registry import get_factory
 from tracelock.collector.security.config import AdminConfig
 from tracelock.errors import ConfigError
 
-__all__ = ["DEFAULT_CONFIG", "CollectorConfig", "ComponentSpec", "load_config", "parse_config"]
+__all__ = [
+    "DEFAULT_CONFIG",
+    "CollectorConfig",
+    "ComponentSpec",
+    "load_config",
+    "parse_config",
+    "read_config",
+]
 
 DEFAULT_CONFIG: dict[str, Any] = {
     "receivers": {"otlp": {}},
@@ -194,14 +202,18 @@ def _pipeline_problems(service: ServiceConfig, raw: dict[str, Any]) -> list[str]
     return problems
 
 
-def load_config(path: str | Path | None) -> CollectorConfig:
-    """The config in ``path`` (YAML), or the defaults when ``path`` is None."""
+def read_config(path: str | Path | None) -> Any:
+    """The YAML in ``path`` as data (a copy of the defaults when ``path`` is None), not yet validated."""
     if path is None:
-        return parse_config(DEFAULT_CONFIG, "defaults")
+        return copy.deepcopy(DEFAULT_CONFIG)
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: invalid YAML: {exc}") from exc
-    return parse_config(raw, str(path))
+
+
+def load_config(path: str | Path | None) -> CollectorConfig:
+    """The config in ``path`` (YAML), or the defaults when ``path`` is None."""
+    return parse_config(read_config(path), str(path) if path is not None else "defaults")

@@ -103,6 +103,8 @@ def _one(item: Any, where: str, default_source: str) -> dict[str, Any]:
     if kind not in KINDS:
         raise InputError(f"{where}.kind: {kind!r} is not one of {', '.join(KINDS)}")
     value = item.get("value")
+    if value is None and kind == "rating":
+        raise InputError(f"{where}.value: a rating needs a value")
     if value is None:
         value = {"complaint": 1.0, "thumbs_down": 0.0, "thumbs_up": 1.0}.get(kind, 0.0)
     if isinstance(value, bool) or not isinstance(value, int | float):

@@ -84,6 +84,8 @@ def test_the_whole_loop_runs_while_the_collector_owns_the_data(
     cli("lock", "add", seed_id, "--dataset", "refund", "--case-id", "enterprise-refund",
         "--expect", "contains:1200", "--locks", str(locks))  # fmt: skip
 
+    provenance = (locks / "refund.yaml").read_text()
+    assert f"store: chdb:{data.resolve()}" in provenance, "provenance names the store, not the collector"
     results = tmp_path / "results.jsonl"
     record = {"run_id": "ci-7", "dataset_id": "refund", "case_id": "enterprise-refund", "passed": True,
               "output": '{"refund": 1200, "currency": "EUR"}',

@@ -455,7 +455,7 @@ def test_export_and_the_cases_file_handed_to_runners(project: Path) -> None:
     assert "OK: 1 lock cases, 1 passed" in run.stdout
 
 
-def test_with_a_running_collector_the_gate_reads_through_it_and_warns_it_cannot_record(
+def test_with_a_running_collector_the_gate_reads_and_records_through_it(
     project: Path, tmp_path: Path
 ) -> None:
     spec = importlib.util.spec_from_file_location(
@@ -476,11 +476,15 @@ def test_with_a_running_collector_the_gate_reads_through_it_and_warns_it_cannot_
         ok = results(project, "ok.jsonl", GOOD)
         check = tracelock("lock", "check", "-r", str(ok), "--data-dir", "data", cwd=tmp_path)
         assert check.returncode == 0, check.stdout + check.stderr
-        assert "gate run not recorded:" in check.stdout
+        assert "gate run not recorded:" not in check.stdout
+        recorded = support.query(tmp_path / "data", "SELECT count() AS n FROM lock_results")
+        assert recorded[0]["n"] > 0
         added = tracelock("lock", "add", "--trace-id", OTHER_TRACE, "-d", "refund", "--data-dir", "data",
                           cwd=tmp_path)  # fmt: skip
         assert added.returncode == 0, added.stderr
-        assert "run `tracelock lock sync`" in added.stderr
+        assert "run `tracelock lock sync`" not in added.stderr
+        mirrored = support.query(tmp_path / "data", "SELECT SourceTraceId FROM locks FINAL")
+        assert OTHER_TRACE in [r["SourceTraceId"] for r in mirrored]
         assert f"source_trace_id: {OTHER_TRACE}" in (tmp_path / "locks" / "refund.yaml").read_text()
         by_run = tracelock("lock", "check", "--run-id", "run-bad", "--no-record", "--data-dir", "data",
                            cwd=tmp_path)  # fmt: skip
