@@ -44,7 +44,9 @@ def with_endpoints(raw: Any, endpoints: dict[str, str | None]) -> Any:
         return raw
     flags = ", ".join(f"--{protocol}-endpoint" for protocol in wanted)
     receivers = raw.get("receivers") if isinstance(raw, dict) else None
-    otlp = [name for name in receivers or {} if str(name).split("/", 1)[0] == "otlp"]
+    if not isinstance(receivers, dict):
+        receivers = {}
+    otlp = [name for name in receivers if str(name).split("/", 1)[0] == "otlp"]
     if len(otlp) != 1:
         found = "no otlp receiver" if not otlp else f"{len(otlp)} otlp receivers ({', '.join(otlp)})"
         raise ConfigError(f"the config has {found}; set the endpoints in the file", field=flags)
