@@ -20,6 +20,8 @@ __all__ = [
     "DATABASE",
     "DATA_DIR",
     "ENDPOINT",
+    "GRPC_ENDPOINT",
+    "HTTP_ENDPOINT",
     "LOCKS",
     "OTEL_PROTOCOL",
     "OTEL_TRACES_PROTOCOL",
@@ -46,6 +48,8 @@ OTEL_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 OTEL_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 # -- collector --------------------------------------------------------------------------------------
 COLLECTOR_TOKENS = "TRACELOCK_COLLECTOR_TOKENS"
+GRPC_ENDPOINT = "TRACELOCK_GRPC_ENDPOINT"
+HTTP_ENDPOINT = "TRACELOCK_HTTP_ENDPOINT"
 # -- reports and locks ------------------------------------------------------------------------------
 TRACE_URL = "TRACELOCK_TRACE_URL"
 LOCKS = "TRACELOCK_LOCKS"

@@ -40,7 +40,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tracelock.errors import StoreUnavailable, TracelockError
+from tracelock.collector.serve_http import read_body
+from tracelock.errors import InputError, StoreUnavailable, TracelockError
 from tracelock.store import Store
 from tracelock.store.chdb_store import _split_type_args
 from tracelock.store.remote_store import WRITABLE_TABLES, WRITE_PATH
@@ -156,7 +157,10 @@ class WriteApi:
                 raise WriteRejected(
                     400, "Idempotency-Key: use 1-128 of A-Z a-z 0-9 . _ : -", field="Idempotency-Key"
                 )
-            body = await _read_capped(request)
+            try:
+                body = await read_body(request, MAX_BODY_BYTES)
+            except InputError as exc:
+                raise WriteRejected(413, str(exc)) from None
             receipt = await run_in_threadpool(self.write, table, body, key)
         except WriteRejected as exc:
             doc = {"error": str(exc), "field": exc.field, "kind": "InputError"}
@@ -236,17 +240,3 @@ class WriteApi:
                     400, f"rows[{i}]: sets other columns than rows[0] ({', '.join(differ)})", f"rows[{i}]"
                 )
         return {name: [row[name] for row in rows] for name in names}
-
-
-async def _read_capped(request: Request) -> bytes:
-    """The request body, refused with 413 past MAX_BODY_BYTES before more of it is read."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise WriteRejected(413, f"body of {declared} bytes; at most {MAX_BODY_BYTES}")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY_BYTES:
-            raise WriteRejected(413, f"body over {MAX_BODY_BYTES} bytes")
-        chunks.append(chunk)
-    return b"".join(chunks)

@@ -178,7 +178,7 @@ def test_size_caps(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(write_api, "MAX_BODY_BYTES", 100)
     too_big = _post(server, "lock_results", {"rows": [{"Details": "x" * 200}]})
     assert too_big.status_code == 413
-    assert "at most 100" in too_big.json()["error"]
+    assert "exceeds the limit of 100 bytes" in too_big.json()["error"]
 
 
 @pytest.mark.parametrize(
