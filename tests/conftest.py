@@ -95,3 +95,10 @@ def bare_store(chdb_session_dir: Path) -> Iterator[Store]:
     """A chDB store on a fresh, empty database (no migrations applied)."""
     with _store_on_fresh_database("chdb", chdb_session_dir, migrate=False) as store:
         yield store
+
+
+@pytest.fixture(scope="module")
+def module_store(chdb_session_dir: Path) -> Iterator[Store]:
+    """A migrated chDB store on a fresh database shared by one test module (migrations cost seconds)."""
+    with _store_on_fresh_database("chdb", chdb_session_dir, migrate=True) as store:
+        yield store

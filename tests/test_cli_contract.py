@@ -21,6 +21,9 @@ from tracelock.cli.main import app, main
 from tracelock.collector.feedback import parse_feedback
 from tracelock.errors import InputError
 
+sys.path.insert(0, str(Path(__file__).parent))
+from collector_support import TRACELOCK, run_cli
+
 ROOT = Path(__file__).resolve().parent.parent
 USAGE = 2
 TRACE = "ab" * 16
@@ -43,20 +46,6 @@ def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str,
     out, err = capsys.readouterr()
     code = done.value.code
     return (code if isinstance(code, int) else 0 if code is None else 1), out, err
-
-
-def _tracelock(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "COLUMNS"} | (env or {})
-    return subprocess.run(
-        [sys.executable, "-m", "tracelock", "--data-dir", str(data_dir), *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=environ,
-        check=False,
-    )
 
 
 def test_every_command_is_covered() -> None:
@@ -124,7 +113,15 @@ def test_error_text_is_printed_as_it_is(tmp_path: Path, capsys: pytest.CaptureFi
 
 def test_tables_through_a_pipe_are_not_wrapped(tmp_path: Path) -> None:
     sql = "SELECT repeat('x', 150) AS long_value, 'end-of-row' AS last_column"
-    done = _tracelock(tmp_path / "data", "query", sql)
+    environ = {k: v for k, v in os.environ.items() if k != "COLUMNS"}  # pytest exports COLUMNS=80
+    done = subprocess.run(
+        [*TRACELOCK, "--data-dir", str(tmp_path / "data"), "query", sql],
+        capture_output=True,  # a pipe, as in a CI log
+        text=True,
+        timeout=120,
+        env=environ,
+        check=False,
+    )
     assert done.returncode == 0, done.stderr
     row = next(line for line in done.stdout.splitlines() if "xxx" in line)
     assert "x" * 150 in row and "end-of-row" in row
@@ -133,16 +130,13 @@ def test_tables_through_a_pipe_are_not_wrapped(tmp_path: Path) -> None:
 def test_feedback_list(tmp_path: Path) -> None:
     data = tmp_path / "data"
     for kind, value in (("complaint", []), ("rating", ["--value", "4"])):
-        added = _tracelock(data, "feedback", "add", "--trace-id", TRACE, "--kind", kind, *value)
-        assert added.returncode == 0, added.stderr
-    listed = _tracelock(data, "feedback", "list", "--format", "json")
-    assert listed.returncode == 0, listed.stderr
-    rows = json.loads(listed.stdout)
+        run_cli(data, "feedback", "add", "--trace-id", TRACE, "--kind", kind, *value)
+    rows = json.loads(run_cli(data, "feedback", "list", "--format", "json").stdout)
     assert sorted((r["Kind"], r["Value"], r["TraceId"]) for r in rows) == [
         ("complaint", 1.0, TRACE),
         ("rating", 4.0, TRACE),
     ]
-    only = json.loads(_tracelock(data, "feedback", "list", "--kind", "rating", "-f", "json").stdout)
+    only = json.loads(run_cli(data, "feedback", "list", "--kind", "rating", "-f", "json").stdout)
     assert [r["Kind"] for r in only] == ["rating"]
 
 

@@ -7,10 +7,8 @@ The whole loop through a collector subprocess is tests/test_control_plane_loop.p
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -21,8 +19,7 @@ from tracelock.collector import write_api
 from tracelock.collector.serve_http import ServerThread
 from tracelock.collector.write_api import WriteApi
 from tracelock.errors import StoreError
-from tracelock.store import Store, apply_migrations
-from tracelock.store.chdb_store import ChdbStore
+from tracelock.store import Store
 from tracelock.store.remote_store import WRITABLE_TABLES, WRITE_PATH, RemoteStore
 
 TOKEN = "test-admin-token"
@@ -33,19 +30,9 @@ GATE_ROWS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def module_store(chdb_session_dir: Path) -> Iterator[Store]:
-    """One migrated database for the module (migrations cost seconds); each test starts it empty."""
-    database = f"t_{uuid.uuid4().hex[:12]}"
-    store = ChdbStore(chdb_session_dir, database)
-    apply_migrations(store)
-    yield store
-    store.command(f"DROP DATABASE IF EXISTS {database}")
-    store.close()
-
-
 @pytest.fixture
 def store(module_store: Store) -> Store:
+    """The module's database (conftest), emptied: each test starts with no rows."""
     for table in (*WRITABLE_TABLES, "write_requests"):
         module_store.command(f"TRUNCATE TABLE {table}")
     return module_store
