@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from tracelock.collector.receivers.otlp.decode import loads_json
 from tracelock.errors import InputError, PayloadTooLarge
 from tracelock.store import Store
 
@@ -141,6 +140,9 @@ def parse_feedback(
     More than ``max_records`` records is PayloadTooLarge (checked before any record is validated).
     """
     if isinstance(body, bytes | bytearray):
+        # Imported here: `tracelock feedback add` passes parsed records and starts without protobuf.
+        from tracelock.collector.receivers.otlp.decode import loads_json
+
         body = loads_json(bytes(body), max_depth=_MAX_DEPTH)
     items = body.get("feedback") if isinstance(body, Mapping) and "feedback" in body else body
     items = items if isinstance(items, list) else [items]
