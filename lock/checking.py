@@ -15,7 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
-from tracelock.errors import ConfigError, StoreError
+from tracelock.errors import ConfigError
 from tracelock.lock.export import case_records_jsonl
 from tracelock.lock.files import load_lock_dir
 from tracelock.lock.gate import Baseline, GateReport, run_gate
@@ -31,7 +31,6 @@ from tracelock.lock.render import print_report, write_junit, write_markdown
 from tracelock.lock.results import Attempt, attempts_from_run, read_results_file
 from tracelock.lock.runner import run_command
 from tracelock.store import Store
-from tracelock.store.remote_store import RemoteStore
 
 __all__ = ["CheckOptions", "evaluate", "run_check"]
 
@@ -123,16 +122,12 @@ def evaluate(options: CheckOptions, store: _LazyStore | None = None) -> GateRepo
     return report
 
 
-def _record(store: _LazyStore, options: CheckOptions, report: GateReport, console: Console) -> None:
-    """Write lock_results and the locks mirror; a read-only store (a running collector's) is a warning."""
+def _record(store: _LazyStore, options: CheckOptions, report: GateReport) -> None:
+    """Write lock_results and the locks mirror (through a running collector's write API when it owns
+    the chDB directory); a failure is the store's, exit 3, never a silently unrecorded gate run."""
     target = store.get()
-    try:
-        mirror_locks(target, load_lock_dir(options.locks_dir))
-        record_results(target, report, check_run_id=new_check_run_id(), release_tag=options.release)
-    except StoreError as exc:
-        if not isinstance(target, RemoteStore):
-            raise
-        console.print(f"[yellow]gate run not recorded:[/] {exc}", highlight=False, soft_wrap=True)
+    mirror_locks(target, load_lock_dir(options.locks_dir))
+    record_results(target, report, check_run_id=new_check_run_id(), release_tag=options.release)
 
 
 def run_check(options: CheckOptions, *, open_store: Callable[[], Store], console: Console) -> int:
@@ -149,7 +144,7 @@ def run_check(options: CheckOptions, *, open_store: Callable[[], Store], console
         if options.markdown is not None:
             write_markdown(report, options.markdown)
         if options.record:
-            _record(store, options, report, console)
+            _record(store, options, report)
         return report.exit_code
     finally:
         store.close()
