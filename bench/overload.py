@@ -1,10 +1,16 @@
 """Overload soak: measure a real collector's capacity, then send ``--factor`` x that for ``--seconds``.
 
     python bench/overload.py --seconds 60 --factor 3
+    python bench/overload.py --large-request-mib 1,4,11,16 --memory-limit-mib 1024 --seconds 20
 
 Prints the capacity (spans/s, closed loop until written), the answers per phase (gRPC codes, HTTP probe
 codes with Retry-After), baseline and peak RSS of the collector process, how long recovery took, and
 acknowledged / found / lost / duplicates, plus the machine. Exit code 1 on any loss or duplicate.
+
+With ``--large-request-mib`` it sends OTLP/HTTP requests of each size instead (``--concurrency`` senders,
+``--seconds`` each) and prints peak RSS against the memory_limiter's limit_mib and the recovery time
+(tests/soak/large_requests.py); exit code 1 when a peak passes limit_mib by more than 10 % or the
+collector refuses while idle.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "soak"))
 from crash_harness import collector_process
+from large_requests import run_large_requests
 from overload_harness import run_overload
 
 
@@ -29,7 +36,11 @@ def main() -> int:
     parser.add_argument("--spans-per-request", type=int, default=200)
     parser.add_argument("--memory-limit-mib", type=int, default=0, help="memory_limiter cap (0: none)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--large-request-mib", default="", help="comma list of request sizes (MiB)")
+    parser.add_argument("--concurrency", type=int, default=16, help="senders in the large-request mode")
     args = parser.parse_args()
+    if args.large_request_mib:
+        return large_requests(args)
     workdir = Path(tempfile.mkdtemp(prefix="overload-"))
     limiter = f"{{limit_mib: {args.memory_limit_mib}}}" if args.memory_limit_mib else None
     collector = collector_process(
@@ -52,6 +63,29 @@ def main() -> int:
     )
     print("\n".join(report.lines()))
     return 1 if report.lost or report.duplicates else 0
+
+
+def large_requests(args: argparse.Namespace) -> int:
+    limit = args.memory_limit_mib or 1024
+    print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
+    failed = False
+    for size in [float(s) for s in args.large_request_mib.split(",")]:
+        workdir = Path(tempfile.mkdtemp(prefix="overload-large-"))
+        collector = collector_process(workdir, memory_limiter=f"{{limit_mib: {limit}}}")
+        collector.start()
+        try:
+            report = run_large_requests(
+                collector,
+                request_mib=size,
+                concurrency=args.concurrency,
+                seconds=args.seconds,
+                limit_mib=limit,
+            )
+        finally:
+            collector.stop()
+        print(report.line(), flush=True)
+        failed |= report.peak_mib > 1.1 * limit or report.idle_accepted < 10
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from tracelock.collector.component import TracesConsumer
 from tracelock.collector.metrics import CollectorMetrics
+from tracelock.collector.processors.memory_limiter.gate import MemoryGate
 from tracelock.errors import Overloaded
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 
@@ -46,6 +47,8 @@ class Host:
     queued_spans: Callable[[], int] = field(default=lambda: 0)
     #: True while some exporter's writer makes no progress with spans waiting (set by the graph)
     stalled: Callable[[], bool] = field(default=lambda: False)
+    #: room for a request's bytes under every memory_limiter, asked by receivers before decoding
+    memory: MemoryGate = field(default_factory=MemoryGate)
     _stores: dict[StoreSettings, Store] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -44,27 +44,38 @@ def test_three_times_capacity_is_refused_retryably_and_nothing_acknowledged_is_l
     assert report.acknowledged >= capacity.acked_spans + overload.acked_spans, text
 
 
-def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() -> None:
+def test_memory_limiter_refuses_over_the_cap_while_busy_never_a_replay_and_never_while_idle() -> None:
     from tracelock.collector.component import Settings, SpanBatch
+    from tracelock.collector.host import Host
     from tracelock.collector.processors.memory_limiter.config import MemoryLimiterConfig
     from tracelock.collector.processors.memory_limiter.memory_limiter import MemoryLimiter, resident_bytes
     from tracelock.errors import Overloaded
+    from tracelock.store import StoreSettings
 
     assert (resident_bytes() or 0) > 64 << 20  # this pytest process is over a 64 MiB cap
     batch = SpanBatch(bodies=(b"",), span_count=3)
+    host = Host(StoreSettings())
     settings = Settings.create("processor", "memory_limiter")
     tight = MemoryLimiter(settings, MemoryLimiterConfig(limit_mib=64, spike_limit_mib=16))
     roomy = MemoryLimiter(settings, MemoryLimiterConfig(limit_mib=1 << 20))
     for limiter in (tight, roomy):
-        limiter.start(None)  # type: ignore[arg-type]  # the limiter needs nothing from the host
+        limiter.start(host)
     try:
         time.sleep(0.5)
-        refusal = r"memory near its limit of 64 MiB \(refusing above 48 MiB\)"
-        with pytest.raises(Overloaded, match=refusal) as info:
-            tight.consume(batch)
-        assert info.value.retry_after == 1.0
-        assert tight.consume(SpanBatch(bodies=(b"",), span_count=3, replay=True)).span_count == 3
-        assert roomy.consume(batch) is batch
+        # idle (nothing in flight or queued): over the cap, yet admitted - no refusal loop while idle
+        assert tight.consume(batch) is batch
+        with host.memory.reserve(1 << 20):  # a request in flight: now the cap holds
+            time.sleep(0.5)
+            refusal = r"memory near its limit of 64 MiB \(refusing above 48 MiB: resident memory is over"
+            with pytest.raises(Overloaded, match=refusal) as info:
+                tight.consume(batch)
+            assert info.value.retry_after == 1.0
+            with pytest.raises(Overloaded, match=refusal), host.memory.reserve(1 << 20):
+                pass
+            assert tight.consume(SpanBatch(bodies=(b"",), span_count=3, replay=True)).span_count == 3
+            assert roomy.consume(batch) is batch
+        time.sleep(0.5)
+        assert tight.consume(batch) is batch  # idle again: recovered
     finally:
         tight.shutdown()
         roomy.shutdown()
@@ -72,3 +83,30 @@ def test_memory_limiter_refuses_new_exports_over_the_cap_but_never_a_replay() ->
     assert MemoryLimiterConfig(limit_mib=1000, spike_limit_mib=100).refuse_above_mib == 900
     with pytest.raises(ValueError, match=r"spike_limit_mib \(64\) must be below limit_mib \(64\)"):
         MemoryLimiterConfig(limit_mib=64, spike_limit_mib=64)
+
+
+def test_request_bytes_are_counted_before_decoding_and_refused_when_they_would_not_fit() -> None:
+    """A request's reserved bytes, plus what is in flight and the baseline, must fit under the limit."""
+    from tracelock.collector.component import Settings
+    from tracelock.collector.host import Host
+    from tracelock.collector.processors.memory_limiter.config import MemoryLimiterConfig
+    from tracelock.collector.processors.memory_limiter.memory_limiter import MemoryLimiter, resident_bytes
+    from tracelock.errors import Overloaded
+    from tracelock.store import StoreSettings
+
+    host = Host(StoreSettings())
+    rss_mib = (resident_bytes() or 0) >> 20
+    limiter = MemoryLimiter(
+        Settings.create("processor", "memory_limiter"), MemoryLimiterConfig(limit_mib=rss_mib + 200)
+    )
+    limiter.start(host)
+    try:
+        with host.memory.reserve(20 << 20), host.memory.reserve(100 << 20):  # 120 MiB in flight fit
+            with pytest.raises(Overloaded, match=r"MiB with this request"), host.memory.reserve(100 << 20):
+                pass  # 220 MiB would not
+            with host.memory.reserve(10 << 20):
+                pass
+        with host.memory.reserve(300 << 20):  # idle: one request always fits, however large
+            pass
+    finally:
+        limiter.shutdown()

@@ -22,6 +22,7 @@ import asyncio
 import json
 import threading
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from typing import Any
 
 import grpc
@@ -30,7 +31,7 @@ from prometheus_client import Counter
 from pydantic import BaseModel, ConfigDict, Field
 
 from tracelock.collector.security.registry import SECURITY_REGISTRY
-from tracelock.errors import InputError, PayloadTooLarge
+from tracelock.errors import InputError, Overloaded, PayloadTooLarge
 
 __all__ = [
     "ATTRIBUTES_DROPPED",
@@ -161,6 +162,9 @@ class ConcurrencyLimitMiddleware:
        ``body_limit`` bytes (one for all paths, or per path; 413, at once when Content-Length says so).
     2. Then it takes one of ``limit`` export slots (beyond them: 503 + Retry-After) for the route's
        work, which gets the body replayed. Connections that trickle bytes cannot hold the slots.
+
+    With ``reserve_memory`` (the memory limiter's gate) the declared body size is reserved before a
+    byte is read and held until the answer (429 + Retry-After when it does not fit).
     """
 
     def __init__(
@@ -173,6 +177,7 @@ class ConcurrencyLimitMiddleware:
         body_timeout_s: float | None = None,
         max_receiving: int | None = None,
         body_limit: int | Mapping[str, int] | None = None,
+        reserve_memory: Callable[[int], AbstractContextManager[None]] | None = None,
     ) -> None:
         self.app = app
         self._limit = limit
@@ -184,11 +189,12 @@ class ConcurrencyLimitMiddleware:
         self._body_limits = body_limit if isinstance(body_limit, Mapping) else {}
         self._body_limit = None if isinstance(body_limit, Mapping) else body_limit
         self._retry_after = str(retry_after_s).encode()
+        self._reserve_memory = reserve_memory
 
     async def _refuse(self, send: Any, status: int, message: str, *, close: bool = False) -> None:
-        body = json.dumps({"code": 8 if status == 503 else 3, "message": message}).encode()
+        body = json.dumps({"code": 8 if status in (429, 503) else 3, "message": message}).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        if status == 503:
+        if status in (429, 503):
             headers.append((b"retry-after", self._retry_after))
         if close:
             headers.append((b"connection", b"close"))
@@ -230,6 +236,23 @@ class ConcurrencyLimitMiddleware:
             message = f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes"
             await self._refuse(send, 413, message, close=True)
             return
+        if self._reserve_memory is None:
+            await self._receive_and_run(scope, receive, send, limit)
+            return
+        # the memory limiter counts the body's bytes from before it is read until it is answered
+        try:
+            reservation = self._reserve_memory(int(declared) if declared.isdigit() else limit or 0)
+            reservation.__enter__()
+        except Overloaded as exc:
+            REQUESTS_REFUSED.labels("http", "memory").inc()
+            await self._refuse(send, 429, str(exc))
+            return
+        try:
+            await self._receive_and_run(scope, receive, send, limit)
+        finally:
+            reservation.__exit__(None, None, None)
+
+    async def _receive_and_run(self, scope: Any, receive: Any, send: Any, limit: int | None) -> None:
         self._receiving += 1
         try:
             body = await self._read_body(receive, limit)

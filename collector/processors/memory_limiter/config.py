@@ -14,10 +14,8 @@ class MemoryLimiterConfig(BaseModel):
     spike_limit_mib: int = Field(
         0,
         ge=0,
-        description="Headroom kept below limit_mib for work already accepted (a batch write with chDB takes "
-        "~13 KiB per span of send_batch_size): exports are refused from limit_mib - spike_limit_mib on. "
-        "Keep limit_mib - spike_limit_mib well above the RSS after a burst: the allocator keeps what it "
-        "took, and a threshold below that would refuse forever.",
+        description="Headroom kept below limit_mib for what the byte budget does not see (chDB caches, the "
+        "allocator's slack): exports are refused from limit_mib - spike_limit_mib on.",
     )
     check_interval_s: float = Field(0.1, gt=0, le=10, description="How often RSS is read.")
     retry_after_s: float = Field(1.0, gt=0, le=60, description="Retry-After sent with the refusal.")

@@ -12,6 +12,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from tracelock.collector.component import TracesConsumer
 from tracelock.collector.host import Host
+from tracelock.collector.processors.memory_limiter.gate import DECODED_COST
 from tracelock.collector.receivers.otlp.config import GrpcProtocolConfig
 from tracelock.collector.receivers.otlp.decode import Validated, decode_protobuf, validated_body
 from tracelock.collector.receivers.otlp.logs_metrics import LogsAndMetrics
@@ -43,9 +44,10 @@ class GrpcTraceServer:
     def _export(self, body: bytes, context: grpc.ServicerContext) -> bytes:
         try:
             self.consumer.wait_for_room("grpc", context.time_remaining())
-            checked = validated_body(decode_protobuf(body), body, self.config.limits)
-            if checked.span_count:
-                self.consumer.ingest(checked.body, checked.span_count, "grpc")
+            with self.host.memory.reserve(len(body) * (1 + DECODED_COST)):  # before decoding
+                checked = validated_body(decode_protobuf(body), body, self.config.limits)
+                if checked.span_count:
+                    self.consumer.ingest(checked.body, checked.span_count, "grpc")
             if checked.rejected:
                 return response_for(checked).SerializeToString()
             return _OK

@@ -26,6 +26,7 @@ from starlette.routing import Route
 from tracelock.collector.component import TracesConsumer
 from tracelock.collector.feedback import MAX_FEEDBACK_BYTES, ingest_feedback
 from tracelock.collector.host import Host
+from tracelock.collector.processors.memory_limiter.gate import DECODED_COST
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
 from tracelock.collector.receivers.otlp.decode import (
     Validated,
@@ -70,12 +71,13 @@ class HttpTraceServer:
     def _ingest(self, body: bytes, content_type: str, encoding: str) -> Validated:
         self.consumer.wait_for_room("http")
         body = decompress(body, encoding, self.limit)
-        if content_type == _PROTOBUF:
-            checked = validated_body(decode_protobuf(body), body, self.config.limits)
-        else:
-            checked = validated_body(decode_json(body), None, self.config.limits)
-        if checked.span_count:
-            self.consumer.ingest(checked.body, checked.span_count, "http")
+        with self.host.memory.reserve(len(body) * DECODED_COST):  # before decoding
+            if content_type == _PROTOBUF:
+                checked = validated_body(decode_protobuf(body), body, self.config.limits)
+            else:
+                checked = validated_body(decode_json(body), None, self.config.limits)
+            if checked.span_count:
+                self.consumer.ingest(checked.body, checked.span_count, "http")
         return checked
 
     async def export(self, request: Request) -> Response:
@@ -139,6 +141,7 @@ class HttpTraceServer:
             body_timeout_s=self.config.body_read_timeout_s,
             max_receiving=self.config.max_receiving_requests,
             body_limit=body_limits,
+            reserve_memory=self.host.memory.reserve,
         )
         if self.config.auth is not None and self.config.auth.enabled:
             from tracelock.collector.security import BearerAuthMiddleware, BearerTokens
