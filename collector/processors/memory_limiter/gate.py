@@ -12,10 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Protocol
 
-__all__ = ["DECODED_COST", "MemoryBudget", "MemoryGate"]
+__all__ = ["DECODED_COST", "RECEIVED_COST", "MemoryBudget", "MemoryGate"]
+
+#: Resident bytes an HTTP body costs per byte while it is received (its chunks, then the joined body).
+RECEIVED_COST = 2
 
 #: Resident bytes a decoded protobuf request costs per byte while it is parsed, checked and queued
-#: (the bytes, upb's message, a re-serialisation when limits change it); measured by bench/overload.py.
+#: (the bytes, upb's message, a re-serialisation when limits change it); with RECEIVED_COST and the
+#: memory limiter's QUEUED_COST tuned with bench/overload.py --large-request-mib (bench/RESULTS.md).
 DECODED_COST = 3
 
 

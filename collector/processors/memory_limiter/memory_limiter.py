@@ -57,7 +57,7 @@ _M_ARENA_MAX = -8  # mallopt parameter (malloc.h)
 #: the request itself plus what the batch insert into chDB builds from it (bench/overload.py
 #: --large-request-mib: one sender of 11 MiB requests, limiter off, grew RSS by ~1.2 GiB with ~270 MB
 #: of spans queued).
-QUEUED_COST = 5
+QUEUED_COST = 8
 
 
 class MemoryLimiter(Processor):

@@ -26,7 +26,7 @@ from starlette.routing import Route
 from tracelock.collector.component import TracesConsumer
 from tracelock.collector.feedback import MAX_FEEDBACK_BYTES, ingest_feedback
 from tracelock.collector.host import Host
-from tracelock.collector.processors.memory_limiter.gate import DECODED_COST
+from tracelock.collector.processors.memory_limiter.gate import DECODED_COST, RECEIVED_COST
 from tracelock.collector.receivers.otlp.config import HttpProtocolConfig
 from tracelock.collector.receivers.otlp.decode import (
     Validated,
@@ -141,7 +141,7 @@ class HttpTraceServer:
             body_timeout_s=self.config.body_read_timeout_s,
             max_receiving=self.config.max_receiving_requests,
             body_limit=body_limits,
-            reserve_memory=self.host.memory.reserve,
+            reserve_memory=lambda nbytes: self.host.memory.reserve(nbytes * RECEIVED_COST),
         )
         if self.config.auth is not None and self.config.auth.enabled:
             from tracelock.collector.security import BearerAuthMiddleware, BearerTokens
