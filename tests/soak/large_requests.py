@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import httpx
 from crash_harness import CollectorProcess
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from overload_harness import RssSampler, rss_kib, wait_idle
+from overload_harness import RssSampler, codes_text, rss_kib, wait_idle
 
 __all__ = ["LargeRequestReport", "large_request", "run_large_requests"]
 
@@ -53,11 +53,11 @@ class LargeRequestReport:
     idle_accepted: int = 0
 
     def line(self) -> str:
-        codes = " ".join(f"{k}={v}" for k, v in sorted(self.codes.items()))
+        ratio = self.peak_mib / self.limit_mib
         return (
             f"request={self.request_mib:g} MiB x{self.concurrency}: baseline {self.baseline_mib:.0f} MiB, "
-            f"peak RSS {self.peak_mib:.0f} MiB = {self.peak_mib / self.limit_mib:.2f} x limit_mib "
-            f"{self.limit_mib}; answers [{codes}]; recovery {self.recovery_s:.1f} s; "
+            f"peak RSS {self.peak_mib:.0f} MiB = {ratio:.2f} x limit_mib {self.limit_mib}; "
+            f"answers [{codes_text(self.codes)}]; recovery {self.recovery_s:.1f} s; "
             f"idle exports accepted {self.idle_accepted}/10"
         )
 

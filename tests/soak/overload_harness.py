@@ -20,7 +20,7 @@ import httpx
 from crash_harness import CollectorProcess, stored_span_counts
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-__all__ = ["OverloadReport", "RssSampler", "make_requests", "rss_kib", "run_overload"]
+__all__ = ["OverloadReport", "RssSampler", "codes_text", "make_requests", "rss_kib", "run_overload"]
 
 _METHOD = "/opentelemetry.proto.collector.trace.v1.TraceService/Export"
 SERVICE = "overload"
@@ -86,6 +86,11 @@ def make_requests(count: int, spans: int, rng: random.Random) -> list[tuple[byte
     return out
 
 
+def codes_text(codes: Counter) -> str:
+    """``A=3, B=1``: answers by code, sorted."""
+    return ", ".join(f"{k}={v}" for k, v in sorted(codes.items()))
+
+
 @dataclass
 class PhaseResult:
     name: str
@@ -96,10 +101,9 @@ class PhaseResult:
     retry_after_seen: int = 0
 
     def line(self) -> str:
-        codes = ", ".join(f"{k}={v}" for k, v in sorted(self.codes.items()))
         return (
             f"{self.name}: {self.seconds:.1f}s requests={self.requests} acked_spans={self.acked_spans} "
-            f"[{codes}] retry_after={self.retry_after_seen}"
+            f"[{codes_text(self.codes)}] retry_after={self.retry_after_seen}"
         )
 
 
