@@ -234,7 +234,7 @@ class ConcurrencyLimitMiddleware:
         declared = dict(scope.get("headers", ())).get(b"content-length", b"")
         if limit is not None and declared.isdigit() and int(declared) > limit:
             message = f"request body of {int(declared)} bytes exceeds the limit of {limit} bytes"
-            await self._refuse(send, 413, message, close=True)
+            await self._refuse(send, 413, message)  # uvicorn discards the body as it arrives
             return
         if self._reserve_memory is None:
             await self._receive_and_run(scope, receive, send, limit)
@@ -262,7 +262,7 @@ class ConcurrencyLimitMiddleware:
             await self._refuse(send, 408, message, close=True)
             return
         except PayloadTooLarge as exc:
-            await self._refuse(send, 413, str(exc), close=True)
+            await self._refuse(send, 413, str(exc))
             return
         finally:
             self._receiving -= 1
