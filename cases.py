@@ -22,7 +22,7 @@ from __future__ import annotations
 import functools
 import inspect
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ __all__ = [
     "case_schema",
     "cases_jsonl",
     "check_case",
+    "json_lines",
     "make_case",
     "read_cases",
     "read_cases_file",
@@ -140,18 +141,22 @@ def check_case(obj: Any, where: str) -> dict[str, Any]:
     return case
 
 
-def read_cases(lines: Iterable[str], source: str) -> list[dict[str, Any]]:
-    """Cases from JSONL lines (blank lines skipped); InputError names ``source:line`` and the field."""
-    cases = []
+def json_lines(
+    lines: Iterable[str], source: str, error: type[InputError] = InputError
+) -> Iterator[tuple[str, Any]]:
+    """(``source:line``, value) of each non-blank JSONL line; ``error`` names a line that is not JSON."""
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         try:
-            obj = json.loads(line)
+            yield f"{source}:{number}", json.loads(line)
         except json.JSONDecodeError as exc:
-            raise InputError(f"{source}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        cases.append(check_case(obj, f"{source}:{number}"))
-    return cases
+            raise error(f"{source}:{number}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+
+
+def read_cases(lines: Iterable[str], source: str) -> list[dict[str, Any]]:
+    """Cases from JSONL lines (blank lines skipped); InputError names ``source:line`` and the field."""
+    return [check_case(obj, where) for where, obj in json_lines(lines, source)]
 
 
 def read_cases_file(path: Path) -> list[dict[str, Any]]:

@@ -92,6 +92,15 @@ def runs_command(
     print_rows(result.columns, result.rows, fmt, title="eval runs")
 
 
+def _write_json(document: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(to_json_value(document), ensure_ascii=False, indent=2) + "\n")
+
+
+def _say(text: str) -> None:
+    """One plain line (data such as run ids is never read as rich markup)."""
+    console.print(escape(text), highlight=False, soft_wrap=True)
+
+
 def _short(value: Any, width: int = 60) -> str:
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
     return text if len(text) <= width else text[: width - 1] + "…"
@@ -116,14 +125,11 @@ def show_command(
     with get_context(ctx).open_store() as store:
         run = show_run(store, run_id)
     if fmt is ShowFormat.json:
-        sys.stdout.write(json.dumps(to_json_value(run.as_dict()), ensure_ascii=False, indent=2) + "\n")
+        _write_json(run.as_dict())
         return
     keys = ", ".join(f"{k}={v}" for k, v in run.keys.items()) or "no keys"
-    console.print(
-        escape(f"run {run.run_id}: {', '.join(run.datasets)} ({keys}); {len(run.cases)} cases, "
-               f"{run.attempts} attempts, pass rate {run.pass_rate:.1%}"),
-        highlight=False, soft_wrap=True,
-    )  # fmt: skip
+    _say(f"run {run.run_id}: {', '.join(run.datasets)} ({keys}); {len(run.cases)} cases, "
+         f"{run.attempts} attempts, pass rate {run.pass_rate:.1%}")  # fmt: skip
     rows = [
         (c.dataset, c.case_id, f"{c.passes}/{c.attempts}", f"{c.score:.2f}",
          ", ".join(f"{n}={v:.2f}" for n in sorted(c.scorer_sums) if (v := c.scorer(n)) is not None),
@@ -155,14 +161,11 @@ def compare_command(
     with get_context(ctx).open_store() as store:
         diff = compare_runs(store, base, candidate)
     if fmt is ShowFormat.json:
-        sys.stdout.write(json.dumps(to_json_value(diff.as_dict()), ensure_ascii=False, indent=2) + "\n")
+        _write_json(diff.as_dict())
         return
     counts = ", ".join(f"{n} {s}" for s, n in diff.as_dict()["counts"].items() if n)
-    console.print(
-        escape(f"{base} → {candidate}: pass rate {diff.base.pass_rate:.1%} → {diff.candidate.pass_rate:.1%}; "
-               f"{counts or 'no cases'}"),
-        highlight=False, soft_wrap=True,
-    )  # fmt: skip
+    _say(f"{base} → {candidate}: pass rate {diff.base.pass_rate:.1%} → {diff.candidate.pass_rate:.1%}; "
+         f"{counts or 'no cases'}")  # fmt: skip
     scorers = [
         (
             name,

@@ -6,13 +6,13 @@ JSONL a user command writes (``--runner``; see :mod:`tracelock.lock.runner`).
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tracelock.cases import json_lines
 from tracelock.errors import ResultsError
 from tracelock.lock.model import normalize_version
 from tracelock.store import Store
@@ -116,18 +116,7 @@ def _attempt(record: Any, where: str) -> Attempt:
 
 def parse_results(lines: Iterable[str], source: str) -> list[Attempt]:
     """Parse results JSONL; blank lines are skipped, anything else malformed names ``source:line``."""
-    attempts = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ResultsError(
-                f"{source}:{number}: not valid JSON ({exc.msg} at column {exc.colno})"
-            ) from None
-        attempts.append(_attempt(record, f"{source}:{number}"))
-    return attempts
+    return [_attempt(record, where) for where, record in json_lines(lines, source, ResultsError)]
 
 
 def read_results_file(path: Path) -> list[Attempt]:

@@ -102,3 +102,17 @@ def module_store(chdb_session_dir: Path) -> Iterator[Store]:
     """A migrated chDB store on a fresh database shared by one test module (migrations cost seconds)."""
     with _store_on_fresh_database("chdb", chdb_session_dir, migrate=True) as store:
         yield store
+
+
+@pytest.fixture
+def store_provider(store: Store) -> Iterator[Any]:
+    """An OTel SDK TracerProvider whose spans land in ``store`` as the collector writes them."""
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    from tracelock.demo.sink import StoreSpanExporter
+
+    tp = TracerProvider()
+    tp.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
+    yield tp
+    tp.shutdown()

@@ -13,19 +13,16 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from tracelock.cases import check_case, read_cases
 from tracelock.collector.feedback import parse_feedback, store_feedback
 from tracelock.collector.load import load_request
-from tracelock.demo.sink import StoreSpanExporter
 from tracelock.errors import InputError
 from tracelock.evals import Case, Dataset, EvalOutput, run_eval
 from tracelock.lock.export import case_records_jsonl
@@ -171,11 +168,8 @@ def test_check_case_returns_the_case_format() -> None:
 
 
 @pytest.fixture
-def provider(store: Store) -> Iterator[TracerProvider]:
-    tp = TracerProvider()
-    tp.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
-    yield tp
-    tp.shutdown()
+def provider(store_provider: TracerProvider) -> TracerProvider:
+    return store_provider
 
 
 def test_run_eval_records_expected_artifacts_and_the_task_spans_signals(

@@ -3,14 +3,11 @@ the schema's materialized views turn those spans (and other tools' evaluation ev
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
-from tracelock.demo.sink import StoreSpanExporter
 from tracelock.evals import Case, Dataset, EvalOutput, Score, judge, run_eval
 from tracelock.store import Store
 
@@ -30,11 +27,8 @@ DATASET = Dataset(
 
 
 @pytest.fixture
-def provider(store: Store) -> Iterator[TracerProvider]:
-    tp = TracerProvider()
-    tp.add_span_processor(SimpleSpanProcessor(StoreSpanExporter(store)))
-    yield tp
-    tp.shutdown()
+def provider(store_provider: TracerProvider) -> TracerProvider:
+    return store_provider
 
 
 def records(store: Store) -> list[dict[str, Any]]:

@@ -8,7 +8,6 @@ Checked failing on a11d664: no ``lock add --prompt``, no ``prompt`` in the lock 
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +22,9 @@ from tracelock.processors import ProblemLog, prompt_hash
 from tracelock.processors.context import build_keys
 from tracelock.store import Store, apply_migrations, load_migrations
 from tracelock.store.schema import cluster_statements
+
+sys.path.insert(0, str(Path(__file__).parent))
+from test_case_format import _tracelock
 
 SETUP = """
 import sys
@@ -84,17 +86,6 @@ def test_the_migration_adds_the_columns_to_an_older_schema(bare_store: Store) ->
     ddl = "\n".join(cluster_statements("prod"))
     assert "ALTER TABLE lock_results_local ON CLUSTER 'prod'" in ddl
     assert "ALTER TABLE lock_results ON CLUSTER 'prod'" in ddl
-
-
-def _tracelock(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "tracelock", "--data-dir", "data", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=dict(os.environ, COLUMNS="200"),
-    )
 
 
 def test_lock_check_says_when_the_prompt_changed_since_the_last_passing_run(tmp_path: Path) -> None:
