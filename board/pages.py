@@ -20,6 +20,7 @@ from tracelock.board.render import page_url, svg
 from tracelock.errors import ConfigError, InputError
 from tracelock.report import coverage_report, divergence_report
 from tracelock.report.dimensions import Dimension, parse_assignments
+from tracelock.report.divergence import ATTENTION
 from tracelock.report.html import timeline_series
 from tracelock.report.render import divergence_columns, divergence_findings
 from tracelock.report.svg import DeltaBar, count_bars, delta_bars, line_chart
@@ -145,7 +146,8 @@ def divergence(board: Board, request: Request) -> PageResult | Response:
             {
                 "cells": divergence_columns(s),
                 "flags": s.flags,
-                "diverges": "diverges" in s.flags,
+                "diverges": s.flagged,  # diverges or blind_spot: the slice needs a look
+                "attention": " ".join(f for f in s.flags if f in ATTENTION),
                 "traces_url": page_url("/traces", where=[candidate_text, *sliced], feedback="bad", **span),
                 "evals_url": page_url("/evals/cases", where=[candidate_text, *sliced]),
                 "examples": s.examples(),
