@@ -9,12 +9,13 @@ reports it.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from tracelock.semconv.model import Alias, Expander
+from tracelock.semconv.model import Alias, Expander, LabelSource
 
-__all__ = ["ALIASES", "EXPANDERS", "VALUE_NORMALIZERS"]
+__all__ = ["ALIASES", "EXPANDERS", "LABEL_SOURCES", "VALUE_NORMALIZERS"]
 
 # ---- value converters -------------------------------------------------------------------------------
 
@@ -85,19 +86,20 @@ def provider_value(value: Any) -> Any:
     return _PROVIDER_VALUES.get(value.strip().lower(), value)
 
 
-def mime_to_output_type(value: Any) -> Any:
-    """OpenInference ``output.mime_type`` -> ``gen_ai.output.type``."""
-    if not isinstance(value, str):
+def json_text(value: Any) -> Any:
+    """A JSON-encoded scalar as its plain text: Langfuse SDKs ``json.dumps`` metadata values, so a tier
+    arrives as ``"enterprise"`` (quotes included) and a count as ``3``. Objects, arrays, ``null`` and
+    text that is not JSON are returned unchanged."""
+    if not isinstance(value, str) or not (value[:1] in ('"', "t", "f") or value[:1].isdigit()):
         return value
-    mime = value.split(";", 1)[0].strip().lower()
-    if mime == "application/json" or mime.endswith("+json"):
-        return "json"
-    if mime.startswith("text/"):
-        return "text"
-    if mime.startswith("image/"):
-        return "image"
-    if mime.startswith("audio/"):
-        return "speech"
+    try:
+        decoded = json.loads(value)
+    except ValueError:
+        return value
+    if isinstance(decoded, bool):
+        return "true" if decoded else "false"
+    if isinstance(decoded, str):
+        return decoded
     return value
 
 
@@ -176,19 +178,83 @@ _LABEL_CANONICAL = {
     "language": "tracelock.language",
     "customer_tier": "tracelock.customer.tier",
 }
+#: Bounds on the labels one span's foreign metadata may add (the rest is counted, not stored).
+MAX_FOREIGN_LABELS = 32
+MAX_LABEL_VALUE_CHARS = 256
+_LABEL_NAME_CHARS = 100
+LABELS_DROPPED = "tracelock.labels.dropped"
+
+
+def _label_text(value: Any) -> str | None:
+    """A metadata value as label text: scalars as their text, anything else as compact JSON."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (str, int, float)):
+        return str(value)
+    return json.dumps(value, separators=(",", ":"), sort_keys=True, default=str)
+
+
+def bounded_labels(items: Mapping[str, Any]) -> dict[str, Any]:
+    """``{name: value}`` of foreign metadata -> ``tracelock.label.<name>`` keys, at most
+    :data:`MAX_FOREIGN_LABELS` of them with values of at most :data:`MAX_LABEL_VALUE_CHARS`; what does not
+    fit (or has an unusable name) is counted in ``tracelock.labels.dropped``."""
+    out: dict[str, Any] = {}
+    dropped = 0
+    for name, value in items.items():
+        text = _label_text(value)
+        if text is None:
+            continue
+        usable = 0 < len(name) <= _LABEL_NAME_CHARS and _LABEL_NAME.fullmatch(name) is not None
+        if not usable or len(text) > MAX_LABEL_VALUE_CHARS or len(out) >= MAX_FOREIGN_LABELS:
+            dropped += 1
+            continue
+        out["tracelock.label." + name] = text
+    if dropped:
+        out[LABELS_DROPPED] = dropped
+    return out
+
+
+_LABEL_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 
 def expand_label_metadata(value: Any) -> dict[str, Any]:
-    """A metadata JSON object (OpenInference ``metadata``, Langfuse ``*.metadata``): the task labels in it."""
+    """A metadata JSON object (OpenInference ``metadata``, Langfuse ``*.metadata``): the task labels in it
+    become their keys, every other member a ``tracelock.label.*`` label (bounded by the caller,
+    :func:`tracelock.semconv.normalize_attributes`, over all of a span's foreign labels)."""
     obj = _json_object(value)
     if not obj:
         return {}
-    return {_LABEL_CANONICAL[k]: obj[k] for k in LABEL_SHORT_NAMES if isinstance(obj.get(k), str)}
+    out: dict[str, Any] = {}
+    foreign: dict[str, Any] = {}
+    for name, member in obj.items():
+        if name in _LABEL_CANONICAL and isinstance(member, str):
+            out[_LABEL_CANONICAL[name]] = member
+        elif name not in _LABEL_CANONICAL and name not in _KEYED_METADATA:
+            foreign[name] = member
+    for name, canonical in _KEYED_METADATA.items():
+        if isinstance(obj.get(name), str):
+            out[canonical] = obj[name]
+    return out | {"tracelock.label." + name: member for name, member in foreign.items()}
+
+
+# metadata members that are keys of their own, not labels
+_KEYED_METADATA = {"session_id": "session.id", "user_id": "user.id"}
+
+
+def expand_invocation_model(value: Any) -> dict[str, Any]:
+    """OpenInference ``llm.invocation_parameters`` (the request's parameters as JSON): its ``model`` is
+    what the application asked for (``llm.model_name`` is what answered)."""
+    obj = _json_object(value)
+    model = obj.get("model") if obj else None
+    return {"gen_ai.request.model": model} if isinstance(model, str) and model else {}
 
 
 # ---- the table -----------------------------------------------------------------------------------------
 
 _OI, _TL, _LF, _DEP, _VAI = "openinference", "openllmetry", "langfuse", "otel-deprecated", "vercel-ai-sdk"
+_RAW = "read as a fallback only: the source's own shape, not GenAI messages"
 
 
 def _label_aliases() -> list[Alias]:
@@ -197,18 +263,23 @@ def _label_aliases() -> list[Alias]:
         canonical = _LABEL_CANONICAL[short]
         out += [
             Alias(f"traceloop.association.properties.{short}", canonical, _TL),
-            Alias(f"langfuse.observation.metadata.{short}", canonical, _LF),
-            Alias(f"langfuse.trace.metadata.{short}", canonical, _LF),
+            Alias(f"langfuse.observation.metadata.{short}", canonical, _LF, json_text),
+            Alias(f"langfuse.trace.metadata.{short}", canonical, _LF, json_text),
         ]
     return out
 
 
 ALIASES: tuple[Alias, ...] = (
-    Alias("llm.model_name", "gen_ai.request.model", _OI),
     Alias("llm.request.model_name", "gen_ai.request.model", _OI, note="OpenInference main, unreleased"),
     Alias("langfuse.observation.model.name", "gen_ai.request.model", _LF),
     Alias("ai.model.id", "gen_ai.request.model", _VAI),
     Alias("llm.response.model_name", "gen_ai.response.model", _OI, note="OpenInference main, unreleased"),
+    Alias(
+        "llm.model_name",
+        "gen_ai.response.model",
+        _OI,
+        note="the instrumentors set it from the response; the request model is in llm.invocation_parameters",
+    ),
     Alias("llm.response.model", "gen_ai.response.model", "legacy"),
     Alias("gen_ai.system", "gen_ai.provider.name", _DEP, provider_value, "also OpenLLMetry legacy packages"),
     Alias("llm.system", "gen_ai.provider.name", _OI, provider_value, "AI product; llm.provider = host"),
@@ -222,7 +293,6 @@ ALIASES: tuple[Alias, ...] = (
     Alias("langfuse.prompt.version", "gen_ai.prompt.version", _LF, to_text),
     Alias("langfuse.experiment.dataset.id", "tracelock.dataset.id", _LF),
     *_label_aliases(),
-    Alias("output.mime_type", "gen_ai.output.type", _OI, mime_to_output_type),
     Alias("gen_ai.openai.request.response_format", "gen_ai.output.type", _DEP, response_format_output_type),
     Alias("llm.token_count.prompt", "gen_ai.usage.input_tokens", _OI, to_int),
     Alias("gen_ai.usage.prompt_tokens", "gen_ai.usage.input_tokens", _DEP, to_int, "OpenLLMetry legacy too"),
@@ -236,23 +306,40 @@ ALIASES: tuple[Alias, ...] = (
     ),
     Alias("langfuse.experiment.id", "tracelock.eval.run_id", _LF),
     Alias("langfuse.experiment.item.id", "tracelock.eval.case_id", _LF),
-    Alias("input.value", "gen_ai.input.messages", _OI),
-    Alias("langfuse.observation.input", "gen_ai.input.messages", _LF),
-    Alias("traceloop.entity.input", "gen_ai.input.messages", _TL),
-    Alias("output.value", "gen_ai.output.messages", _OI),
-    Alias("langfuse.observation.output", "gen_ai.output.messages", _LF),
-    Alias("traceloop.entity.output", "gen_ai.output.messages", _TL),
+    Alias("langfuse.session.id", "session.id", _LF, note="compat name; current SDKs send session.id"),
+    Alias("traceloop.association.properties.session_id", "session.id", _TL),
+    Alias("langfuse.user.id", "user.id", _LF, note="compat name; current SDKs send user.id"),
+    Alias("traceloop.association.properties.user_id", "user.id", _TL),
+    # Content: read as a fallback where a message body is wanted, never copied (large, other shapes:
+    # input.value is the raw request JSON or text, not GenAI messages).
+    Alias("input.value", "gen_ai.input.messages", _OI, copy=False, note=_RAW),
+    Alias("langfuse.observation.input", "gen_ai.input.messages", _LF, copy=False, note=_RAW),
+    Alias("traceloop.entity.input", "gen_ai.input.messages", _TL, copy=False, note=_RAW),
+    Alias("output.value", "gen_ai.output.messages", _OI, copy=False, note=_RAW),
+    Alias("langfuse.observation.output", "gen_ai.output.messages", _LF, copy=False, note=_RAW),
+    Alias("traceloop.entity.output", "gen_ai.output.messages", _TL, copy=False, note=_RAW),
 )
 
 _USAGE = ("gen_ai.usage.input_tokens", "gen_ai.usage.output_tokens")
-_LABELS = tuple(_LABEL_CANONICAL.values())
+_META = (*_LABEL_CANONICAL.values(), *_KEYED_METADATA.values(), LABELS_DROPPED)
 
 EXPANDERS: tuple[Expander, ...] = (
     Expander("langfuse.observation.usage_details", _LF, expand_usage_details, _USAGE),
     Expander("langfuse.observation.cost_details", _LF, expand_cost_details, ("tracelock.cost.usd",)),
-    Expander("metadata", _OI, expand_label_metadata, _LABELS, "JSON object; task labels only"),
-    Expander("langfuse.trace.metadata", _LF, expand_label_metadata, _LABELS, "JSON object form"),
-    Expander("langfuse.observation.metadata", _LF, expand_label_metadata, _LABELS, "JSON object form"),
+    Expander("metadata", _OI, expand_label_metadata, _META, "JSON object; other members become labels"),
+    Expander("langfuse.trace.metadata", _LF, expand_label_metadata, _META, "JSON object form"),
+    Expander("langfuse.observation.metadata", _LF, expand_label_metadata, _META, "JSON object form"),
+    Expander(
+        "llm.invocation_parameters", _OI, expand_invocation_model, ("gen_ai.request.model",), "its model"
+    ),
+)
+
+#: Attribute-name prefixes whose every other key is a foreign label: ``<prefix><name>`` ->
+#: ``tracelock.label.<name>`` (the names the aliases above map to keys are not labels).
+LABEL_SOURCES: tuple[LabelSource, ...] = (
+    LabelSource("langfuse.trace.metadata.", _LF, json_text),
+    LabelSource("langfuse.observation.metadata.", _LF, json_text),
+    LabelSource("traceloop.association.properties.", _TL),
 )
 
 # Applied to every value of the key, whatever name it came under (canonical included).

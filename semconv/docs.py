@@ -27,6 +27,10 @@ _TITLES = {
         "Outcome signals",
         "How it went. Latency is the span's own duration (`Duration`).",
     ),
+    Category.IDENTITY: (
+        "Identity keys",
+        "Who asked: the session and the user, for joining complaints and feedback to traces.",
+    ),
     Category.EVAL_KEY: ("Eval keys", "Which eval attempt produced the span; set by `eval_context(...)`."),
     Category.META: (
         "Reading spans",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from tracelock.semconv.aliases import ALIASES, EXPANDERS, VALUE_NORMALIZERS
+from tracelock.semconv.aliases import ALIASES, EXPANDERS, LABEL_SOURCES, VALUE_NORMALIZERS
 from tracelock.semconv.model import Category, Key
 from tracelock.semconv.registry import KEYS, LABEL_PREFIX
 
@@ -24,6 +24,8 @@ __all__ = [
     "EXPANDER_FUNCS",
     "KEY_BY_NAME",
     "KEY_BY_SHORT",
+    "LABEL_PREFIXES",
+    "READ_FALLBACKS",
     "OUTCOME_SIGNALS",
     "SOURCE_NAMES",
     "TASK_LABELS",
@@ -39,7 +41,13 @@ KEY_BY_SHORT: dict[str, Key] = {k.short: k for k in KEYS if not k.prefix}
 CANONICAL_NAMES: frozenset[str] = frozenset(KEY_BY_NAME)
 _LABEL_KEY = next(k for k in KEYS if k.prefix and k.name == LABEL_PREFIX)
 
-ALIAS_TO_CANONICAL: dict[str, str] = {a.name: a.canonical for a in ALIASES}
+#: aliases copied to their canonical key at ingest (content fallbacks, ``copy=False``, are not)
+ALIAS_TO_CANONICAL: dict[str, str] = {a.name: a.canonical for a in ALIASES if a.copy}
+#: canonical key -> every attribute a reader may fall back to, in precedence order (content included)
+READ_FALLBACKS: dict[str, tuple[str, ...]] = {}
+for _alias in ALIASES:
+    READ_FALLBACKS[_alias.canonical] = (*READ_FALLBACKS.get(_alias.canonical, ()), _alias.name)
+LABEL_PREFIXES: tuple[str, ...] = tuple(s.prefix for s in LABEL_SOURCES)
 ALIAS_CONVERTERS: dict[str, Callable[[Any], Any]] = {a.name: a.convert for a in ALIASES if a.convert}
 EXPANDER_FUNCS: dict[str, Callable[[Any], Any]] = {e.name: e.expand for e in EXPANDERS}
 # precedence when several sources give one key: lower wins; the canonical name itself is -1

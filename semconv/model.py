@@ -17,7 +17,9 @@ __all__ = [
     "Category",
     "Conflict",
     "Expander",
+    "Fold",
     "Key",
+    "LabelSource",
     "Side",
     "ValueType",
     "Violation",
@@ -49,7 +51,24 @@ class Category(str, enum.Enum):
     TASK_LABEL = "task_label"
     OUTCOME_SIGNAL = "outcome_signal"
     EVAL_KEY = "eval_key"
+    IDENTITY = "identity"  # session and user: who asked (high cardinality, not a report dimension)
     META = "meta"  # origin, operation, content: needed to read spans, not a join dimension
+
+
+class Fold(str, enum.Enum):
+    """How ``trace_summaries`` folds a key's column over the spans of one trace.
+
+    LLM_* folds read only the trace's LLM-operation spans (``OperationKind = 'llm'``): a RAG trace's
+    embedding call must not become the trace's model, nor add its tokens to the chat tokens.
+    """
+
+    MIN = "min"  # origin: 'eval' < 'live', so any eval span makes the trace eval
+    MAX = "max"  # any span that has the key (a span without it gives '' and loses)
+    LLM_MAX = "llm_max"
+    LLM_SUM = "llm_sum"
+    SUM = "sum"
+    LARGEST = "largest"  # max of a number
+    COUNT = "count"  # spans where a flag is set
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +79,10 @@ class Key:
     the ``labels``/``keys`` objects of eval JSONL). ``allowed`` is a closed set of values (enforced);
     ``pattern`` a regular expression the string form must match; ``examples`` are illustrative only.
     ``prefix`` marks a family of keys (``tracelock.label.<name>``): ``name`` is then the prefix.
+
+    Storage facts: ``column`` is the ``otel_traces`` MATERIALIZED column holding the key (the same name
+    in ``trace_summaries`` and ``eval_records``, unless ``summary_column`` says otherwise) and ``fold`` how
+    a trace summary combines it; :mod:`tracelock.semconv.columns` renders the DDL from them.
     """
 
     name: str
@@ -74,6 +97,9 @@ class Key:
     unit: str | None = None
     prefix: bool = False
     source: str = "tracelock"  # "otel" when the name is an OTel semantic convention
+    column: str | None = None
+    fold: Fold | None = None
+    summary_column: str | None = None
 
     def check(self, value: Any, name: str | None = None) -> Violation | None:
         """Return what is wrong with ``value`` for this key, or None when it is acceptable.
@@ -115,6 +141,17 @@ class Alias:
     source: str
     convert: Callable[[Any], Any] | None = None
     note: str = ""
+    copy: bool = True  # False: readers fall back to it, ingest never copies it (large content)
+
+
+@dataclass(frozen=True, slots=True)
+class LabelSource:
+    """A prefix under which a convention puts free-form metadata: ``<prefix><name>`` becomes the label
+    ``tracelock.label.<name>`` (``convert`` decodes the value, e.g. Langfuse's JSON-quoted strings)."""
+
+    prefix: str
+    source: str
+    convert: Callable[[Any], Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)

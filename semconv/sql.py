@@ -2,7 +2,7 @@
 
 The collector renames aliases while ClickHouse parses a batch (attribute values are text there). A
 rename alone is right for most aliases, but a few carry values in another form (``gen_ai.system =
-"Anthropic"``, ``output.mime_type = "application/json"``); :func:`value_sql` gives the expression that
+"Anthropic"``, Langfuse's JSON-quoted metadata ``"\"enterprise\""``); :func:`value_sql` gives the expression that
 turns such a value into the canonical form, the same as the Python converter in
 :mod:`tracelock.semconv.aliases` (a test runs both on real chDB).
 """
@@ -14,7 +14,7 @@ from typing import Any
 
 from tracelock.semconv.aliases import (
     _PROVIDER_VALUES,
-    mime_to_output_type,
+    json_text,
     provider_value,
     response_format_output_type,
 )
@@ -33,13 +33,8 @@ def _provider_sql(v: str) -> str:
     return f"transform(lower(trimBoth({v})), [{keys}], [{values}], {v})"
 
 
-def _mime_sql(v: str) -> str:
-    m = f"lower(trimBoth(splitByChar(';', {v})[1]))"
-    return (
-        f"multiIf({m} = 'application/json' OR endsWith({m}, '+json'), 'json', "
-        f"startsWith({m}, 'text/'), 'text', startsWith({m}, 'image/'), 'image', "
-        f"startsWith({m}, 'audio/'), 'speech', {v})"
-    )
+def _json_text_sql(v: str) -> str:
+    return f"if(startsWith({v}, '\"') AND isValidJSON({v}), JSONExtractString({v}), {v})"
 
 
 def _response_format_sql(v: str) -> str:
@@ -50,7 +45,7 @@ def _response_format_sql(v: str) -> str:
 # converters that change the *text* of a value; to_text/to_int/to_float are identities on text
 _SQL: dict[Callable[..., Any], Callable[[str], str]] = {
     provider_value: _provider_sql,
-    mime_to_output_type: _mime_sql,
+    json_text: _json_text_sql,
     response_format_output_type: _response_format_sql,
 }
 
