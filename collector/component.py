@@ -63,15 +63,19 @@ ConfigT = TypeVar("ConfigT", bound=BaseModel)
 class AttributeRewrite:
     """What ClickHouse does to attributes while it parses a batch: the normalise step, as data.
 
-    ``aliases`` maps a non-canonical attribute name to its canonical key in priority order: the
-    canonical key present on a span always wins, then the first alias listed. ``max_value_chars``
-    truncates every attribute value; ``stamp_origin`` sets ``tracelock.origin`` (resource value, else
+    ``aliases`` maps a non-canonical attribute name to its canonical key in priority order: the alias
+    stays and its value is copied to the canonical key; the canonical key present on a span always wins,
+    then the first alias listed. ``max_value_chars`` truncates every attribute value (the span names
+    them in ``tracelock.truncated``); ``stamp_origin`` sets ``tracelock.origin`` (resource value, else
     ``eval`` when a ``tracelock.eval.*`` key is present, else ``live``) on spans that lack it.
+    ``prices`` is (model or model prefix, USD per input token, USD per output token), longest first:
+    spans with tokens and no ``tracelock.cost.usd`` get the cost from it.
     """
 
     aliases: Mapping[str, str] = field(default_factory=dict)
     max_value_chars: int = 65536
     stamp_origin: bool = True
+    prices: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)

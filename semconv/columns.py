@@ -108,7 +108,10 @@ _EXPANDER_SQL: dict[str, tuple[tuple[str, Callable[[str], str]], ...]] = {
         ("langfuse.observation.usage_details", _first_member(("input", "input_tokens", "prompt_tokens"))),
     ),
     "gen_ai.usage.output_tokens": (
-        ("langfuse.observation.usage_details", _first_member(("output", "output_tokens", "completion_tokens"))),
+        (
+            "langfuse.observation.usage_details",
+            _first_member(("output", "output_tokens", "completion_tokens")),
+        ),
     ),
     "tracelock.cost.usd": (("langfuse.observation.cost_details", _cost_total),),
     **{
@@ -182,7 +185,9 @@ def _span_column(key: Key) -> SpanColumn:
     if key.type is ValueType.INT:
         return SpanColumn(key.column, key.name, "UInt64", f"toUInt64OrZero({_text_expression(key)})", comment)
     if key.type is ValueType.FLOAT:
-        return SpanColumn(key.column, key.name, "Float64", f"toFloat64OrZero({_text_expression(key)})", comment)
+        return SpanColumn(
+            key.column, key.name, "Float64", f"toFloat64OrZero({_text_expression(key)})", comment
+        )
     kind = "String" if key.category is Category.IDENTITY else "LowCardinality(String)"
     return SpanColumn(key.column, key.name, kind, _text_expression(key), comment)
 
@@ -208,7 +213,8 @@ _OPERATION_KINDS = (
 
 def _operation_kind() -> SpanColumn:
     branches = [
-        f"{' OR '.join(_is(attr, values) for attr, values in tests)}, {_q(kind)}" for kind, tests in _OPERATION_KINDS
+        f"{' OR '.join(_is(attr, values) for attr, values in tests)}, {_q(kind)}"
+        for kind, tests in _OPERATION_KINDS
     ]
     model_or_tokens = "RequestModel != '' OR ResponseModel != '' OR InputTokens > 0 OR OutputTokens > 0"
     expression = f"multiIf({', '.join(branches)}, {model_or_tokens}, 'llm', '')"
@@ -270,8 +276,10 @@ _FIXED_FOLDS = (
     ("RootSpanName", "max(if(ParentSpanId = '', toString(SpanName), ''))", "max"),
     (
         "Labels",
-        "maxMap(mapApply((k, v) -> (substring(k, 17), v), mapFilter((k, v) -> startsWith(k, 'tracelock.label.'), "
-        "mapUpdate(CAST(ResourceAttributes, 'Map(String, String)'), CAST(SpanAttributes, 'Map(String, String)')))))",
+        "maxMap(mapApply((k, v) -> (substring(k, 17), v), "
+        "mapFilter((k, v) -> startsWith(k, 'tracelock.label.'), "
+        "mapUpdate(CAST(ResourceAttributes, 'Map(String, String)'), "
+        "CAST(SpanAttributes, 'Map(String, String)')))))",
         "maxMap",
     ),
     ("SpanCount", "count()", "sum"),
@@ -284,7 +292,11 @@ def render_summary_select(where: str = "TraceId != ''") -> str:
     ``where`` that bounds the rows)."""
     folds = [f"{fold} AS {name}" for name, fold, _ in _FIXED_FOLDS]
     folds += [f"{c.fold} AS {c.name}" for c in SUMMARY_COLUMNS]
-    return "SELECT\n    TraceId,\n    " + ",\n    ".join(folds) + f"\nFROM otel_traces AS s\nWHERE {where}\nGROUP BY TraceId"
+    return (
+        "SELECT\n    TraceId,\n    "
+        + ",\n    ".join(folds)
+        + f"\nFROM otel_traces AS s\nWHERE {where}\nGROUP BY TraceId"
+    )
 
 
 def render_final_select() -> str:
@@ -300,7 +312,9 @@ def render_column_migration() -> str:
     Idempotent on any table with the contrib exporter's 22 columns: every column is added if missing,
     then (re)defined; existing parts keep their stored values.
     """
-    adds = ",\n".join(f"    ADD COLUMN IF NOT EXISTS `{c.name}` {c.type} MATERIALIZED {c.expression}" for c in SPAN_COLUMNS)
+    adds = ",\n".join(
+        f"    ADD COLUMN IF NOT EXISTS `{c.name}` {c.type} MATERIALIZED {c.expression}" for c in SPAN_COLUMNS
+    )
     mods = ",\n".join(
         f"    MODIFY COLUMN `{c.name}` {c.type} MATERIALIZED {c.expression} COMMENT {_q(c.comment)}"
         for c in SPAN_COLUMNS
@@ -312,9 +326,10 @@ def render_column_migration() -> str:
         f"ALTER TABLE otel_traces\n{adds};\n\nALTER TABLE otel_traces\n{mods};\n\n"
         f"ALTER TABLE trace_summaries\n{summary_adds};\n\n"
         "DROP VIEW IF EXISTS trace_summaries_mv;\n\n"
-        f"CREATE MATERIALIZED VIEW trace_summaries_mv\nTO trace_summaries\nAS {render_summary_select()};\n\n"
+        "CREATE MATERIALIZED VIEW IF NOT EXISTS trace_summaries_mv\nTO trace_summaries\n"
+        f"AS {render_summary_select()};\n\n"
         "DROP VIEW IF EXISTS trace_summaries_final;\n\n"
-        f"CREATE VIEW trace_summaries_final\nAS {render_final_select()};\n"
+        f"CREATE VIEW IF NOT EXISTS trace_summaries_final\nAS {render_final_select()};\n"
     )
 
 

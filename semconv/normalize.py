@@ -1,8 +1,8 @@
 """Turn an attribute mapping from any instrumentation into tracelock's canonical names, and check it.
 
-:func:`normalize_attributes` adds canonical keys for aliases, converts values and expands JSON attributes; when
-two sources disagree about one key it keeps one value (canonical name first, then alias precedence) and
-reports a :class:`~tracelock.semconv.model.Conflict` instead of choosing silently.
+:func:`normalize_attributes` adds canonical keys for aliases, converts values and expands JSON
+attributes; when two sources disagree about one key it keeps one value (canonical name first, then alias
+precedence) and reports a :class:`~tracelock.semconv.model.Conflict` instead of choosing silently.
 :func:`validate_attributes` reports unknown ``tracelock.*`` keys, wrong types and values outside an
 allowed set as :class:`~tracelock.semconv.model.Violation` objects. Neither raises for bad values.
 """
@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from tracelock.semconv.aliases import LABEL_SOURCES, VALUE_NORMALIZERS, bounded_labels
+from tracelock.semconv.aliases import LABEL_SOURCES, LABELS_DROPPED, VALUE_NORMALIZERS, bounded_labels
 from tracelock.semconv.index import (
     ALIAS_CONVERTERS,
     ALIAS_RANK,
@@ -99,8 +99,8 @@ def normalize_attributes(
         if any(not same_value(kept, value) for _, _, value in candidates[1:]):
             conflicts.append(Conflict(canonical, tuple((name, value) for _, name, value in candidates), kept))
         out[canonical] = kept
-    for label, value in bounded_labels({k: v for k, v in foreign.items() if LABEL_PREFIX + k not in out}).items():
-        out[label] = value
+    if foreign and LABELS_DROPPED not in attributes:  # (present: normalised before, already bounded)
+        out.update(bounded_labels({k: v for k, v in foreign.items() if LABEL_PREFIX + k not in out}))
     for name in NORMALIZED_VALUE_NAMES.intersection(out).difference(found):
         out[name] = VALUE_NORMALIZERS[name](out[name])
     if _RUN_ID in out and _ORIGIN not in out:

@@ -1,9 +1,10 @@
 """The alias value conversions as ClickHouse expressions, for normalising inside the database.
 
-The collector renames aliases while ClickHouse parses a batch (attribute values are text there). A
-rename alone is right for most aliases, but a few carry values in another form (``gen_ai.system =
-"Anthropic"``, Langfuse's JSON-quoted metadata ``"\"enterprise\""``); :func:`value_sql` gives the expression that
-turns such a value into the canonical form, the same as the Python converter in
+The collector copies aliases while ClickHouse parses a batch (attribute values are text there), and
+the ``otel_traces`` columns read them for rows of other writers. The text alone is right for most
+aliases, but a few carry values in another form (``gen_ai.system = "Anthropic"``, Langfuse's JSON-quoted
+metadata ``"\"enterprise\""``); :func:`value_sql` gives the expression that turns such a value into the
+canonical form, the same as the Python converter in
 :mod:`tracelock.semconv.aliases` (a test runs both on real chDB).
 """
 

@@ -233,6 +233,7 @@ _ENGINE = re.compile(r"ENGINE = (\w*)MergeTree\(([^)]*)\)")
 _MV = re.compile(r"CREATE MATERIALIZED VIEW IF NOT EXISTS (\w+)\s+TO (\w+)(.*?)\bFROM (\w+)", re.S)
 _VIEW = re.compile(r"CREATE VIEW IF NOT EXISTS (\w+)")
 _ALTER = re.compile(r"ALTER TABLE (\w+)")
+_DROP_VIEW = re.compile(r"DROP VIEW IF EXISTS (\w+)")
 _SHARD = re.compile(r"--\s*tracelock:shard_by\s+(.+)")
 
 
@@ -249,6 +250,10 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
             shard = _SHARD.search(statement)
             table = _CREATE_TABLE.search(statement)
             engine = _ENGINE.search(statement)
+            drop = _DROP_VIEW.search(statement)
+            if drop:
+                out.append(_DROP_VIEW.sub(f"DROP VIEW IF EXISTS {drop.group(1)} {on}", statement, count=1))
+                continue
             if table and engine:
                 name = table.group(1)
                 local = f"{name}_local"

@@ -40,7 +40,9 @@ def trace_id(trace: int) -> str:
     return f"{trace:032x}"
 
 
-def request_of(spans: Iterable[TestSpan], resource: Mapping[str, Any] | None = None) -> ExportTraceServiceRequest:
+def request_of(
+    spans: Iterable[TestSpan], resource: Mapping[str, Any] | None = None
+) -> ExportTraceServiceRequest:
     request = ExportTraceServiceRequest()
     rs = request.resource_spans.add()
     rs.resource.attributes.extend(key_values({"service.name": "keys-test", **(resource or {})}))
@@ -68,9 +70,10 @@ def ingest(
     *,
     resource: Mapping[str, Any] | None = None,
     config: NormalizeConfig | None = None,
+    processor: NormalizeProcessor | None = None,
 ) -> None:
-    """Normalise and write ``spans`` exactly as the collector does."""
-    processor = NormalizeProcessor(config or NormalizeConfig())
+    """Normalise and write ``spans`` exactly as the collector does (``processor``: keep one across calls)."""
+    processor = processor or NormalizeProcessor(config or NormalizeConfig())
     batch = processor.consume(SpanBatch.from_request(request_of(spans, resource)))
     with tempfile.TemporaryDirectory() as spool:
         SpanWriter(store, spool_dir=spool).write(batch.bodies, batch.rewrite)
@@ -86,7 +89,8 @@ def span_attributes(store: Store, trace: int = 1) -> list[dict[str, str]]:
 
 def span_columns(store: Store, columns: str, trace: int = 1) -> list[dict[str, Any]]:
     return store.query(
-        f"SELECT {columns} FROM otel_traces WHERE TraceId = {{t:String}} ORDER BY SpanId", {"t": trace_id(trace)}
+        f"SELECT {columns} FROM otel_traces WHERE TraceId = {{t:String}} ORDER BY SpanId",
+        {"t": trace_id(trace)},
     ).dicts()
 
 

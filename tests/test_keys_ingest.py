@@ -13,6 +13,7 @@ import pytest
 
 from tests.keys_support import TestSpan, ingest, span_attributes, span_columns, summary
 from tracelock.collector.processors.normalize.config import NormalizeConfig
+from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
 
 # --- Langfuse metadata -------------------------------------------------------------------------------
 
@@ -43,7 +44,9 @@ def test_langfuse_json_quoted_metadata_values_are_decoded(store) -> None:
 
 def test_langfuse_plain_metadata_values_stay_plain(store) -> None:
     """Older SDK versions send str metadata unquoted: nothing to decode, and nothing is mangled."""
-    ingest(store, [TestSpan({"langfuse.trace.metadata.customer_tier": "pro", "langfuse.trace.metadata.x": "[1"})])
+    ingest(
+        store, [TestSpan({"langfuse.trace.metadata.customer_tier": "pro", "langfuse.trace.metadata.x": "[1"})]
+    )
     row = summary(store)
     assert row["CustomerTier"] == "pro"
     assert row["Labels"] == {"x": "[1"}
@@ -72,7 +75,9 @@ def test_source_attributes_are_kept(store) -> None:
             TestSpan(OPENINFERENCE_LLM),
             TestSpan(
                 {
-                    "langfuse.observation.usage_details": json.dumps({"input": 10, "output": 5, "cache_read": 2}),
+                    "langfuse.observation.usage_details": json.dumps(
+                        {"input": 10, "output": 5, "cache_read": 2}
+                    ),
                     "langfuse.observation.cost_details": json.dumps({"input": 0.001, "output": 0.002}),
                 }
             ),
@@ -186,8 +191,16 @@ def test_json_mime_type_and_raw_request_json_are_not_relabelled(store) -> None:
 @pytest.mark.parametrize(
     "attributes",
     [
-        {"session.id": "s-9", "user.id": "u-9", "gen_ai.prompt.name": "refund"},  # OTel, OpenInference, Langfuse v3
-        {"langfuse.session.id": "s-9", "langfuse.user.id": "u-9", "langfuse.observation.prompt.name": "refund"},
+        {
+            "session.id": "s-9",
+            "user.id": "u-9",
+            "gen_ai.prompt.name": "refund",
+        },  # OTel, OpenInference, Langfuse v3
+        {
+            "langfuse.session.id": "s-9",
+            "langfuse.user.id": "u-9",
+            "langfuse.observation.prompt.name": "refund",
+        },
         {"session.id": "s-9", "user.id": "u-9", "traceloop.prompt.key": "refund"},
     ],
 )
@@ -226,7 +239,9 @@ def test_empty_retrieval_from_openinference_and_langfuse(store) -> None:
             TestSpan({"openinference.span.kind": "RETRIEVER", "input.value": "q"}),
             TestSpan({"openinference.span.kind": "RETRIEVER", "retrieval.documents.0.document.id": "7"}),
             TestSpan({"langfuse.observation.type": "retriever", "langfuse.observation.output": "[]"}),
-            TestSpan({"langfuse.observation.type": "retriever", "langfuse.observation.output": '[{"id": 1}]'}),
+            TestSpan(
+                {"langfuse.observation.type": "retriever", "langfuse.observation.output": '[{"id": 1}]'}
+            ),
         ],
     )
     assert [r["EmptyRetrieval"] for r in span_columns(store, "EmptyRetrieval")] == [1, 0, 1, 0]
@@ -238,7 +253,9 @@ def test_parse_failure_from_exception_events_of_known_types(store) -> None:
         store,
         [
             TestSpan({}, events=[("exception", {"exception.type": "json.decoder.JSONDecodeError"})]),
-            TestSpan({}, events=[("exception", {"exception.type": "pydantic_core._pydantic_core.ValidationError"})]),
+            TestSpan(
+                {}, events=[("exception", {"exception.type": "pydantic_core._pydantic_core.ValidationError"})]
+            ),
             TestSpan({}, events=[("exception", {"exception.type": "TimeoutError"})]),
         ],
     )
@@ -249,11 +266,11 @@ def test_parse_failure_from_exception_events_of_known_types(store) -> None:
 
 
 def test_truncated_values_are_marked_and_warned_once_per_key(store, caplog) -> None:
-    config = NormalizeConfig(max_attribute_value_chars=64)
+    processor = NormalizeProcessor(NormalizeConfig(max_attribute_value_chars=64))
     long = "x" * 500
     with caplog.at_level(logging.WARNING):
-        ingest(store, [TestSpan({"input.value": long, "ok": "short"})], config=config)
-        ingest(store, [TestSpan({"input.value": long}, trace=2)], config=config)
+        ingest(store, [TestSpan({"input.value": long, "ok": "short"})], processor=processor)
+        ingest(store, [TestSpan({"input.value": long}, trace=2)], processor=processor)
     attrs = span_attributes(store)[0]
     assert len(attrs["input.value"]) == 64
     assert attrs["tracelock.truncated"] == "input.value"

@@ -19,7 +19,7 @@ from tracelock.semconv import (
     validate_attributes,
 )
 
-EXPECTED = {
+EXPECTED = {  # what every convention below says; each adds what only it says (see _expected)
     "gen_ai.request.model": "gpt-4o-mini",
     "gen_ai.provider.name": "openai",
     "gen_ai.prompt.version": "4",
@@ -27,14 +27,13 @@ EXPECTED = {
     "gen_ai.usage.output_tokens": 64,
     "tracelock.intent": "refund",
     "tracelock.customer.tier": "enterprise",
-    "gen_ai.output.type": "json",
-    "gen_ai.input.messages": '[{"role": "user", "content": "refund please"}]',
     "http.route": "/chat",
 }
 
 OPENINFERENCE = {
     "openinference.span.kind": "LLM",
-    "llm.model_name": "gpt-4o-mini",
+    "llm.model_name": "gpt-4o-mini-2024-07-18",
+    "llm.invocation_parameters": json.dumps({"model": "gpt-4o-mini", "temperature": 0}),
     "llm.system": "openai",
     "llm.prompt_template.version": "4",
     "llm.token_count.prompt": 812,
@@ -71,6 +70,17 @@ LANGFUSE = {
 }
 
 
+_ONLY_SAID_BY = {  # what one convention says that the others do not
+    "oi": {
+        "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+        "tracelock.label.other": "1",
+        "output.mime_type": "application/json",  # the format of output.value, not a requested output type
+    },
+    "openllmetry": {"gen_ai.output.type": "json"},
+    "langfuse": {"gen_ai.output.type": "json"},
+}
+
+
 def _without_markers(mapping: dict) -> dict:
     return {
         k: v
@@ -82,17 +92,24 @@ def _without_markers(mapping: dict) -> dict:
 @pytest.mark.parametrize(
     "source", [OPENINFERENCE, OPENLLMETRY, LANGFUSE], ids=["oi", "openllmetry", "langfuse"]
 )
-def test_each_convention_normalises_to_the_same_canonical_mapping(source: dict) -> None:
-    normalised, conflicts = normalize_attributes(source)
+def test_each_convention_normalises_to_the_same_canonical_mapping(source: dict, request) -> None:
+    normalised, conflicts = normalize_attributes(source, keep_aliases=False)
     assert conflicts == []
-    assert _without_markers(normalised) == EXPECTED
+    content = {k: v for k, v in source.items() if k.endswith((".input", "input.value"))}  # never relabelled
+    assert _without_markers(normalised) == EXPECTED | _ONLY_SAID_BY[request.node.callspec.id] | content
+
+
+@pytest.mark.parametrize("source", [OPENINFERENCE, OPENLLMETRY, LANGFUSE])
+def test_by_default_every_source_attribute_stays(source: dict) -> None:
+    normalised, _ = normalize_attributes(source)
+    assert normalised.items() >= source.items()
 
 
 def test_conflicting_aliases_are_reported_not_silently_resolved() -> None:
     normalised, conflicts = normalize_attributes(
         {
             "gen_ai.request.model": "gpt-4o",
-            "llm.model_name": "gpt-4o-mini",
+            "llm.request.model_name": "gpt-4o-mini",
             "langfuse.observation.model.name": "x",
         }
     )
@@ -103,15 +120,16 @@ def test_conflicting_aliases_are_reported_not_silently_resolved() -> None:
     assert conflict.key == "gen_ai.request.model"
     assert conflict.candidates == (
         ("gen_ai.request.model", "gpt-4o"),
-        ("llm.model_name", "gpt-4o-mini"),
+        ("llm.request.model_name", "gpt-4o-mini"),
         ("langfuse.observation.model.name", "x"),
     )
-    assert "llm.model_name='gpt-4o-mini'" in str(conflict)
+    assert "llm.request.model_name='gpt-4o-mini'" in str(conflict)
 
 
 def test_alias_and_expander_disagreeing_is_a_conflict_and_alias_precedence_holds() -> None:
     normalised, conflicts = normalize_attributes(
-        {"llm.token_count.prompt": 10, "langfuse.observation.usage_details": '{"input": 11}'}
+        {"llm.token_count.prompt": 10, "langfuse.observation.usage_details": '{"input": 11}'},
+        keep_aliases=False,
     )
     assert normalised == {"gen_ai.usage.input_tokens": 10}
     assert [c.key for c in conflicts] == ["gen_ai.usage.input_tokens"]
@@ -124,7 +142,8 @@ def test_equal_values_in_different_forms_are_not_conflicts() -> None:
             "llm.token_count.prompt": "12",
             "gen_ai.system": "Anthropic",
             "gen_ai.provider.name": "anthropic",
-        }
+        },
+        keep_aliases=False,
     )
     assert conflicts == []
     assert normalised == {"gen_ai.usage.input_tokens": 12, "gen_ai.provider.name": "anthropic"}
@@ -133,8 +152,11 @@ def test_equal_values_in_different_forms_are_not_conflicts() -> None:
 def test_keep_aliases_and_passthrough() -> None:
     plain = {"http.method": "GET", "gen_ai.request.model": "m"}
     assert normalize_attributes(plain) == (plain, [])
-    normalised, _ = normalize_attributes({"llm.model_name": "m"}, keep_aliases=True)
-    assert normalised == {"llm.model_name": "m", "gen_ai.request.model": "m"}
+    normalised, _ = normalize_attributes({"llm.request.model_name": "m"})
+    assert normalised == {"llm.request.model_name": "m", "gen_ai.request.model": "m"}
+    assert normalize_attributes({"llm.request.model_name": "m"}, keep_aliases=False)[0] == {
+        "gen_ai.request.model": "m"
+    }
 
 
 def test_langfuse_experiment_spans_become_eval_spans() -> None:
@@ -143,7 +165,8 @@ def test_langfuse_experiment_spans_become_eval_spans() -> None:
             "langfuse.experiment.id": "exp-1",
             "langfuse.experiment.item.id": "case-7",
             "langfuse.experiment.dataset.id": "refunds",
-        }
+        },
+        keep_aliases=False,
     )
     assert normalised == {
         "tracelock.eval.run_id": "exp-1",
@@ -157,7 +180,9 @@ def test_bad_json_in_expanders_is_ignored_not_raised() -> None:
     normalised, conflicts = normalize_attributes(
         {"metadata": "{not json", "langfuse.observation.usage_details": 3}
     )
-    assert normalised == {} and conflicts == []
+    assert (
+        normalised == {"metadata": "{not json", "langfuse.observation.usage_details": 3} and conflicts == []
+    )
 
 
 def test_validation_reports_unknown_tracelock_keys_wrong_types_and_values_outside_the_set() -> None:

@@ -89,7 +89,7 @@ ALTER TABLE trace_summaries
 
 DROP VIEW IF EXISTS trace_summaries_mv;
 
-CREATE MATERIALIZED VIEW trace_summaries_mv
+CREATE MATERIALIZED VIEW IF NOT EXISTS trace_summaries_mv
 TO trace_summaries
 AS SELECT
     TraceId,
@@ -130,7 +130,7 @@ GROUP BY TraceId;
 
 DROP VIEW IF EXISTS trace_summaries_final;
 
-CREATE VIEW trace_summaries_final
+CREATE VIEW IF NOT EXISTS trace_summaries_final
 AS SELECT
     TraceId,
     min(Start) AS Start,

@@ -89,13 +89,50 @@ def _value_text(v: str) -> str:
     return f"coalesce({_scalar_text(v)}, {array_json}, {map_json}, '')"
 
 
-def _pair(kv: str) -> str:
-    """(canonical key, truncated text value, alias rank): rank 0 for keys that are not aliases."""
-    return (
-        f"(transform({kv}.key, {{aliases_from:Array(String)}}, {{aliases_to:Array(String)}}, {kv}.key), "
-        f"leftUTF8({_value_text(kv + '.value')}, {{max_value_chars:UInt32}}), "
-        f"transform({kv}.key, {{aliases_from:Array(String)}}, {{aliases_rank:Array(UInt32)}}, toUInt32(0)))"
+_MAX = "{max_value_chars:UInt32}"
+_RANK = "transform({k}, {{aliases_from:Array(String)}}, {{aliases_rank:Array(UInt32)}}, toUInt32(0))"
+_TRUNCATED = f"length(x.2) > {_MAX} AND lengthUTF8(x.2) > {_MAX}"  # length() first: O(1) on String
+
+
+def _pairs(attributes: str, *, mark_truncated: bool) -> str:
+    """(key, truncated text value, alias rank) for every attribute, sorted by rank: each attribute as
+    sent (rank 0), plus a copy under its canonical key for every alias (rank = the alias's precedence),
+    plus ``tracelock.truncated`` naming the attributes whose values were cut. Layer 3 keeps the first
+    pair per key, so a canonical key the span carries itself beats every alias copy."""
+    texts = f"arrayMap(kv -> (kv.key, {_value_text('kv.value')}), {attributes})"
+    sent = f"arrayMap(x -> (x.1, leftUTF8(x.2, {_MAX}), toUInt32(0)), {texts})"
+    rank = _RANK.format(k="x.1")
+    copies = (
+        "arrayMap(x -> (transform(x.1, {aliases_from:Array(String)}, {aliases_to:Array(String)}, x.1), "
+        f"leftUTF8(x.2, {_MAX}), {rank}), arrayFilter(x -> {rank} > 0, {texts}))"
     )
+    parts = [sent, copies]
+    if mark_truncated:
+        names = f"arrayStringConcat(arrayMap(x -> x.1, arrayFilter(x -> {_TRUNCATED}, {texts})), ',')"
+        parts.append(
+            f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), arrayFilter(t -> t != '', [{names}]))"
+        )
+    return f"arraySort(p -> p.3, arrayConcat({', '.join(parts)}))"
+
+
+def _priced(span: str, resource: str) -> str:
+    """``span`` (a Map) with ``tracelock.cost.usd`` = tokens x the price of its model (response model,
+    else request model; exact name or longest listed prefix, as the SDK's PriceTable) when it has tokens,
+    no cost, and a priced model; else ``span`` unchanged."""
+    tokens_in, tokens_out = f"{span}['gen_ai.usage.input_tokens']", f"{span}['gen_ai.usage.output_tokens']"
+    response, request = f"{span}['gen_ai.response.model']", f"{span}['gen_ai.request.model']"
+    fallback = f"{resource}['gen_ai.request.model']"
+    model = f"multiIf({response} != '', {response}, {request} != '', {request}, {fallback})"
+    index = f"arrayFirstIndex(p -> startsWith({model}, p), {{price_models:Array(String)}})"
+    cost = (
+        f"toFloat64OrZero({tokens_in}) * {{price_in:Array(Float64)}}[{index}] + "
+        f"toFloat64OrZero({tokens_out}) * {{price_out:Array(Float64)}}[{index}]"
+    )
+    wanted = (
+        f"notEmpty({{price_models:Array(String)}}) AND NOT mapContains({span}, 'tracelock.cost.usd') "
+        f"AND ({tokens_in} != '' OR {tokens_out} != '') AND {index} > 0"
+    )
+    return f"if({wanted}, mapUpdate({span}, map('tracelock.cost.usd', toString({cost}))), {span})"
 
 
 _DEDUP_WHERE = (
@@ -118,7 +155,9 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
         "{source}": source,
         "{where}": _DEDUP_WHERE if dedup else "",
         "{table}": check_identifier(table),  # after {where}: the dedup subquery reads the same table
-        "{pair_kv}": _pair("kv"),
+        "{span_pairs}": _pairs("sp.attributes", mark_truncated=True),
+        "{resource_pairs}": _pairs("r_attrs", mark_truncated=False),
+        "{priced_span_map}": _priced("s_base", "r_map"),
         "{value_kv}": _value_text("kv.value"),
     }
     body = "\n".join(line for line in template.splitlines() if not line.startswith("--"))
@@ -135,5 +174,8 @@ def insert_params(rewrite: AttributeRewrite, dedup_trace_ids: Iterable[str] = ()
         "aliases_rank": list(range(1, len(names) + 1)),
         "max_value_chars": int(rewrite.max_value_chars),
         "stamp_origin": bool(rewrite.stamp_origin),
+        "price_models": [model for model, _, _ in rewrite.prices],
+        "price_in": [per_input for _, per_input, _ in rewrite.prices],
+        "price_out": [per_output for _, _, per_output in rewrite.prices],
         "dedup_trace_ids": sorted(set(dedup_trace_ids)),
     }

@@ -1,6 +1,8 @@
-"""The few normalisations ClickHouse cannot do from a rename table, done in Python for the requests
-that need them: JSON expanders (Langfuse ``usage_details``/``cost_details``, OpenInference ``metadata``)
-and value converters (``gen_ai.system`` -> ``gen_ai.provider.name`` values, MIME type -> output type).
+"""The few normalisations ClickHouse cannot do from a copy table, done in Python for the requests
+that need them: JSON expanders (Langfuse ``usage_details``/``cost_details``, OpenInference ``metadata``
+and ``llm.invocation_parameters``), value converters (``gen_ai.system`` -> ``gen_ai.provider.name``
+values, Langfuse's JSON-quoted metadata) and foreign metadata prefixes that become labels. The source
+attributes stay; canonical keys are added beside them.
 
 Which requests need it is decided on the raw bytes (a substring search for the source names, C speed),
 so ordinary traffic never builds Python objects per attribute. Matching spans go through
@@ -35,11 +37,15 @@ def python_sources() -> tuple[str, ...]:
 @cache
 def _wire_keys() -> tuple[bytes, ...]:
     """Each source name as it appears on the wire as a KeyValue key (a KeyValue with only the key set,
-    serialized by the protobuf runtime: the bytes that precede any value).
+    serialized by the protobuf runtime: the bytes that precede any value), and each label prefix
+    (``langfuse.trace.metadata.`` ...) as bare bytes (its keys' lengths vary, so no wire form).
 
     Searching for that (not the bare name) keeps prompt text that mentions "metadata" on the fast path.
     """
-    return tuple(KeyValue(key=name).SerializeToString() for name in python_sources())
+    from tracelock.semconv.index import LABEL_PREFIXES
+
+    exact = tuple(KeyValue(key=name).SerializeToString() for name in python_sources())
+    return exact + tuple(prefix.encode() for prefix in LABEL_PREFIXES)
 
 
 def _plain(value: AnyValue) -> Any:
@@ -50,7 +56,9 @@ def _plain(value: AnyValue) -> Any:
 
 
 def _normalize_kvs(attributes: Any, sources: frozenset[str]) -> bool:
-    if not any(kv.key in sources for kv in attributes):
+    from tracelock.semconv.index import LABEL_PREFIXES
+
+    if not any(kv.key in sources or kv.key.startswith(LABEL_PREFIXES) for kv in attributes):
         return False
     from tracelock.semconv import normalize_attributes
 

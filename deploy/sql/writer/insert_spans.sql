@@ -1,9 +1,12 @@
 -- OTLP ExportTraceServiceRequest bytes (ProtobufSingle, schema otlp_trace.proto) -> otel_traces rows.
 -- ClickHouse parses the protobuf, flattens resource -> scope -> span, turns AnyValues into strings,
--- renames attribute aliases to canonical keys, truncates long values and stamps tracelock.origin; the
--- collector only hands over bytes. The placeholders {table} {source} {where} {pair_kv} {value_kv} are replaced
+-- adds a canonical copy of every attribute alias (the source attribute stays), truncates long values (naming
+-- them in tracelock.truncated) and stamps tracelock.origin; the collector only hands over bytes.
+-- A span with tokens and no cost is priced from the bound price table ({priced_span_map}).
+-- The placeholders {table} {source} {where} {span_pairs} {resource_pairs} {priced_span_map} {value_kv} are replaced
 -- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
--- Layers: 1 flatten, 2 convert + rank attribute pairs, 3 keep the first pair per key, 4 build rows.
+-- Layers: 1 flatten, 2 attribute pairs (as sent + canonical copies, ranked), 3 keep the first pair per key,
+-- 4 build rows.
 INSERT INTO {table}
 (
     Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
@@ -41,8 +44,9 @@ FROM
 (
     SELECT
         sp, scope,
-        CAST(mapFromArrays(arrayMap(p -> p.1, s_kept), arrayMap(p -> p.2, s_kept)), 'Map(String, String)') AS s_map,
-        CAST(mapFromArrays(arrayMap(p -> p.1, r_kept), arrayMap(p -> p.2, r_kept)), 'Map(String, String)') AS r_map
+        CAST(mapFromArrays(arrayMap(p -> p.1, s_kept), arrayMap(p -> p.2, s_kept)), 'Map(String, String)') AS s_base,
+        CAST(mapFromArrays(arrayMap(p -> p.1, r_kept), arrayMap(p -> p.2, r_kept)), 'Map(String, String)') AS r_map,
+        {priced_span_map} AS s_map
     FROM
     (
         SELECT
@@ -53,8 +57,8 @@ FROM
         (
             SELECT
                 sp, scope,
-                arraySort(p -> p.3, arrayMap(kv -> {pair_kv}, sp.attributes)) AS s_pairs,
-                arraySort(p -> p.3, arrayMap(kv -> {pair_kv}, r_attrs)) AS r_pairs
+                {span_pairs} AS s_pairs,
+                {resource_pairs} AS r_pairs
             FROM
             (
                 SELECT rs.resource.attributes AS r_attrs, ss.scope AS scope, sp
