@@ -21,6 +21,7 @@ from typing import Any
 
 from tracelock.errors import ConfigError
 from tracelock.report.dimensions import resolve_dimension
+from tracelock.semconv import KEY_BY_NAME, VERSION_KEYS, canonical_name
 
 __all__ = ["COLUMNS", "FIELDS", "RecordError", "columns_for", "record_from_result"]
 
@@ -100,7 +101,10 @@ COLUMNS = (
     "Source",
 )
 _HEX = {"trace_id": 32, "source_trace_id": 32, "span_id": 16, "source_span_id": 16}
-_KNOWN_KEYS_WITHOUT_COLUMN = {"gen_ai.response.model", "gen_ai.provider.name", "gen_ai.prompt.name"}
+# version keys the registry stores in otel_traces/trace_summaries but eval_records has no column for
+_KNOWN_KEYS_WITHOUT_COLUMN = {
+    name for name in VERSION_KEYS if KEY_BY_NAME[name].column and KEY_BY_NAME[name].column not in COLUMNS
+}
 
 
 class RecordError(ValueError):
@@ -179,7 +183,7 @@ def _dimensions(mapping: Any, field: str, *, kind: str) -> tuple[dict[str, str],
         if name in ("tracelock.dataset.id", "tracelock.dataset.version"):
             columns["DatasetId" if name.endswith(".id") else "DatasetVersion"] = text
             continue
-        if name in _KNOWN_KEYS_WITHOUT_COLUMN:
+        if (canonical_name(name) or name) in _KNOWN_KEYS_WITHOUT_COLUMN:
             continue
         try:  # under labels, any other plain word is a user label
             dimension = resolve_dimension(name, option=field, bare_labels=kind == "labels")

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from tracelock.errors import InputError
+from tracelock.semconv.index import READ_FALLBACKS
 from tracelock.store import Store
 from tracelock.store.base import json_or_text
 
@@ -38,8 +39,8 @@ TASK_LABELS = (
     "gen_ai.output.type",
 )
 LABEL_PREFIX = "tracelock.label."
-INPUT_KEYS = ("gen_ai.input.messages", "input.value")
-OUTPUT_KEYS = ("gen_ai.output.messages", "output.value")
+INPUT_KEYS = ("gen_ai.input.messages", *READ_FALLBACKS["gen_ai.input.messages"])
+OUTPUT_KEYS = ("gen_ai.output.messages", *READ_FALLBACKS["gen_ai.output.messages"])
 
 
 @dataclass

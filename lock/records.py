@@ -13,6 +13,7 @@ from pathlib import Path
 
 from tracelock.lock.gate import HOLDING, Baseline, BaselineEntry, GateReport
 from tracelock.lock.model import LockCase, LockFile
+from tracelock.semconv.columns import columns_of
 from tracelock.store import Store
 
 __all__ = [
@@ -23,17 +24,10 @@ __all__ = [
     "record_results",
 ]
 
-_KEY_COLUMNS = {
-    "gen_ai.request.model": "RequestModel",
-    "gen_ai.prompt.version": "PromptVersion",
-    "tracelock.retriever.version": "RetrieverVersion",
-}
-_LABEL_COLUMNS = {
-    "tracelock.intent": "Intent",
-    "tracelock.feature": "Feature",
-    "tracelock.language": "Language",
-    "tracelock.customer.tier": "CustomerTier",
-}
+_KEY_COLUMNS = columns_of(("gen_ai.request.model", "gen_ai.prompt.version", "tracelock.retriever.version"))
+_LABEL_COLUMNS = columns_of(
+    ("tracelock.intent", "tracelock.feature", "tracelock.language", "tracelock.customer.tier")
+)
 
 
 def new_check_run_id() -> str:

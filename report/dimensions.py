@@ -1,9 +1,11 @@
 """The shared keys and task labels a report can filter and slice on, and the column each one is in.
 
-Names are the canonical attribute names (``gen_ai.prompt.version``, ``tracelock.customer.tier``) or a
-short alias (``prompt``, ``tier``); user labels are ``tracelock.label.<name>`` (or ``label.<name>``)
-and live in each table's ``Labels`` map under ``<name>``. Column names come from this fixed table only;
-user label names reach SQL as bound parameters, never as text.
+Names are the canonical attribute names (``gen_ai.prompt.version``, ``tracelock.customer.tier``) or the
+registry's short names (``prompt_version``, ``customer_tier``: the keywords of ``instrument(...)`` and
+``labels(...)``; older spellings such as ``prompt`` or ``customer.tier`` are registry synonyms). User
+labels are ``tracelock.label.<name>`` (or ``label.<name>``) and live in each table's ``Labels`` map under
+``<name>``. Column names come from the registry only; user label names reach SQL as bound parameters,
+never as text.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import re
 from dataclasses import dataclass
 
 from tracelock.errors import ConfigError
+from tracelock.semconv import KEY_BY_NAME, Category
+from tracelock.semconv.columns import column_of
 
 __all__ = ["DIMENSIONS", "Dimension", "parse_assignments", "resolve_dimension"]
 
@@ -33,48 +37,39 @@ class Dimension:
 
     @property
     def short(self) -> str:
-        return self.label or _SHORT.get(self.name, self.name)
+        """The registry's short name (the one vocabulary of the SDK, eval import and reports)."""
+        return self.label or KEY_BY_NAME[self.name].short
 
 
-DIMENSIONS: dict[str, Dimension] = {
-    d.name: d
-    for d in (
-        Dimension("gen_ai.request.model", "key", "RequestModel", "RequestModel"),
-        Dimension("gen_ai.prompt.version", "key", "PromptVersion", "PromptVersion"),
-        Dimension("tracelock.retriever.version", "key", "RetrieverVersion", "RetrieverVersion"),
-        Dimension("tracelock.guardrail.version", "key", "GuardrailVersion"),
-        Dimension("tracelock.experiment.bucket", "key", "ExperimentBucket"),
-        Dimension("tracelock.intent", "label", "Intent", "Intent"),
-        Dimension("tracelock.feature", "label", "Feature", "Feature"),
-        Dimension("tracelock.language", "label", "Language", "Language"),
-        Dimension("tracelock.customer.tier", "label", "CustomerTier", "CustomerTier"),
-        Dimension("gen_ai.output.type", "label", "OutputFormat"),
-    )
-}
+#: The keys reports slice and filter on (canonical names); their columns and short names come from the
+#: registry. Locks record the first seven in columns of the same names.
+_DIMENSION_KEYS = (
+    "gen_ai.request.model",
+    "gen_ai.prompt.version",
+    "tracelock.retriever.version",
+    "tracelock.intent",
+    "tracelock.feature",
+    "tracelock.language",
+    "tracelock.customer.tier",
+    "tracelock.guardrail.version",
+    "tracelock.experiment.bucket",
+    "gen_ai.output.type",
+)
+_LOCKED = frozenset(_DIMENSION_KEYS[:7])
 
-_SHORT = {
-    "gen_ai.request.model": "model",
-    "gen_ai.prompt.version": "prompt",
-    "tracelock.retriever.version": "retriever",
-    "tracelock.guardrail.version": "guardrail",
-    "tracelock.experiment.bucket": "bucket",
-    "tracelock.intent": "intent",
-    "tracelock.feature": "feature",
-    "tracelock.language": "language",
-    "tracelock.customer.tier": "customer.tier",
-    "gen_ai.output.type": "output.type",
-}
-_ALIASES = {short: name for name, short in _SHORT.items()} | {
-    "prompt.version": "gen_ai.prompt.version",
-    "prompt_version": "gen_ai.prompt.version",
-    "request.model": "gen_ai.request.model",
-    "tier": "tracelock.customer.tier",
-    "customer_tier": "tracelock.customer.tier",
-    "plan_tier": "tracelock.customer.tier",
-    "output_format": "gen_ai.output.type",
-    "retriever.version": "tracelock.retriever.version",
-    "guardrail.version": "tracelock.guardrail.version",
-    "experiment.bucket": "tracelock.experiment.bucket",
+
+def _dimension(name: str) -> Dimension:
+    key = KEY_BY_NAME[name]
+    column = column_of(name)
+    kind = "label" if key.category is Category.TASK_LABEL else "key"
+    return Dimension(name, kind, column, column if name in _LOCKED else None)
+
+
+DIMENSIONS: dict[str, Dimension] = {name: _dimension(name) for name in _DIMENSION_KEYS}
+_BY_SPELLING = {
+    spelling: name
+    for name in _DIMENSION_KEYS
+    for spelling in (KEY_BY_NAME[name].short, *KEY_BY_NAME[name].synonyms)
 }
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9_.\-]{1,100}$")
 
@@ -92,12 +87,12 @@ def resolve_dimension(name: str, *, option: str = "--by", bare_labels: bool = Fa
             if not _LABEL_NAME.match(label):
                 raise ConfigError(f"invalid label name {label!r}", field=option)
             return Dimension(f"tracelock.label.{label}", "label", label=label)
-    canonical = _ALIASES.get(text, text)
+    canonical = _BY_SPELLING.get(text, text)
     if canonical in DIMENSIONS:
         return DIMENSIONS[canonical]
     if bare_labels and _LABEL_NAME.match(text) and "." not in text:
         return Dimension(f"tracelock.label.{text}", "label", label=text)
-    known = ", ".join(sorted(_SHORT.values()))
+    known = ", ".join(sorted(KEY_BY_NAME[n].short for n in _DIMENSION_KEYS))
     raise ConfigError(
         f"unknown key or label {name!r}; use one of {known}, a canonical name such as "
         "gen_ai.prompt.version, or a user label as label.<name>",

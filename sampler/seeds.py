@@ -15,6 +15,7 @@ from typing import Any
 from tracelock.sampler.evaluate import as_text
 from tracelock.sampler.identity import seed_id
 from tracelock.sampler.variables import LABEL_PREFIX
+from tracelock.semconv.columns import columns_of
 from tracelock.store import Store
 
 __all__ = [
@@ -29,13 +30,18 @@ __all__ = [
 
 # seeds column -> canonical attribute, for the shared keys a seed records.
 KEY_COLUMNS: dict[str, str] = {
-    "RequestModel": "gen_ai.request.model",
-    "PromptVersion": "gen_ai.prompt.version",
-    "RetrieverVersion": "tracelock.retriever.version",
-    "Intent": "tracelock.intent",
-    "Feature": "tracelock.feature",
-    "Language": "tracelock.language",
-    "CustomerTier": "tracelock.customer.tier",
+    column: key
+    for key, column in columns_of(
+        (
+            "gen_ai.request.model",
+            "gen_ai.prompt.version",
+            "tracelock.retriever.version",
+            "tracelock.intent",
+            "tracelock.feature",
+            "tracelock.language",
+            "tracelock.customer.tier",
+        )
+    ).items()
 }
 
 

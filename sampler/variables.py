@@ -21,6 +21,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tracelock.semconv.columns import columns_of
+
 __all__ = [
     "SUMMARY_COLUMNS",
     "CelType",
@@ -70,19 +72,21 @@ class VarSpec:
 
 # trace_summaries column for each attribute a trace summary keeps (the rest of a trace's attributes are
 # per span and not summarised).
-SUMMARY_COLUMNS: dict[str, str] = {
-    "tracelock.origin": "Origin",
-    "gen_ai.request.model": "RequestModel",
-    "gen_ai.prompt.version": "PromptVersion",
-    "tracelock.retriever.version": "RetrieverVersion",
-    "tracelock.guardrail.version": "GuardrailVersion",
-    "tracelock.experiment.bucket": "ExperimentBucket",
-    "tracelock.intent": "Intent",
-    "tracelock.feature": "Feature",
-    "tracelock.language": "Language",
-    "tracelock.customer.tier": "CustomerTier",
-    "gen_ai.output.type": "OutputFormat",
-}
+SUMMARY_COLUMNS: dict[str, str] = columns_of(
+    (
+        "tracelock.origin",
+        "gen_ai.request.model",
+        "gen_ai.prompt.version",
+        "tracelock.retriever.version",
+        "tracelock.guardrail.version",
+        "tracelock.experiment.bucket",
+        "tracelock.intent",
+        "tracelock.feature",
+        "tracelock.language",
+        "tracelock.customer.tier",
+        "gen_ai.output.type",
+    )
+)
 
 _S, _I, _D, _B = CelType.string, CelType.int, CelType.double, CelType.bool
 

@@ -28,6 +28,7 @@ __all__ = [
     "SpanColumn",
     "SummaryColumn",
     "column_of",
+    "columns_of",
     "render_column_migration",
     "render_summary_select",
 ]
@@ -196,8 +197,8 @@ def _is(attr: str, values: tuple[str, ...]) -> str:
     return f"{_at(_S, attr)} IN ({', '.join(_q(v) for v in values)})"
 
 
-#: (kind, the spans of that kind) for ``OperationKind``, first match wins; any other span that names a
-#: model or counts tokens is an LLM call (tracelock's own SDK spans need not name the operation).
+#: (kind, the spans of that kind) for ``OperationKind``, first match wins; a span that says nothing of
+#: its operation is '' (tracelock's own SDK spans need not name it).
 _OPERATION_KINDS = (
     ("embedding", (("gen_ai.operation.name", ("embeddings",)), ("openinference.span.kind", ("EMBEDDING",)),
                    ("langfuse.observation.type", ("embedding",)), ("llm.request.type", ("embedding",)))),
@@ -216,8 +217,7 @@ def _operation_kind() -> SpanColumn:
         f"{' OR '.join(_is(attr, values) for attr, values in tests)}, {_q(kind)}"
         for kind, tests in _OPERATION_KINDS
     ]
-    model_or_tokens = "RequestModel != '' OR ResponseModel != '' OR InputTokens > 0 OR OutputTokens > 0"
-    expression = f"multiIf({', '.join(branches)}, {model_or_tokens}, 'llm', '')"
+    expression = f"multiIf({', '.join(branches)}, '')"
     comment = "llm, embedding, retrieval, tool or '': what the span does (trace summaries fold LLM spans)."
     return SpanColumn("OperationKind", "", "LowCardinality(String)", expression, comment)
 
@@ -234,9 +234,21 @@ def column_of(key: str) -> str | None:
     return _COLUMN_BY_KEY.get(key)
 
 
+def columns_of(keys: tuple[str, ...]) -> dict[str, str]:
+    """{canonical key: column} for keys that must have one (a module's column map, from the registry);
+    raises at import when a key has no column, so a map cannot name one the schema lacks."""
+    missing = [k for k in keys if k not in _COLUMN_BY_KEY]
+    if missing:
+        raise KeyError(f"no registry column for {', '.join(missing)}")
+    return {k: _COLUMN_BY_KEY[k] for k in keys}
+
+
 # ---- trace_summaries ------------------------------------------------------------------------------------
 
-_LLM = "s.OperationKind = 'llm'"  # columns are qualified: the folds' aliases reuse their names
+# An LLM-operation span is one not known to be something else: an embedding, retrieval or tool call
+# must not give the trace its model or tokens, but a span that does not name its operation (tracelock's
+# SDK puts the model on the Resource) still does. Columns are qualified: the folds' aliases reuse names.
+_LLM = "s.OperationKind NOT IN ('embedding', 'retrieval', 'tool')"
 
 
 def _summary_column(key: Key) -> SummaryColumn:

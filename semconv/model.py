@@ -58,8 +58,9 @@ class Category(str, enum.Enum):
 class Fold(str, enum.Enum):
     """How ``trace_summaries`` folds a key's column over the spans of one trace.
 
-    LLM_* folds read only the trace's LLM-operation spans (``OperationKind = 'llm'``): a RAG trace's
-    embedding call must not become the trace's model, nor add its tokens to the chat tokens.
+    LLM_* folds skip the spans known to be another operation (``OperationKind`` embedding, retrieval,
+    tool): a RAG trace's embedding call must not become the trace's model, nor add its tokens to the
+    chat tokens.
     """
 
     MIN = "min"  # origin: 'eval' < 'live', so any eval span makes the trace eval
@@ -76,8 +77,10 @@ class Key:
     """One canonical attribute.
 
     ``short`` is the keyword users type (``tracelock.labels(intent=...)``, ``instrument(model=...)``,
-    the ``labels``/``keys`` objects of eval JSONL). ``allowed`` is a closed set of values (enforced);
-    ``pattern`` a regular expression the string form must match; ``examples`` are illustrative only.
+    the ``labels``/``keys`` objects of eval JSONL, ``report --by``/``--where``), the one name reports
+    print; ``synonyms`` are older spellings still accepted where a key is named (``--by customer.tier``).
+    ``allowed`` is a closed set of values (enforced); ``pattern`` a regular expression the string form
+    must match; ``examples`` are illustrative only.
     ``prefix`` marks a family of keys (``tracelock.label.<name>``): ``name`` is then the prefix.
 
     Storage facts: ``column`` is the ``otel_traces`` MATERIALIZED column holding the key (the same name
@@ -100,6 +103,7 @@ class Key:
     column: str | None = None
     fold: Fold | None = None
     summary_column: str | None = None
+    synonyms: tuple[str, ...] = ()  # other spellings accepted for ``short`` (older report options)
 
     def check(self, value: Any, name: str | None = None) -> Violation | None:
         """Return what is wrong with ``value`` for this key, or None when it is acceptable.

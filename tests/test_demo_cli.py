@@ -43,7 +43,7 @@ def test_demo_json_flags_the_enterprise_slice(demo: tuple[Path, dict[str, Any], 
     _, doc, elapsed = demo
     print(f"tracelock demo took {elapsed:.1f} s")  # a figure, not an assertion (see bench/)
     div = doc["divergence"]
-    assert div["flagged"] == [{"customer.tier": "enterprise"}]
+    assert div["flagged"] == [{"customer_tier": "enterprise"}]
     slices = {s["slice"]["customer.tier"]: s for s in div["slices"]}
     enterprise = slices["enterprise"]
     # v4 wins offline (about 84 % -> 89 %), from the data

@@ -34,6 +34,28 @@ def test_report_dimensions_are_the_registry_columns() -> None:
         assert dimension.short == KEY_BY_NAME[name].short
 
 
-def test_every_column_key_is_in_the_registry() -> None:
+def test_every_column_is_a_registry_key_or_derived() -> None:
+    derived = {c.name for c in SPAN_COLUMNS if not c.key}
+    assert derived == {"OperationKind"}
     for column in SPAN_COLUMNS:
-        assert column.key in KEY_BY_NAME, column
+        if column.key:
+            assert KEY_BY_NAME[column.key].column == column.name
+
+
+def test_the_column_maps_of_other_modules_are_the_registry_columns() -> None:
+    """lock, sampler and eval-import maps are built with columns_of(): they name registry columns."""
+    from tracelock.lock.records import _KEY_COLUMNS, _LABEL_COLUMNS
+    from tracelock.sampler.seeds import KEY_COLUMNS
+    from tracelock.sampler.variables import SUMMARY_COLUMNS
+
+    for mapping in (_KEY_COLUMNS, _LABEL_COLUMNS, SUMMARY_COLUMNS, {v: k for k, v in KEY_COLUMNS.items()}):
+        for key, column in mapping.items():
+            assert column_of(key) == column, key
+
+
+def test_response_model_is_accepted_by_eval_import_under_its_short_name() -> None:
+    row = record_from_result(
+        {"run_id": "r", "case_id": "c", "passed": True, "keys": {"response_model": "m", "model": "x"}},
+        source="test",
+    )
+    assert row["RequestModel"] == "x"

@@ -69,7 +69,7 @@ def test_ranks_by_gap_not_by_volume(shop: Store) -> None:
     billing/consumer (2 bad, 3 cases), and billing/consumer's 3 cases raised no flag."""
     report = coverage_report(shop, [INTENT, TIER], selector={PROMPT: "refund-v4"})
     rows = [
-        (r.slice["intent"], r.slice["customer.tier"], r.bad_traces, r.eval_cases, r.locks, r.gap)
+        (r.slice["intent"], r.slice["customer_tier"], r.bad_traces, r.eval_cases, r.locks, r.gap)
         for r in report.rows
     ]
     assert rows == [
@@ -110,7 +110,7 @@ def test_without_filter_older_versions_count(shop: Store) -> None:
     report = coverage_report(shop, [INTENT, TIER])
     assert report.rows[0].bad_traces == 8  # the refund-v3 complaint joins its slice
     only_tier = coverage_report(shop, [TIER])
-    assert [(r.slice["customer.tier"], r.bad_traces, r.eval_cases) for r in only_tier.rows] == [
+    assert [(r.slice["customer_tier"], r.bad_traces, r.eval_cases) for r in only_tier.rows] == [
         ("enterprise", 8, 0),
         ("consumer", 7, 15),
     ]

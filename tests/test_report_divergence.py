@@ -62,7 +62,7 @@ def story(store: Store) -> Store:
 
 def test_numbers_match_hand_arithmetic(story: Store) -> None:
     report = divergence_report(story, {PROMPT: "refund-v3"}, {PROMPT: "refund-v4"}, [TIER])
-    by_tier = {s.slice["customer.tier"]: s for s in report.slices}
+    by_tier = {s.slice["customer_tier"]: s for s in report.slices}
     assert set(by_tier) == {"consumer", "enterprise"}
     ent, con = by_tier["enterprise"], by_tier["consumer"]
 
@@ -99,7 +99,7 @@ def test_numbers_match_hand_arithmetic(story: Store) -> None:
     assert ent.flags[0] == "blind_spot" and "offline_better" not in ent.flags
     assert {"no_eval_cases", "complaint_up", "context_tokens_up", "few_traces"} <= set(ent.flags)
     assert "diverges" not in con.flags and "offline_better" in con.flags
-    assert report.as_dict()["flagged"] == [{"customer.tier": "enterprise"}]
+    assert report.as_dict()["flagged"] == [{"customer_tier": "enterprise"}]
     assert ent.examples()[:3] == [f"{n:032x}" for n in (51, 52, 53)]  # smallest ids of candidate bad traces
 
     # overall online: 2/30 -> 7/30 complaints

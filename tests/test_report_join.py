@@ -116,7 +116,7 @@ def test_divergence_slices_carry_both_sides(joined: Store) -> None:
     (s,) = report.slices
     assert s.slice == {
         "intent": "refund_request",
-        "customer.tier": "enterprise",
+        "customer_tier": "enterprise",
         "language": "de",
         "region": "eu",
     }
