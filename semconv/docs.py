@@ -53,6 +53,29 @@ NOTES = """\
   process's guardrail configuration), `feature_flag.result.variant` (a service evaluates many flags),
   `llm.provider` (the hosting platform, not the provider), Langfuse `langfuse.experiment.item.version`
   (per item, not a dataset version).
+- Normalisation loses nothing: the collector adds each canonical key beside the attribute it comes
+  from, which stays as sent. The one per-key exception is content (`input.value`, `output.value`,
+  Langfuse `langfuse.observation.input`/`output`, traceloop `traceloop.entity.input`/`output`): it is
+  never copied (large, and in the source's own shape - OpenInference's `input.value` is the raw request
+  JSON, not GenAI messages); readers that want a message body fall back to it.
+- No mapping asserts what the source did not say: OpenInference `llm.model_name` is set from the
+  response, so it is `gen_ai.response.model`; the request model comes from `llm.invocation_parameters`.
+  `output.mime_type` describes `output.value`, not a requested output type, and is not mapped.
+- Free-form metadata becomes labels: every member of OpenInference `metadata` and of Langfuse
+  `langfuse.{trace,observation}.metadata` (JSON object or `.<key>` attributes), and every traceloop
+  association property, other than the keys mapped above, is stamped `tracelock.label.<key>`; at most 32
+  per span, values up to 256 characters, the rest counted in `tracelock.labels.dropped`. Langfuse SDKs
+  JSON-encode metadata values (`"enterprise"` with the quotes): they are decoded.
+- Columns: `otel_traces` rows written by tracelock's collector read the canonical keys; rows of other
+  writers (the contrib ClickHouse exporter) fall back to the aliases above. Trace summaries take the model,
+  provider and tokens from the trace's LLM-operation spans (not embedding, retrieval or tool spans);
+  embedding tokens are `EmbeddingTokens`.
+- Signals for any client: `tracelock.retrieval.empty` also from an OpenInference RETRIEVER span without
+  `retrieval.documents.*` and a Langfuse retriever observation with output `[]`; `tracelock.parse_failure`
+  also from an `exception` event of a JSON/validation/output-parser error type; `tracelock.cost.usd`
+  computed by the collector from `normalize.prices` when a span has tokens and no cost.
+- A value longer than `normalize.max_attribute_value_chars` is truncated; the span names it in
+  `tracelock.truncated` and the collector logs one warning per attribute name.
 - Spans carrying eval keys but no `tracelock.origin` are normalised to `tracelock.origin = eval`.
 - ClickHouse stores every attribute value as text: `12` and `"12"`, `true` and `"true"` are the same
   value, and are not reported as conflicts.
@@ -102,8 +125,10 @@ def render_markdown() -> str:
     ]
     for category, (title, blurb) in _TITLES.items():
         lines += [f"## {title}", "", blurb, ""]
-        lines += ["| Key | Type | Side | Short name | Values | Meaning | Also read from |"]
-        lines += ["| --- | --- | --- | --- | --- | --- | --- |"]
+        lines += [
+            "| Key | Type | Side | Short name | Column (summary fold) | Values | Meaning | Also read from |"
+        ]
+        lines += ["| --- | --- | --- | --- | --- | --- | --- | --- |"]
         for key in KEYS:
             if key.category is not category:
                 continue
@@ -113,7 +138,8 @@ def render_markdown() -> str:
                 name + origin,
                 key.type.value,
                 key.side.value,
-                f"`{key.short}`",
+                f"`{key.short}`" + "".join(f", `{x}`" for x in key.synonyms),
+                f"`{key.column}` ({key.fold.value})" if key.column and key.fold else "",
                 _format(key),
                 key.brief,
                 ", ".join(aliases_of.get(key.name, [])),

@@ -97,7 +97,7 @@ def test_thresholds_are_settable_and_locked_bad_traces_are_covered(shop: Store) 
     report = coverage_report(
         shop, [INTENT, TIER], selector={PROMPT: "refund-v4"}, min_eval_cases=3, min_locks=3
     )
-    by_slice = {(r.slice["intent"], r.slice["customer.tier"]): r for r in report.rows}
+    by_slice = {(r.slice["intent"], r.slice["customer_tier"]): r for r in report.rows}
     enterprise = by_slice[("refund", "enterprise")]
     assert (enterprise.covered_bad_traces, enterprise.uncovered_bad_traces, enterprise.gap) == (2, 5, 5.0)
     billing = by_slice[("billing", "consumer")]
