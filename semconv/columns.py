@@ -162,6 +162,9 @@ _DERIVED_FLAGS = {
         + "), `Events.Name`, `Events.Attributes`)"
     ),
     "tracelock.retrieval.empty": (
+        f"({_at(_S, 'gen_ai.operation.name')} = 'retrieval' "
+        f"AND mapContains({_S}, 'gen_ai.retrieval.documents') "
+        f"AND replaceAll({_at(_S, 'gen_ai.retrieval.documents')}, ' ', '') IN ('', '[]')) OR "
         f"({_at(_S, 'openinference.span.kind')} = 'RETRIEVER' AND NOT arrayExists("
         f"k -> startsWith(k, 'retrieval.documents.'), mapKeys({_S}))) OR ("
         f"lower({_at(_S, 'langfuse.observation.type')}) = 'retriever' AND "

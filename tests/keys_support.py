@@ -15,7 +15,7 @@ from typing import Any
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from tracelock.collector.component import SpanBatch
+from tracelock.collector.component import Settings, SpanBatch
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.processors.normalize.config import NormalizeConfig
 from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
@@ -64,6 +64,10 @@ def request_of(
     return request
 
 
+def new_processor(config: NormalizeConfig | None = None) -> NormalizeProcessor:
+    return NormalizeProcessor(Settings.create("processor", "normalize"), config or NormalizeConfig())
+
+
 def ingest(
     store: Store,
     spans: Iterable[TestSpan],
@@ -73,7 +77,7 @@ def ingest(
     processor: NormalizeProcessor | None = None,
 ) -> None:
     """Normalise and write ``spans`` exactly as the collector does (``processor``: keep one across calls)."""
-    processor = processor or NormalizeProcessor(config or NormalizeConfig())
+    processor = processor or new_processor(config)
     batch = processor.consume(SpanBatch.from_request(request_of(spans, resource)))
     with tempfile.TemporaryDirectory() as spool:
         SpanWriter(store, spool_dir=spool).write(batch.bodies, batch.rewrite)

@@ -11,9 +11,8 @@ import logging
 
 import pytest
 
-from tests.keys_support import TestSpan, ingest, span_attributes, span_columns, summary
+from tests.keys_support import TestSpan, ingest, new_processor, span_attributes, span_columns, summary
 from tracelock.collector.processors.normalize.config import NormalizeConfig
-from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
 
 # --- Langfuse metadata -------------------------------------------------------------------------------
 
@@ -266,7 +265,7 @@ def test_parse_failure_from_exception_events_of_known_types(store) -> None:
 
 
 def test_truncated_values_are_marked_and_warned_once_per_key(store, caplog) -> None:
-    processor = NormalizeProcessor(NormalizeConfig(max_attribute_value_chars=64))
+    processor = new_processor(NormalizeConfig(max_attribute_value_chars=64))
     long = "x" * 500
     with caplog.at_level(logging.WARNING):
         ingest(store, [TestSpan({"input.value": long, "ok": "short"})], processor=processor)
