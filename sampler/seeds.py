@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from tracelock.report.dimensions import DIMENSIONS
 from tracelock.sampler.evaluate import as_text
 from tracelock.sampler.identity import seed_id
 from tracelock.sampler.variables import LABEL_PREFIX
-from tracelock.semconv.columns import columns_of
 from tracelock.store import Store
 
 __all__ = [
@@ -28,21 +28,8 @@ __all__ = [
     "write_seeds",
 ]
 
-# seeds column -> canonical attribute, for the shared keys a seed records.
-KEY_COLUMNS: dict[str, str] = {
-    column: key
-    for key, column in columns_of(
-        (
-            "gen_ai.request.model",
-            "gen_ai.prompt.version",
-            "tracelock.retriever.version",
-            "tracelock.intent",
-            "tracelock.feature",
-            "tracelock.language",
-            "tracelock.customer.tier",
-        )
-    ).items()
-}
+# seeds column -> canonical attribute, for the shared keys a seed records (the columns locks record too).
+KEY_COLUMNS: dict[str, str] = {d.lock_column: d.name for d in DIMENSIONS.values() if d.lock_column}
 
 
 @dataclass(slots=True)

@@ -19,7 +19,7 @@ from tracelock.collector.component import Settings, SpanBatch
 from tracelock.collector.exporters.clickhouse.writer import SpanWriter
 from tracelock.collector.processors.normalize.config import NormalizeConfig
 from tracelock.collector.processors.normalize.normalize import NormalizeProcessor
-from tracelock.sampler.otlp_build import key_values
+from tracelock.sampler.otlp_build import SpanSpec, build_request, key_values
 from tracelock.store import Store
 
 _ids = itertools.count(1)
@@ -43,24 +43,26 @@ def trace_id(trace: int) -> str:
 def request_of(
     spans: Iterable[TestSpan], resource: Mapping[str, Any] | None = None
 ) -> ExportTraceServiceRequest:
-    request = ExportTraceServiceRequest()
-    rs = request.resource_spans.add()
-    rs.resource.attributes.extend(key_values({"service.name": "keys-test", **(resource or {})}))
-    ss = rs.scope_spans.add()
-    for s in spans:
-        span = ss.spans.add(
-            trace_id=bytes.fromhex(trace_id(s.trace)),
-            span_id=next(_ids).to_bytes(8, "big"),
-            parent_span_id=(b"\x00" * 7 + b"\x09") if s.parent else b"",
-            name=s.name,
+    spans = list(spans)
+    specs = [
+        SpanSpec(
+            trace_id(s.trace),
+            f"{next(_ids):016x}",
+            f"{9:016x}" if s.parent else "",
+            s.name,
+            start_ns=1_760_000_000_000_000_000,
+            duration_ns=500_000_000,
+            attributes=s.attributes,
             kind=3,
-            start_time_unix_nano=1_760_000_000_000_000_000,
-            end_time_unix_nano=1_760_000_000_500_000_000,
         )
-        span.attributes.extend(key_values(s.attributes))
+        for s in spans
+    ]
+    request = build_request(specs, {"service.name": "keys-test", **(resource or {})})
+    for s, span in zip(spans, request.resource_spans[0].scope_spans[0].spans, strict=True):
         for name, attrs in s.events:
-            event = span.events.add(name=name, time_unix_nano=1_760_000_000_100_000_000)
-            event.attributes.extend(key_values(attrs))
+            span.events.add(name=name, time_unix_nano=1_760_000_000_100_000_000).attributes.extend(
+                key_values(attrs)
+            )
     return request
 
 

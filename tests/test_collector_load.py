@@ -79,13 +79,13 @@ def test_aliases_become_canonical_and_the_canonical_key_wins(store: Store) -> No
     spans = [
         {
             "attrs": [
-                _attr("llm.model_name", string_value="alias-model"),
+                _attr("llm.request.model_name", string_value="alias-model"),
                 _attr("gen_ai.request.model", string_value="canonical-model"),
             ]
         },
         {
             "attrs": [
-                _attr("llm.model_name", string_value="oi"),
+                _attr("llm.request.model_name", string_value="oi"),
                 _attr("langfuse.observation.model.name", string_value="lf"),
             ]
         },
@@ -104,7 +104,8 @@ def test_aliases_become_canonical_and_the_canonical_key_wins(store: Store) -> No
     assert [r["RequestModel"] for r in rows] == ["canonical-model", "oi", ""]
     assert rows[2]["InputTokens"] == 10 and rows[2]["Origin"] == "eval"
     assert {r["RetrieverVersion"] for r in rows} == {"r-7"}
-    assert all("llm.model_name" not in r["k"] and "gen_ai.usage.prompt_tokens" not in r["k"] for r in rows)
+    # the canonical keys are added; the source attributes stay (issue 15)
+    assert "llm.request.model_name" in rows[0]["k"] and "gen_ai.usage.prompt_tokens" in rows[2]["k"]
 
 
 def test_summaries_stay_right_across_batches(store: Store) -> None:

@@ -44,7 +44,7 @@ def test_demo_json_flags_the_enterprise_slice(demo: tuple[Path, dict[str, Any], 
     print(f"tracelock demo took {elapsed:.1f} s")  # a figure, not an assertion (see bench/)
     div = doc["divergence"]
     assert div["flagged"] == [{"customer_tier": "enterprise"}]
-    slices = {s["slice"]["customer.tier"]: s for s in div["slices"]}
+    slices = {s["slice"]["customer_tier"]: s for s in div["slices"]}
     enterprise = slices["enterprise"]
     # v4 wins offline (about 84 % -> 89 %), from the data
     pass_rate = div["overall"]["offline"]["pass_rate"]
@@ -64,7 +64,7 @@ def test_demo_json_flags_the_enterprise_slice(demo: tuple[Path, dict[str, Any], 
     assert len(enterprise["example_trace_ids"]) >= 1
     assert "diverges" not in slices["consumer"]["flags"]
     # coverage: the enterprise complaint slices have (almost) no eval cases
-    enterprise_rows = [r for r in doc["coverage"]["rows"] if r["slice"]["customer.tier"] == "enterprise"]
+    enterprise_rows = [r for r in doc["coverage"]["rows"] if r["slice"]["customer_tier"] == "enterprise"]
     assert enterprise_rows and all(r["eval_cases"] <= 3 for r in enterprise_rows)
 
 
@@ -94,7 +94,7 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
     out = run(data_dir, "report", "divergence", *common, "--format", "csv")
     assert out.returncode == 0, out.stderr
     rows = {r["slice"]: r for r in csv.DictReader(io.StringIO(out.stdout))}
-    assert "blind_spot" in rows["customer.tier=enterprise"]["flags"]
+    assert "blind_spot" in rows["customer_tier=enterprise"]["flags"]
     assert (
         float(rows["all traffic"]["traces_candidate"])
         == doc["divergence"]["overall"]["online"]["candidate"]["traces"]
@@ -102,7 +102,7 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
 
     viewer = "http://jaeger.local:16686/trace/{trace_id}"
     md = run(data_dir, "report", "divergence", *common, "--format", "markdown", "--trace-url", viewer)
-    assert md.returncode == 0 and "- BLIND SPOT customer.tier=enterprise" in md.stdout
+    assert md.returncode == 0 and "- BLIND SPOT customer_tier=enterprise" in md.stdout
     example = doc["divergence"]["slices"][0]["example_trace_ids"][0]
     assert f"[{example}](http://jaeger.local:16686/trace/{example})" in md.stdout
 
