@@ -170,9 +170,9 @@ def test_lock_a_complaint_trace_of_the_flagged_slice_with_the_mouse(
     page = watched.page
     page.goto(served[0] + "/divergence")
     flagged = page.locator("tr.slice.diverges a.slice-link")
-    assert flagged.count() == 1 and flagged.inner_text() == "customer.tier=enterprise"
+    assert flagged.count() == 1 and flagged.inner_text() == "customer_tier=enterprise"
     flagged.click()
-    assert "customer.tier%3Denterprise" in page.url and "feedback=bad" in page.url
+    assert "customer_tier%3Denterprise" in page.url and "feedback=bad" in page.url
     page.locator("a.trace-link").first.click()
     trace_id = page.url.rsplit("/", 1)[1]
     page.get_by_role("button", name="Lock this seed").first.click()

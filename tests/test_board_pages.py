@@ -69,10 +69,11 @@ def test_divergence_page_shows_the_reports_figures_and_opens_each_slice(
         cells = divergence_columns(s)
         for column in ("offline pass", "complaint rate", "traces b/c"):
             assert cells[column].replace(">", "&gt;") in page
-    enterprise = next(s for s in report.slices if s.slice == {"customer.tier": "enterprise"})
+    enterprise = next(s for s in report.slices if s.slice == {"customer_tier": "enterprise"})
     assert "online_worse" in enterprise.flags
-    assert "/traces?where=prompt%3Drefund-v4&amp;where=customer.tier%3Denterprise&amp;feedback=bad" in page
-    assert "/evals/cases?where=prompt%3Drefund-v4&amp;where=customer.tier%3Denterprise" in page
+    where = "where=prompt_version%3Drefund-v4&amp;where=customer_tier%3Denterprise"
+    assert f"/traces?{where}&amp;feedback=bad" in page
+    assert f"/evals/cases?{where}" in page
 
 
 def test_divergence_without_arms_redirects_to_a_reproducible_url(client: TestClient) -> None:

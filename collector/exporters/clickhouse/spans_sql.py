@@ -91,28 +91,39 @@ def _value_text(v: str) -> str:
 
 _MAX = "{max_value_chars:UInt32}"
 _RANK = "transform({k}, {{aliases_from:Array(String)}}, {{aliases_rank:Array(UInt32)}}, toUInt32(0))"
-_TRUNCATED = f"length(x.2) > {_MAX} AND lengthUTF8(x.2) > {_MAX}"  # length() first: O(1) on String
 
 
-def _pairs(attributes: str, *, mark_truncated: bool) -> str:
-    """(key, truncated text value, alias rank) for every attribute, sorted by rank: each attribute as
-    sent (rank 0), plus a copy under its canonical key for every alias (rank = the alias's precedence),
-    plus ``tracelock.truncated`` naming the attributes whose values were cut. Layer 3 keeps the first
-    pair per key, so a canonical key the span carries itself beats every alias copy."""
-    texts = f"arrayMap(kv -> (kv.key, {_value_text('kv.value')}), {attributes})"
+def _over_limit(texts: str) -> str:
+    """The (key, text) pairs whose value passes the limit: length() (bytes, O(1)) first, so only values
+    long enough are scanned for characters."""
+    return f"arrayFilter(x -> lengthUTF8(x.2) > {_MAX}, arrayFilter(x -> length(x.2) > {_MAX}, {texts}))"
+
+
+def _texts(attributes: str) -> str:
+    """(key, full text value) of every attribute, computed once (layer 2) for the pairs to share."""
+    return f"arrayMap(kv -> (kv.key, {_value_text('kv.value')}), {attributes})"
+
+
+def _pairs(texts: str, *, mark_truncated: bool) -> str:
+    """(key, truncated text value, alias rank) for every attribute: each attribute as sent (rank 0), then
+    ``tracelock.truncated`` naming the attributes whose values were cut, then a copy under its canonical
+    key for every alias, sorted by the alias's precedence. Layer 4 keeps the first pair per key, so a
+    canonical key the span carries itself beats every alias copy (the as-sent part needs no sort)."""
     sent = f"arrayMap(x -> (x.1, leftUTF8(x.2, {_MAX}), toUInt32(0)), {texts})"
     rank = _RANK.format(k="x.1")
     copies = (
-        "arrayMap(x -> (transform(x.1, {aliases_from:Array(String)}, {aliases_to:Array(String)}, x.1), "
-        f"leftUTF8(x.2, {_MAX}), {rank}), arrayFilter(x -> {rank} > 0, {texts}))"
+        "arraySort(p -> p.3, arrayMap(x -> (transform(x.1, {aliases_from:Array(String)}, "
+        f"{{aliases_to:Array(String)}}, x.1), leftUTF8(x.2, {_MAX}), {rank}), "
+        f"arrayFilter(x -> {rank} > 0, {texts})))"  # transform: a hash lookup, where has() would scan
     )
-    parts = [sent, copies]
+    parts = [sent]
     if mark_truncated:
-        names = f"arrayStringConcat(arrayMap(x -> x.1, arrayFilter(x -> {_TRUNCATED}, {texts})), ',')"
+        names = f"arrayStringConcat(arrayMap(x -> x.1, {_over_limit(texts)}), ',')"
         parts.append(
             f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), arrayFilter(t -> t != '', [{names}]))"
         )
-    return f"arraySort(p -> p.3, arrayConcat({', '.join(parts)}))"
+    parts.append(copies)
+    return f"arrayConcat({', '.join(parts)})"
 
 
 def _priced(span: str, resource: str) -> str:
@@ -155,8 +166,10 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
         "{source}": source,
         "{where}": _DEDUP_WHERE if dedup else "",
         "{table}": check_identifier(table),  # after {where}: the dedup subquery reads the same table
-        "{span_pairs}": _pairs("sp.attributes", mark_truncated=True),
-        "{resource_pairs}": _pairs("r_attrs", mark_truncated=False),
+        "{span_texts}": _texts("sp.attributes"),
+        "{resource_texts}": _texts("r_attrs"),
+        "{span_pairs}": _pairs("s_texts", mark_truncated=True),
+        "{resource_pairs}": _pairs("r_texts", mark_truncated=False),
         "{priced_span_map}": _priced("s_base", "r_map"),
         "{value_kv}": _value_text("kv.value"),
     }

@@ -25,6 +25,11 @@ from tracelock.store.protobuf_insert import ProtobufInsert, protobuf_writer
 __all__ = ["SpanWriter"]
 
 
+# The otel_traces columns read alias fallbacks only for rows tracelock did not normalise (no
+# tracelock.origin): evaluating the untaken branch lazily keeps their cost off tracelock's own rows.
+INSERT_SETTINGS = {"short_circuit_function_evaluation": "force_enable"}
+
+
 class SpanWriter:
     """Inserts batches of serialized ExportTraceServiceRequests. Thread-safe (one insert at a time)."""
 
@@ -53,7 +58,7 @@ class SpanWriter:
             schema=SCHEMA_PATH,
             message=SCHEMA_MESSAGE,
             params=insert_params(rewrite, dedup_trace_ids or ()),
-            settings={**_ANY_TIMESTAMPS, **_dedup_settings(token)},
+            settings={**_ANY_TIMESTAMPS, **INSERT_SETTINGS, **_dedup_settings(token)},
         )
         with self._lock:
             self._target.insert_protobuf(insert, bodies)

@@ -3,10 +3,11 @@
 -- adds a canonical copy of every attribute alias (the source attribute stays), truncates long values (naming
 -- them in tracelock.truncated) and stamps tracelock.origin; the collector only hands over bytes.
 -- A span with tokens and no cost is priced from the bound price table ({priced_span_map}).
--- The placeholders {table} {source} {where} {span_pairs} {resource_pairs} {priced_span_map} {value_kv} are replaced
+-- The placeholders {table} {source} {where} {span_texts} {resource_texts} {span_pairs} {resource_pairs}
+-- {priced_span_map} {value_kv} are replaced
 -- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
--- Layers: 1 flatten, 2 attribute pairs (as sent + canonical copies, ranked), 3 keep the first pair per key,
--- 4 build rows.
+-- Layers: 1 flatten, 2 attribute values as text (once), 3 attribute pairs (as sent, then canonical copies
+-- by rank), 4 keep the first pair per key, 5 build rows.
 INSERT INTO {table}
 (
     Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
@@ -61,11 +62,15 @@ FROM
                 {resource_pairs} AS r_pairs
             FROM
             (
-                SELECT rs.resource.attributes AS r_attrs, ss.scope AS scope, sp
-                FROM {source}
-                ARRAY JOIN resource_spans AS rs
-                ARRAY JOIN rs.scope_spans AS ss
-                ARRAY JOIN ss.spans AS sp
+                SELECT sp, scope, {span_texts} AS s_texts, {resource_texts} AS r_texts
+                FROM
+                (
+                    SELECT rs.resource.attributes AS r_attrs, ss.scope AS scope, sp
+                    FROM {source}
+                    ARRAY JOIN resource_spans AS rs
+                    ARRAY JOIN rs.scope_spans AS ss
+                    ARRAY JOIN ss.spans AS sp
+                )
             )
         )
     )
