@@ -80,7 +80,7 @@ def test_divergence_without_arms_redirects_to_a_reproducible_url(client: TestCli
     response = client.get("/divergence", follow_redirects=False)
     assert response.status_code == 303
     assert response.headers["location"] == (
-        "/divergence?baseline=prompt%3Drefund-v3&candidate=prompt%3Drefund-v4&by=customer.tier"
+        "/divergence?baseline=prompt_version%3Drefund-v3&candidate=prompt_version%3Drefund-v4&by=customer.tier"
     )
 
 
