@@ -8,7 +8,6 @@ network), then read ``otel_traces`` / ``trace_summaries_final`` back.
 from __future__ import annotations
 
 import itertools
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,8 +80,7 @@ def ingest(
     """Normalise and write ``spans`` exactly as the collector does (``processor``: keep one across calls)."""
     processor = processor or new_processor(config)
     batch = processor.consume(SpanBatch.from_request(request_of(spans, resource)))
-    with tempfile.TemporaryDirectory() as spool:
-        SpanWriter(store, spool_dir=spool).write(batch.bodies, batch.rewrite)
+    SpanWriter(store).write(batch.bodies, batch.rewrite)
 
 
 def span_attributes(store: Store, trace: int = 1) -> list[dict[str, str]]:

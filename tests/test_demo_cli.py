@@ -125,7 +125,7 @@ def test_report_commands_on_the_demo_data(demo: tuple[Path, dict[str, Any], floa
     ranked = json.loads(cov.stdout)["rows"]
     assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
     assert [r["gap"] for r in ranked] == sorted((r["gap"] for r in ranked), reverse=True)  # by gap
-    assert ranked[0]["slice"]["customer.tier"] == "enterprise" and "no_eval_cases" not in ranked[-1]["flags"]
+    assert ranked[0]["slice"]["customer_tier"] == "enterprise" and "no_eval_cases" not in ranked[-1]["flags"]
 
     runs = run(data_dir, "eval", "runs", "--format", "json")
     assert sorted(r["run"] for r in json.loads(runs.stdout)) == [
