@@ -71,7 +71,7 @@ def test_divergence_page_shows_the_reports_figures_and_opens_each_slice(
             assert cells[column].replace(">", "&gt;") in page
     enterprise = next(s for s in report.slices if s.slice == {"customer_tier": "enterprise"})
     assert "online_worse" in enterprise.flags
-    where = "where=prompt_version%3Drefund-v4&amp;where=customer_tier%3Denterprise"
+    where = "where=prompt%3Drefund-v4&amp;where=customer_tier%3Denterprise"
     assert f"/traces?{where}&amp;feedback=bad" in page
     assert f"/evals/cases?{where}" in page
 
