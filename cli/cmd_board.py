@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 
+from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import err_console
 from tracelock.errors import ConfigError
@@ -33,13 +34,13 @@ def board(
         Path("locks"),
         "--locks",
         "-l",
-        envvar="TRACELOCK_LOCKS",
+        envvar=env.LOCKS,
         help="Directory of lock files (the lock action writes here).",
     ),
-    tokens_file: Path = typer.Option(
+    tokens_file: Path | None = typer.Option(
         None, "--tokens-file", help="Bearer tokens, one a line (required off loopback)."
     ),
-    tokens_env: str = typer.Option(
+    tokens_env: str | None = typer.Option(
         None, "--tokens-env", help="Environment variable with comma-separated tokens."
     ),
     allowed_host: list[str] = typer.Option(

@@ -153,7 +153,7 @@ def export(
     rule: str = typer.Option(None, "--rule", help="Only seeds of this rule."),
     since: str = typer.Option(None, "--since", help="Only seeds found since then (e.g. 7d)."),
     seed: list[str] = typer.Option(None, "--seed", help="Only this seed id (repeatable)."),
-    output: Path = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
 ) -> None:
     """Export seeds as dataset rows (inputs, outputs, shared keys, labels, source trace/span, rule)."""
     from tracelock.sampler.export import dataset_rows, seed_rows

@@ -45,9 +45,8 @@ class SeededIds(IdGenerator):
 
 def make_provider(service: str, seed: int, exporter: SpanExporter, **versions: str) -> TracerProvider:
     """A provider as a deployed service would have: version keys on the Resource, tracelock processors."""
-    provider = TracerProvider(
-        resource=shared_keys_resource(service, **versions), id_generator=SeededIds(seed)
-    )
+    keys: dict[str, Any] = dict(versions)  # shared_keys_resource's **versions (not its attributes=)
+    provider = TracerProvider(resource=shared_keys_resource(service, **keys), id_generator=SeededIds(seed))
     instrument(tracer_provider=provider, export=False, prices=PRICES, set_global=False)
     # the simulator makes spans far faster than an app does: a queue large enough that none is dropped
     provider.add_span_processor(
@@ -175,7 +174,7 @@ def _task(
 
 
 def decision_matches(output: Any, case: Case) -> bool:
-    return output.get("decision") == case.expected["decision"]
+    return bool(output.get("decision") == case.expected["decision"])
 
 
 def run_offline_evals(

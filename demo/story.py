@@ -76,7 +76,7 @@ def _pick(rng: random.Random, options: tuple[tuple[str, float], ...]) -> str:
 
 def requests(rng: random.Random, per_version: int, story: Story = STORY) -> list[Request]:
     """``per_version`` requests of refund-v3 (the week before the rollout), then of refund-v4 (after)."""
-    out = []
+    out: list[Request] = []
     for v, version in enumerate(("refund-v3", "refund-v4")):
         span = timedelta(days=_DAYS_PER_VERSION) / per_version
         for i in range(per_version):

@@ -53,4 +53,4 @@ def as_scorer(obj: Scorer | Callable[[Any, Case], Any]) -> Scorer:
 
 def judge(fn: Callable[[Any, Case], Any], *, model: str, version: str, name: str | None = None) -> Scorer:
     """Wrap an LLM-judge call so its model and version are recorded on every result it grades."""
-    return Scorer(name or getattr(fn, "__name__", "judge"), fn, judge_model=model, judge_version=version)
+    return Scorer(name or str(getattr(fn, "__name__", "judge")), fn, judge_model=model, judge_version=version)

@@ -51,7 +51,8 @@ def lock_schema_path() -> Path:
 
 @functools.lru_cache(maxsize=1)
 def lock_schema() -> dict[str, Any]:
-    return json.loads(lock_schema_path().read_text(encoding="utf-8"))
+    schema: dict[str, Any] = json.loads(lock_schema_path().read_text(encoding="utf-8"))
+    return schema
 
 
 def _yaml() -> YAML:

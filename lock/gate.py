@@ -190,8 +190,8 @@ def _match(
     unmatched: list[Attempt] = []
     for attempt in attempts:
         if attempt.dataset_id:
-            lock_file = by_dataset.get(attempt.dataset_id)
-            if lock_file is not None and lock_file.case(attempt.case_id) is not None:
+            held = by_dataset.get(attempt.dataset_id)
+            if held is not None and held.case(attempt.case_id) is not None:
                 matched[(attempt.dataset_id, attempt.case_id)].append(attempt)
             else:
                 unmatched.append(attempt)

@@ -10,6 +10,7 @@ import json
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
 from tracelock.lock.gate import HOLDING, Baseline, BaselineEntry, GateReport
 from tracelock.lock.model import LockCase, LockFile
@@ -164,6 +165,6 @@ ORDER BY Dataset
 """
 
 
-def find_locked_case(store: Store, case_id: str) -> list[dict]:
+def find_locked_case(store: Store, case_id: str) -> list[dict[str, Any]]:
     """The ``locks`` rows of a case id (one per dataset holding it)."""
     return store.query(_FIND_CASE, {"case_id": case_id}).dicts()

@@ -133,8 +133,8 @@ def write_junit(report: GateReport, path: Path) -> None:
                 ).text = detail
             elif o.status == "flaky":
                 ET.SubElement(case, "system-out").text = f"flaky: {o.passes}/{o.attempts} passed\n{detail}"
-    for name, value in totals.items():
-        root.set(name, str(value))
+    for name, total in totals.items():
+        root.set(name, str(total))
     ET.indent(root)
     path.parent.mkdir(parents=True, exist_ok=True)
     ET.ElementTree(root).write(path, encoding="utf-8", xml_declaration=True)
