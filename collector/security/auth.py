@@ -92,18 +92,20 @@ class BearerTokens:
 
 
 def _grpc_authorization(details: grpc.HandlerCallDetails) -> str | bytes | None:
-    for item in details.invocation_metadata or ():
-        if item.key == "authorization":
-            return item.value
+    for key, value in details.invocation_metadata or ():  # (key, value) pairs (namedtuples at run time)
+        if key == "authorization":
+            return value
     return None
 
 
-def _denying_handler(handler: grpc.RpcMethodHandler, reason: str, *, aio: bool) -> grpc.RpcMethodHandler:
+def _denying_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], reason: str, *, aio: bool
+) -> grpc.RpcMethodHandler[Any, Any]:
     """A handler of the same kind as ``handler`` that aborts with UNAUTHENTICATED."""
     message = f"bearer token {reason}: send 'authorization: Bearer <token>'"
     if aio:
 
-        async def deny(_request: Any, context: grpc.aio.ServicerContext) -> None:
+        async def deny(_request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> None:
             await context.abort(grpc.StatusCode.UNAUTHENTICATED, message)
 
     else:
@@ -117,11 +119,12 @@ def _denying_handler(handler: grpc.RpcMethodHandler, reason: str, *, aio: bool) 
         + ("stream" if handler.response_streaming else "unary")
     )
     factory = getattr(grpc, f"{kind}_rpc_method_handler")
-    return factory(
+    denying: grpc.RpcMethodHandler[Any, Any] = factory(
         deny,
         request_deserializer=handler.request_deserializer,
         response_serializer=handler.response_serializer,
     )
+    return denying
 
 
 class GrpcBearerAuthInterceptor(grpc.ServerInterceptor):
@@ -133,9 +136,9 @@ class GrpcBearerAuthInterceptor(grpc.ServerInterceptor):
 
     def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler | None],
+        continuation: Callable[[grpc.HandlerCallDetails], grpc.RpcMethodHandler[Any, Any] | None],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler | None:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = continuation(handler_call_details)
         reason = self._tokens.check(_grpc_authorization(handler_call_details))
         if reason is None or handler is None:
@@ -153,9 +156,9 @@ class GrpcAioBearerAuthInterceptor(grpc.aio.ServerInterceptor):
 
     async def intercept_service(
         self,
-        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler]],
+        continuation: Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]],
         handler_call_details: grpc.HandlerCallDetails,
-    ) -> grpc.RpcMethodHandler:
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
         handler = await continuation(handler_call_details)
         reason = self._tokens.check(_grpc_authorization(handler_call_details))
         if reason is None or handler is None:

@@ -77,7 +77,7 @@ class GrpcTraceServer:
             interceptors=interceptors,
             options=[("grpc.max_receive_message_length", limit), ("grpc.so_reuseport", 0)],
         )
-        handler = grpc.unary_unary_rpc_method_handler(
+        handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
             self._export, request_deserializer=None, response_serializer=None
         )
         server.add_generic_rpc_handlers(
