@@ -180,7 +180,7 @@ def test_an_exporter_shared_by_two_pipelines_is_refused_at_load() -> None:
     )
 
 
-def test_unused_components_and_bad_pipeline_names_are_reported() -> None:
+def test_a_pipeline_that_is_not_traces_is_refused_at_load() -> None:
     raw = {
         "receivers": {"otlp": {}},
         "processors": {"normalize": {}},
