@@ -32,7 +32,7 @@ FeedbackKind = enum.Enum("FeedbackKind", {kind: kind for kind in KINDS}, type=st
 @feedback_app.command("add")
 def add(
     ctx: typer.Context,
-    trace_id: str = typer.Option(None, "--trace-id", help="Hex trace id (32 characters)."),
+    trace_id: str | None = typer.Option(None, "--trace-id", help="Hex trace id (32 characters)."),
     kind: FeedbackKind = typer.Option("complaint", "--kind", help="What the feedback is."),
     value: float = typer.Option(
         None, "--value", help="Rating value (required for rating; complaint and thumbs_up are 1)."
@@ -43,7 +43,9 @@ def add(
     user_id: str = typer.Option("", "--user-id"),
     feedback_id: str = typer.Option("", "--id", help="Idempotency id (default: derived from the content)."),
     source: str = typer.Option("cli", "--source", help="Where the feedback came from."),
-    file: Path = typer.Option(None, "--file", help="JSON/JSONL file of records instead of the options."),
+    file: Path | None = typer.Option(
+        None, "--file", help="JSON/JSONL file of records instead of the options."
+    ),
     fmt: SummaryFormat = typer.Option(
         SummaryFormat.table, "--format", "-f", help="table (a sentence) or json."
     ),
