@@ -26,6 +26,7 @@ __all__ = [
     "traces",
 ]
 
+SCORE_CHANGE = 0.05  # below this a mean-score difference between two runs of a case is noise
 LIST_DIMENSIONS = ("prompt", "model", "customer.tier", "intent")
 FEEDBACK_FILTERS = {
     "bad": "(complained OR thumbs_down)",
@@ -208,7 +209,8 @@ def eval_cases(
 
 
 def eval_compare(store: Store, run_a: str, run_b: str) -> list[dict[str, Any]]:
-    """Case by case, run A vs run B: pass fraction and mean score of each, and the verdict."""
+    """Case by case, run A vs run B: pass fraction and mean score of each, and the verdict: the pass
+    fraction decides; with the same fraction, a mean score that moved by ``SCORE_CHANGE`` or more."""
     rows = store.query(
         """SELECT DatasetId AS dataset, CaseId AS case_id,
             sumIf(Passed, EvalRunId = {a:String}) AS passes_a, countIf(EvalRunId = {a:String}) AS attempts_a,
@@ -224,9 +226,9 @@ def eval_compare(store: Store, run_a: str, run_b: str) -> list[dict[str, Any]]:
         row["rate_a"], row["rate_b"] = a, b
         if a is None or b is None:
             row["verdict"] = "only in A" if b is None else "only in B"
-        elif b > a or (b == a and row["score_b"] > row["score_a"] + 1e-9):
+        elif b > a or (b == a and row["score_b"] >= row["score_a"] + SCORE_CHANGE):
             row["verdict"] = "improved"
-        elif b < a or (b == a and row["score_b"] < row["score_a"] - 1e-9):
+        elif b < a or (b == a and row["score_b"] <= row["score_a"] - SCORE_CHANGE):
             row["verdict"] = "regressed"
         else:
             row["verdict"] = "unchanged"

@@ -16,7 +16,7 @@ import hmac
 import ipaddress
 import secrets
 from collections.abc import Iterable, MutableMapping
-from http.cookies import SimpleCookie
+from http.cookies import CookieError, SimpleCookie
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -124,7 +124,7 @@ def _cookie_token(headers: Iterable[tuple[bytes, bytes]]) -> str | None:
             jar: SimpleCookie = SimpleCookie()
             try:
                 jar.load(value.decode("latin-1"))
-            except Exception:  # a malformed Cookie header is treated as no cookie
+            except CookieError:  # a malformed Cookie header is treated as no cookie
                 continue
             if COOKIE in jar:
                 return jar[COOKIE].value

@@ -161,6 +161,8 @@ def test_bearer_auth_off_loopback(store: Store, tmp_path: Path) -> None:
             == 401
         )
         assert client.get("/seeds", headers={"authorization": "Bearer s3cret"}).status_code == 200
+        for cookie in ('tracelock_board_token="s3cret', "tracelock_board_token=wrong", "\x00;;="):
+            assert client.get("/seeds", headers={"cookie": cookie, "accept": "*/*"}).status_code == 401
         assert client.post("/login", data={"token": "nope", "next": "/seeds"}).status_code == 401
         signed_in = client.post(
             "/login", data={"token": "s3cret", "next": "//evil.example/"}, follow_redirects=False
