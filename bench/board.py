@@ -27,6 +27,8 @@ from report import EVALS_SQL, FEEDBACK_SQL, SPANS_SQL, timed  # the report bench
 from tracelock.board.app import BoardOptions, create_app
 from tracelock.lock.files import add_case
 from tracelock.lock.model import Assertion, LockCase, Provenance
+from tracelock.report import coverage_report, divergence_report
+from tracelock.report.dimensions import resolve_dimension
 from tracelock.store import apply_migrations
 from tracelock.store.chdb_store import ChdbStore
 
@@ -145,6 +147,27 @@ def main() -> None:
             times.sort()
             figures += [statistics.median(times), times[min(len(times) - 1, int(len(times) * 0.95))]]
         print(f"{name:<22} " + " ".join(f"{v:9.1f}" for v in figures), flush=True)
+    # Baseline measured in the same run: the report calls `tracelock report` makes, without the board.
+    prompt, tier, intent = (resolve_dimension(n) for n in ("prompt", "customer.tier", "intent"))
+    for name, call in (
+        (
+            "report divergence (CLI)",
+            lambda: divergence_report(store, {prompt: "refund-v3"}, {prompt: "refund-v4"}, [tier]),
+        ),
+        (
+            "report coverage (CLI)",
+            lambda: coverage_report(store, [intent, tier], selector={prompt: "refund-v4"}),
+        ),
+    ):
+        times = []
+        for _ in range(args.repeat):
+            started = time.perf_counter()
+            call()
+            times.append((time.perf_counter() - started) * 1000)
+        times.sort()
+        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
+        print(f"{name:<22} {statistics.median(times):9.1f} {p95:9.1f}", flush=True)
+    print(f"load average after: {os.getloadavg()}")
     store.close()
 
 

@@ -94,11 +94,7 @@ def rollouts(board: Board, request: Request) -> PageResult:
 
 
 def _latest_two(board: Board, key: Dimension) -> tuple[str, str] | None:
-    from tracelock.report.query import Window
-
-    versions = [
-        v["version"] for v in queries.rollouts(board.store, key, Window())["versions"] if v["version"]
-    ]
+    versions = queries.versions_by_first_seen(board.store, key)
     return (versions[-2], versions[-1]) if len(versions) >= 2 else None
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "seeds",
     "trace_detail",
     "traces",
+    "versions_by_first_seen",
 ]
 
 SCORE_CHANGE = 0.05  # below this a mean-score difference between two runs of a case is noise
@@ -81,6 +82,18 @@ def rollouts(store: Store, key: Dimension, window: Window) -> dict[str, Any]:
     for v in versions:
         v["offline"] = offline_by.get(v["version"])
     return {"versions": versions, "buckets": buckets, "bucket_seconds": q.params["bucket"]}
+
+
+def versions_by_first_seen(store: Store, key: Dimension) -> list[str]:
+    """The non-empty values of ``key`` on live traces, oldest first (partial rows are enough: the
+    earliest start of a value is the earliest start of any of its rows; no FINAL needed)."""
+    q = ReportQuery()
+    rows = store.query(
+        f"""SELECT {q.column(key)} AS version, min(Start) AS first_seen FROM trace_summaries
+        WHERE Origin = 'live' GROUP BY version HAVING version != '' ORDER BY first_seen, version""",
+        q.params,
+    ).rows
+    return [str(r[0]) for r in rows]
 
 
 def traces(
