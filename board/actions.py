@@ -121,7 +121,9 @@ def bind(board: Board, action: Action) -> Callable[[Request], Awaitable[Response
         if problem and action is not login:
             return refuse(403, problem)
         try:
-            return await run_in_threadpool(action, board, request, fields)
+            response = await run_in_threadpool(action, board, request, fields)
+            board.cache.clear()
+            return response
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"]) or "body"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,7 @@ class BoardOptions:
     tokens: BearerTokens | None = None
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     cache_pages: bool = True
+    max_stale_s: float = 5.0
     csrf_token: str = field(default_factory=new_csrf_token)
 
 
@@ -70,6 +72,7 @@ class Board:
             request=request,
             csrf_token=self.options.csrf_token,
             database=self.store.database,
+            rendered_at=datetime.now(timezone.utc),
             store=self.store.description,
             status=status,
             **context,
@@ -85,9 +88,13 @@ class Board:
         def endpoint(request: Request) -> Response:
             key = str(request.url.path) + "?" + str(request.url.query)
             fingerprint = self.cache.fingerprint() if self.options.cache_pages else ""
-            cached = self.cache.get(key, fingerprint) if self.options.cache_pages else None
+            cached = (
+                self.cache.get(key, fingerprint, self.options.max_stale_s)
+                if self.options.cache_pages
+                else None
+            )
             if cached is not None:
-                return HTMLResponse(cached, headers={"x-board-cache": "hit"})
+                return HTMLResponse(cached[0], headers={"x-board-cache": "hit" if cached[1] else "stale"})
             try:
                 result = function(self, request)
             except (ConfigError, InputError, LockFileError) as exc:

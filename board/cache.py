@@ -44,13 +44,23 @@ class PageCache:
                 files.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
         return repr((parts, files))
 
-    def get(self, key: str, fingerprint: str) -> str | None:
+    def get(self, key: str, fingerprint: str, max_stale_s: float = 0.0) -> tuple[str, bool] | None:
+        """The page and whether it is current; a page of older data only while younger than
+        ``max_stale_s`` (so a board beside a busy collector does not re-run every report per view)."""
         with self._lock:
             hit = self._pages.get(key)
-            if hit is None or hit[2] != fingerprint:
+            if hit is None:
+                return None
+            current = hit[2] == fingerprint
+            if not current and time.monotonic() - hit[1] >= max_stale_s:
                 return None
             self._pages.move_to_end(key)
-            return hit[0]
+            return hit[0], current
+
+    def clear(self) -> None:
+        """Forget every page (after the board's own writes, so the writer sees them at once)."""
+        with self._lock:
+            self._pages.clear()
 
     def put(self, key: str, fingerprint: str, page: str) -> None:
         with self._lock:

@@ -36,6 +36,9 @@ class BoardConfig(BaseModel):
     )
     auth: AuthConfig | None = Field(None, description="Bearer tokens (the collector's auth config).")
     allowed_hosts: tuple[str, ...] = Field((), description="Host names served (default: loopback names).")
+    max_stale_s: float = Field(
+        5.0, ge=0, description="Seconds a page may show older data while spans arrive."
+    )
 
     @model_validator(mode="after")
     def _auth_off_loopback(self) -> BoardConfig:
@@ -65,7 +68,12 @@ class BoardServer:
         tokens = BearerTokens.from_config(auth) if auth is not None and auth.enabled else None
         loopback = is_loopback(self.config.endpoint.rpartition(":")[0].strip("[]"))
         hosts = self.config.allowed_hosts or (LOOPBACK_HOSTS if loopback else ("*",))
-        options = BoardOptions(locks_dir=self.config.locks_dir, tokens=tokens, allowed_hosts=hosts)
+        options = BoardOptions(
+            locks_dir=self.config.locks_dir,
+            tokens=tokens,
+            allowed_hosts=hosts,
+            max_stale_s=self.config.max_stale_s,
+        )
         self._thread = ServerThread(
             create_app(self.host.open_store(), options), self.config.endpoint, "board"
         )

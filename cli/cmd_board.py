@@ -43,6 +43,12 @@ def board(
     tokens_env: str | None = typer.Option(
         None, "--tokens-env", help="Environment variable with comma-separated tokens."
     ),
+    max_stale: float = typer.Option(
+        5.0,
+        "--max-stale",
+        min=0.0,
+        help="Seconds a page may show older data while new data arrives (0: never).",
+    ),
     allowed_host: list[str] = typer.Option(
         None,
         "--allowed-host",
@@ -68,7 +74,10 @@ def board(
         )
     hosts = tuple(allowed_host or (LOOPBACK_HOSTS if is_loopback(host) else ("*",)))
     with get_context(ctx).open_store() as store:
-        app = create_app(store, BoardOptions(locks_dir=locks_dir, tokens=tokens, allowed_hosts=hosts))
+        app = create_app(
+            store,
+            BoardOptions(locks_dir=locks_dir, tokens=tokens, allowed_hosts=hosts, max_stale_s=max_stale),
+        )
         shown = f"[{host}]" if ":" in host else host
         err_console.print(
             f"tracelock board on http://{shown}:{port}/ over {store.description} database {store.database}; "

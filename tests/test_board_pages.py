@@ -152,10 +152,24 @@ def test_unknown_host_is_refused(client: TestClient) -> None:
     assert client.get("/rollouts", headers={"host": "evil.example"}).status_code == 400
 
 
-def test_page_cache_serves_the_same_page_until_the_data_changes(client: TestClient, store: Store) -> None:
+def test_page_cache_serves_the_same_page_until_the_data_changes(store: Store, tmp_path: Path) -> None:
+    fill(store)
+    client = client_for(store, tmp_path, max_stale_s=0.0)
     first = client.get("/seeds")
     again = client.get("/seeds")
     assert (first.headers["x-board-cache"], again.headers["x-board-cache"]) == ("miss", "hit")
     assert again.text == first.text
     store.insert("feedback", {"FeedbackId": ["x"], "TraceId": [trace_id(1)], "Kind": ["comment"]})
+    assert client.get("/seeds").headers["x-board-cache"] == "miss"
+
+
+def test_a_page_of_older_data_is_served_while_young_and_writes_clear_the_cache(
+    store: Store, tmp_path: Path
+) -> None:
+    fill(store)
+    client = client_for(store, tmp_path, max_stale_s=3600.0, csrf_token="t")
+    assert client.get("/seeds").headers["x-board-cache"] == "miss"
+    store.insert("feedback", {"FeedbackId": ["x"], "TraceId": [trace_id(1)], "Kind": ["comment"]})
+    assert client.get("/seeds").headers["x-board-cache"] == "stale"
+    client.post("/actions/feedback", data={"csrf": "t", "trace_id": trace_id(1), "kind": "comment"})
     assert client.get("/seeds").headers["x-board-cache"] == "miss"
