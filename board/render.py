@@ -67,6 +67,7 @@ def environment() -> Environment:
         autoescape=select_autoescape(["html"]),
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates ship with the package: no stat() of every template per render
     )
     env.filters.update(pct=_pct, pp=_pp, when=_when, ms=_ms, num=_num)
     env.globals.update(url=page_url)
