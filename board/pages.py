@@ -207,7 +207,12 @@ def coverage(board: Board, request: Request) -> PageResult:
                 "evals_url": page_url("/evals/cases", where=sliced),
             }
         )
-    chart_rows = [(r["row"].label, r["row"].bad_traces, r["row"].eval_cases) for r in rows[:20]]
+    # values only ("refund_request, enterprise"): the chart's label column is narrow
+    chart_rows = [
+        (", ".join(v or "(none)" for v in r["row"].slice.values()) or "all traffic", r["row"].bad_traces,
+         r["row"].eval_cases)
+        for r in rows[:20]
+    ]  # fmt: skip
     return "coverage.html", {
         "page": "coverage",
         "title": "Case board",
