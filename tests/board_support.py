@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
+
+import httpx
 
 from tracelock.sampler.seeds import Seed, write_seeds
 from tracelock.store import Store
@@ -55,3 +62,38 @@ def fill(store: Store) -> None:
 
 def seed_id_of(store: Store) -> str:
     return str(store.query("SELECT SeedId FROM seeds LIMIT 1").scalar())
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def running_board(data_dir: Path, locks: Path, *global_options: str) -> Iterator[str]:
+    """``tracelock board`` as a subprocess on a free loopback port; yields its base URL once it answers."""
+    port = free_port()
+    board = subprocess.Popen(
+        [sys.executable, "-m", "tracelock", "--data-dir", str(data_dir), *global_options, "board",
+         "--listen", f"127.0.0.1:{port}", "--locks", str(locks)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if board.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(
+                    f"tracelock board did not start: {board.stdout.read() if board.stdout else ''}"
+                )
+            time.sleep(0.3)
+        yield base
+    finally:
+        board.terminate()
+        board.wait(timeout=30)

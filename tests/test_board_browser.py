@@ -11,16 +11,16 @@ from its seed -> the case is in the lock file (``lock validate`` passes) and on 
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+from board_support import running_board
 
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
@@ -42,12 +42,6 @@ PAGES = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _run(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     command = [*TRACELOCK, "--data-dir", str(data_dir), "--database", "tracelock_demo", *args]
     return subprocess.run(command, capture_output=True, text=True, timeout=240)
@@ -64,29 +58,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
     assert demo.returncode == 0, demo.stderr
     seeded = _run(data_dir, "seeds", "run", "--since", "3650d", "--ignore-limits")
     assert seeded.returncode == 0, seeded.stderr
-    port = _free_port()
-    board = subprocess.Popen(
-        [*TRACELOCK, "--data-dir", str(data_dir), "--database", "tracelock_demo", "board",
-         "--listen", f"127.0.0.1:{port}", "--locks", str(locks)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert board.poll() is None and time.monotonic() < deadline, (
-                board.stdout.read() if board.stdout else ""
-            )
-            time.sleep(0.3)
+    with running_board(data_dir, locks, "--database", "tracelock_demo") as base:
         yield base, locks, data_dir
-    finally:
-        board.terminate()
-        board.wait(timeout=30)
 
 
 @pytest.fixture(scope="module")

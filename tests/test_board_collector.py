@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 sys.path.insert(0, str(Path(__file__).parent))
+from board_support import running_board
 from collector_support import TRACELOCK, CollectorProcess, write_config
 
 
@@ -93,47 +94,24 @@ def test_tracelock_board_reads_through_a_running_collector(tmp_path: Path) -> No
     endpoint (RemoteStore): pages render, a lock is written to the file, the mirror waits for lock sync."""
     collector = CollectorProcess(tmp_path, write_config(tmp_path / "collector.yaml"))
     collector.start()
-    port = _free_port()
-    board = subprocess.Popen(
-        [*TRACELOCK, "--data-dir", str(collector.data_dir), "board", "--listen", f"127.0.0.1:{port}",
-         "--locks", str(tmp_path / "locks")],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
     try:
-        trace_id = _send_trace(collector.http)
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if trace_id in httpx.get(f"{base}/traces", timeout=30).text:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert board.poll() is None and time.monotonic() < deadline, (
-                board.stderr.read() if board.stderr else ""
+        with running_board(collector.data_dir, tmp_path / "locks") as base:
+            trace_id = _send_trace(collector.http)
+            deadline = time.monotonic() + 60
+            while trace_id not in httpx.get(f"{base}/traces", timeout=30).text:
+                assert time.monotonic() < deadline, "the trace never showed on the board"
+                time.sleep(0.5)
+            page = httpx.get(f"{base}/trace/{trace_id}", timeout=30).text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            locked = httpx.post(
+                f"{base}/actions/lock",
+                json={"trace_id": trace_id},
+                headers={"x-csrf-token": csrf.group(1)},
+                timeout=30,
             )
-            time.sleep(0.5)
-        page = httpx.get(f"{base}/trace/{trace_id}", timeout=30).text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', page)
-        assert csrf is not None
-        locked = httpx.post(
-            f"{base}/actions/lock",
-            json={"trace_id": trace_id},
-            headers={"x-csrf-token": csrf.group(1)},
-            timeout=30,
-        )
-        assert locked.status_code == 200, locked.text
-        assert "collector owns the chDB directory" in locked.json()["mirror_error"]
-        assert (tmp_path / "locks" / "refund_request.yaml").is_file()
+            assert locked.status_code == 200, locked.text
+            assert "collector owns the chDB directory" in locked.json()["mirror_error"]
+            assert (tmp_path / "locks" / "refund_request.yaml").is_file()
     finally:
-        board.terminate()
-        board.wait(timeout=30)
         collector.terminate()
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
