@@ -16,11 +16,11 @@ from differential import Differential, mutated_request
 from tracelock.store import Store
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.integers(0, 2**32))
 def test_acknowledged_is_stored_exactly(store: Store, seed: int) -> None:
     rng = random.Random(seed)
     differential = Differential(store)
-    differential.check([mutated_request(rng) for _ in range(40)])
+    differential.check([mutated_request(rng) for _ in range(100)])
     assert differential.failures == []
-    assert differential.inputs == 40
+    assert differential.inputs == 100
