@@ -24,6 +24,7 @@ from opentelemetry import context as otel_context
 
 __all__ = ["BAGGAGE_KEY", "attribute_dict", "check_sdk_internals", "current_context", "stamp"]
 
+BAGGAGE_KEY: str | None
 try:  # the SDK's own key: reading the context dict directly avoids get_all()'s MappingProxy per span
     from opentelemetry.baggage import _BAGGAGE_KEY as BAGGAGE_KEY
 except ImportError:  # pragma: no cover - other API versions
@@ -32,8 +33,10 @@ except ImportError:  # pragma: no cover - other API versions
 current_context: Callable[[], otel_context.Context]
 try:  # the contextvars runtime's own getter: one C call instead of two Python frames per span
     current_context = otel_context._RUNTIME_CONTEXT._current_context.get  # type: ignore[attr-defined]
+    _FAST_CONTEXT = True
 except AttributeError:  # another runtime context (OTEL_PYTHON_CONTEXT): the public API
     current_context = otel_context.get_current
+    _FAST_CONTEXT = False
 
 
 def attribute_dict(span: Any) -> dict[str, Any] | None:
@@ -45,7 +48,7 @@ def attribute_dict(span: Any) -> dict[str, Any] | None:
 
 def stamp(span: Any, attrs: Mapping[str, Any]) -> None:
     """Add ``attrs`` to a span being started, never overwriting an attribute the app set at start."""
-    bounded = getattr(span, "_attributes", None)
+    bounded: Any = getattr(span, "_attributes", None)
     d = getattr(bounded, "_dict", None)
     if (
         type(d) is dict
@@ -68,7 +71,7 @@ def check_sdk_internals() -> list[str]:
     missing: list[str] = []
     if BAGGAGE_KEY is None:
         missing.append("opentelemetry.baggage._BAGGAGE_KEY")
-    if current_context is otel_context.get_current:
+    if not _FAST_CONTEXT:
         missing.append("opentelemetry.context._RUNTIME_CONTEXT._current_context")
     span = TracerProvider().get_tracer("tracelock.check").start_span("check", attributes={"a": 1})
     bounded = getattr(span, "_attributes", None)

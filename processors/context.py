@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Mapping
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any, TypeVar
 
 from opentelemetry import baggage as otel_baggage
@@ -27,7 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 # (labels object, context token) of the scopes open in this thread / asyncio task, innermost last: one
 # module-level variable, so a labels object shared across threads or tasks exits its own scope
-_OPEN_SCOPES: ContextVar[tuple[tuple[Any, object], ...]] = ContextVar("tracelock_open_scopes", default=())
+_Scope = tuple[Any, Token[otel_context.Context]]
+_OPEN_SCOPES: ContextVar[tuple[_Scope, ...]] = ContextVar("tracelock_open_scopes", default=())
 
 # canonical keys that may travel in Baggage and be stamped from it
 _STAMPABLE_CATEGORIES = (Category.TASK_LABEL, Category.EVAL_KEY, Category.VERSION_KEY)
@@ -71,7 +72,7 @@ def build_keys(
 def current_keys(ctx: otel_context.Context | None = None) -> dict[str, Any]:
     """The tracelock keys in effect in ``ctx`` (default: the current context): labels, eval keys, origin."""
     ctx = ctx if ctx is not None else otel_context.get_current()
-    keys = ctx.get(STAMP_KEY)
+    keys: Any = ctx.get(STAMP_KEY)
     if keys is None:
         keys = stamp_from_baggage(otel_baggage.get_all(ctx))
     return dict(keys or {})
@@ -115,7 +116,7 @@ class labels:  # lower-case: used like a function, `with tracelock.labels(intent
     def context(self, parent: otel_context.Context | None = None) -> otel_context.Context:
         """A context carrying these keys on top of ``parent``'s (default: the current context)."""
         parent = parent if parent is not None else otel_context.get_current()
-        inherited = parent.get(STAMP_KEY)
+        inherited: Any = parent.get(STAMP_KEY)
         if inherited is None:
             inherited = stamp_from_baggage(otel_baggage.get_all(parent))
         keys = {**inherited, **self.keys} if inherited else dict(self.keys)
@@ -130,7 +131,8 @@ class labels:  # lower-case: used like a function, `with tracelock.labels(intent
         ctx = self.context()
         token = otel_context.attach(ctx)
         _OPEN_SCOPES.set((*_OPEN_SCOPES.get(), (self, token)))
-        return dict(ctx[STAMP_KEY])
+        keys: dict[str, Any] = ctx[STAMP_KEY]  # type: ignore[assignment]  # set just above
+        return dict(keys)
 
     def __exit__(self, *exc: object) -> None:
         scopes = _OPEN_SCOPES.get()

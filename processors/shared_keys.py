@@ -115,9 +115,9 @@ class SharedKeysProcessor(SpanProcessor):
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         try:
             ctx = parent_context if parent_context is not None else current_context()
-            keys = ctx.get(STAMP_KEY)
+            keys: Any = ctx.get(STAMP_KEY)  # a dict labels() built, or None
             if keys is None and self._trust_baggage:
-                bag = ctx.get(BAGGAGE_KEY)
+                bag: Any = ctx.get(BAGGAGE_KEY)  # type: ignore[arg-type]  # not None: _trust_baggage
                 if bag:
                     cached = self._bag_cache  # (baggage dict, its keys): one tuple, swapped atomically
                     if cached[0] is bag:
@@ -138,8 +138,8 @@ class SharedKeysProcessor(SpanProcessor):
                     self._merge_cache = (keys, attrs)
             if attrs:  # inline fast path of _sdk.stamp (a call would cost as much as the stamping)
                 try:
-                    bounded = span._attributes
-                    d = bounded._dict
+                    bounded: Any = span._attributes  # annotations on locals cost nothing at run time
+                    d: dict[str, Any] = bounded._dict
                     fast = bounded.max_value_len is None and (
                         bounded.maxlen is None or len(d) + len(attrs) <= bounded.maxlen
                     )

@@ -171,9 +171,9 @@ class SignalsProcessor(SpanProcessor):
         # it (SDK internals: see _sdk.py); no allocation and no call for a span that yields no signal;
         # rarer paths live in their own methods
         try:
-            bounded = span._attributes
-            attrs = bounded._dict
-            has_events = span._events._dq
+            bounded: Any = span._attributes  # annotations on locals cost nothing at run time
+            attrs: dict[str, Any] = bounded._dict
+            has_events = span._events._dq  # type: ignore[attr-defined]
         except AttributeError:  # another SDK's span: nothing to derive from safely
             return
         try:
@@ -220,8 +220,9 @@ class SignalsProcessor(SpanProcessor):
     def _full(self, span: Span, adding: int) -> bool:
         """True (and reported) when ``adding`` attributes would pass the span's attribute limit (the hot
         path checks the common case itself and calls this only near the limit)."""
-        maxlen = span._attributes.maxlen
-        if maxlen is None or len(span._attributes._dict) + adding <= maxlen:
+        bounded: Any = span._attributes
+        maxlen = bounded.maxlen
+        if maxlen is None or len(bounded._dict) + adding <= maxlen:
             return False
         self._problems.report("dropped", "signals", "span attribute limit reached", span_name=span.name)
         return True
@@ -247,7 +248,8 @@ class SignalsProcessor(SpanProcessor):
     def _model_of(self, span: Span) -> str | None:
         resource = span.resource
         if resource is not self._resource_obj:
-            self._resource_model = resource.attributes.get(REQ_MODEL) if resource is not None else None
+            model = resource.attributes.get(REQ_MODEL) if resource is not None else None
+            self._resource_model = model if isinstance(model, str) else None
             self._resource_obj = resource
         return self._resource_model
 
