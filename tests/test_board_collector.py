@@ -17,7 +17,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 sys.path.insert(0, str(Path(__file__).parent))
 from board_support import running_board
-from collector_support import TRACELOCK, CollectorProcess, write_config
+from collector_support import TRACELOCK, CollectorProcess, query, write_config
 
 
 def _send_trace(http: str) -> str:
@@ -91,7 +91,8 @@ def test_tracelock_board_refuses_to_listen_off_loopback_without_tokens(tmp_path:
 
 def test_tracelock_board_reads_through_a_running_collector(tmp_path: Path) -> None:
     """While the collector owns the chDB directory, ``tracelock board`` reaches it through the admin
-    endpoint (RemoteStore): pages render, a lock is written to the file, the mirror waits for lock sync."""
+    endpoint (RemoteStore): pages render, a lock is written to the file and mirrored into ``locks``
+    through the collector's write API."""
     collector = CollectorProcess(tmp_path, write_config(tmp_path / "collector.yaml"))
     collector.start()
     try:
@@ -111,7 +112,9 @@ def test_tracelock_board_reads_through_a_running_collector(tmp_path: Path) -> No
                 timeout=30,
             )
             assert locked.status_code == 200, locked.text
-            assert "collector owns the chDB directory" in locked.json()["mirror_error"]
+            assert locked.json()["mirror_error"] == ""  # the collector's write API takes the mirror
             assert (tmp_path / "locks" / "refund_request.yaml").is_file()
+            sql = f"SELECT count() AS n FROM tracelock.locks WHERE SourceTraceId = '{trace_id}'"
+            assert [int(row["n"]) for row in query(collector.data_dir, sql)] == [1]
     finally:
         collector.terminate()
