@@ -64,8 +64,8 @@ def test_sdk_exporters_spans_are_stored_with_canonical_keys(collector: Collector
     for _ in range(100):  # the batch processor writes within its 50 ms timeout
         rows = query(
             collector.data_dir,
-            "SELECT ServiceName, SpanAttributes['convention'] AS conv, RequestModel, InputTokens, "
-            "PromptVersion, Intent, Origin, SpanAttributes['gen_ai.input.messages'] AS input "
+            "SELECT ServiceName, SpanAttributes['convention'] AS conv, RequestModel, ResponseModel, "
+            "InputTokens, PromptVersion, Intent, Origin, SpanAttributes['input.value'] AS input "
             "FROM otel_traces "
             "WHERE ServiceName LIKE 'e2e-%' ORDER BY ServiceName, conv",
         )
@@ -73,12 +73,14 @@ def test_sdk_exporters_spans_are_stored_with_canonical_keys(collector: Collector
             break
     assert len(rows) == 7, rows
     for row in rows:
-        assert row["RequestModel"] == "gpt-4o", row
+        # OpenInference's llm.model_name is the model that answered (issue 15): the response model
+        model = row["ResponseModel"] if row["conv"] == "openinference" else row["RequestModel"]
+        assert model == "gpt-4o", row
         assert row["Origin"] == "live"
         if row["conv"] in ("openinference", "openllmetry"):
             assert row["InputTokens"] == 120, row
         if row["conv"] == "openinference":
-            assert row["input"] == "refund?"
+            assert row["input"] == "refund?"  # the source attribute stays (not relabelled as messages)
         if row["conv"] == "langfuse":
             assert row["PromptVersion"] == "4", row
         if row["conv"] in ("openllmetry", "langfuse"):
@@ -129,7 +131,7 @@ def test_plain_http_otlp_json(collector: CollectorProcess) -> None:
     for _ in range(100):
         rows = query(
             collector.data_dir,
-            f"SELECT TraceId, SpanId, SpanKind, StatusCode, StatusMessage, RequestModel, EmptyRetrieval, "
+            f"SELECT TraceId, SpanId, SpanKind, StatusCode, StatusMessage, ResponseModel, EmptyRetrieval, "
             f"Origin, OutputTokens, Duration FROM otel_traces WHERE TraceId = '{trace_id}'",
         )
         if rows:
@@ -141,7 +143,7 @@ def test_plain_http_otlp_json(collector: CollectorProcess) -> None:
             "SpanKind": "Client",
             "StatusCode": "Error",
             "StatusMessage": "boom",
-            "RequestModel": "claude",
+            "ResponseModel": "claude",  # OpenInference's llm.model_name: the model that answered
             "EmptyRetrieval": 1,
             "Origin": "eval",
             "OutputTokens": 7,
