@@ -121,7 +121,7 @@ def test_a_slice_with_few_cases_is_never_judged_by_another_slices_figure(story: 
         smb += live_trace(300 + i, version, "smb", T0 + timedelta(days=7 * (i % 2), hours=i))
     insert_spans(story, smb)
     report = divergence_report(story, {PROMPT: "refund-v3"}, {PROMPT: "refund-v4"}, [TIER])
-    by_tier = {s.slice["customer.tier"]: s for s in report.slices}
+    by_tier = {s.slice["customer_tier"]: s for s in report.slices}
     ent, small = by_tier["enterprise"], by_tier["smb"]
     assert (ent.offline_pass.baseline.rate, ent.offline_pass.candidate.rate) == (1.0, 0.5)
     assert "offline_better" not in ent.flags and "few_eval_cases" in ent.flags
@@ -129,9 +129,9 @@ def test_a_slice_with_few_cases_is_never_judged_by_another_slices_figure(story: 
     assert small.eval_cases("baseline") == small.eval_cases("candidate") == 0
     assert "no_eval_cases" in small.flags and "offline_better" not in small.flags and not small.flagged
     assert "offline_better" in by_tier["consumer"].flags  # 10 cases a side: its own verdict
-    assert report.as_dict()["flagged"] == [{"customer.tier": "enterprise"}]
+    assert report.as_dict()["flagged"] == [{"customer_tier": "enterprise"}]
     findings = " ".join(divergence_findings(report))
-    assert "BLIND SPOT customer.tier=enterprise" in findings and "2/2 eval cases, too few" in findings
+    assert "BLIND SPOT customer_tier=enterprise" in findings and "2/2 eval cases, too few" in findings
     assert "DIVERGES" not in findings
 
 
