@@ -124,10 +124,11 @@ def _windowed_select(store: Store, view: BackfillView, lo: datetime, hi: datetim
     )
     window = (
         f"(SELECT {columns} FROM {view.source} WHERE {time_column} >= {_literal(lo)} "
-        f"AND {time_column} < {_literal(hi)} AND TraceId NOT IN ({known})) AS {view.source}"
+        f"AND {time_column} < {_literal(hi)} AND TraceId NOT IN ({known}))"
     )
-    source = re.compile(rf"\bFROM\s+(?:`?\w+`?\.)?`?{view.source}`?(?=\s|$)")
-    select, count = source.subn(lambda _m: f"FROM {window}", row[0][0], count=1)
+    # the view may name the source with an alias of its own (``FROM otel_traces AS s``): keep it
+    source = re.compile(rf"\bFROM\s+(?:`?\w+`?\.)?`?{view.source}`?(?:\s+AS\s+(`?\w+`?))?(?=\s|$)")
+    select, count = source.subn(lambda m: f"FROM {window} AS {m.group(1) or view.source}", row[0][0], count=1)
     if count != 1:
         raise SchemaError(f"view {view.name}: cannot find FROM {view.source} in its SELECT")
     return select
