@@ -8,21 +8,25 @@ the tables in :data:`WRITABLE_TABLES` - go to the collector's typed write API
 writes to chDB, a ClickHouse server or a running collector. Statements (DDL, ALTER) are the collector's
 own business: it applies the migrations when it starts.
 
-This module must stay cheap to import: a command served by the collector never loads chDB.
+This module must stay cheap to import: a command served by the collector never loads chDB, and talks
+to it with the standard library's ``http.client`` (plain HTTP over loopback): httpx's import and its
+client's TLS setup cost ~0.2 s of every command's start on this machine, for a connection that never
+uses TLS.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
+import urllib.parse
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
-
-import httpx
 
 from tracelock.errors import QueryError, StoreError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, to_clickhouse_json
@@ -37,6 +41,62 @@ WRITE_PATH = "/admin/v1/write"
 #: Attempts of one write when the collector cannot be reached or is unavailable (same idempotency key).
 WRITE_ATTEMPTS = 4
 _RETRY_STATUS = (502, 503, 504)
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    status_code: int
+    body: bytes
+
+    @property
+    def text(self) -> str:
+        return self.body.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class _Connection:
+    """One keep-alive HTTP connection to the collector's admin endpoint, re-opened after a failure."""
+
+    def __init__(self, admin_url: str, token: str, timeout: float) -> None:
+        url = urllib.parse.urlsplit(admin_url)
+        if url.scheme != "http" or not url.hostname:
+            raise StoreError(f"the collector's admin address must be http://host:port, got {admin_url!r}")
+        self._host, self._port, self._prefix = url.hostname, url.port or 80, url.path.rstrip("/")
+        self._timeout = timeout
+        self._headers = {"authorization": f"Bearer {token}"}
+        self._http: http.client.HTTPConnection | None = None
+
+    def post(self, path: str, body: bytes, headers: Mapping[str, str]) -> _Response:
+        """POST; raises OSError or http.client.HTTPException when the collector cannot be reached.
+
+        A kept-alive connection the collector closed while idle fails on first use: that one attempt
+        is made again on a fresh connection (every request sent here is read-only or idempotent)."""
+        reused = self._http is not None
+        try:
+            return self._send(path, body, headers)
+        except (OSError, http.client.HTTPException):
+            self.close()
+            if not reused:
+                raise
+        try:
+            return self._send(path, body, headers)
+        except (OSError, http.client.HTTPException):
+            self.close()
+            raise
+
+    def _send(self, path: str, body: bytes, headers: Mapping[str, str]) -> _Response:
+        if self._http is None:
+            self._http = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
+        self._http.request("POST", self._prefix + path, body, {**self._headers, **headers})
+        response = self._http.getresponse()
+        return _Response(response.status, response.read())
+
+    def close(self) -> None:
+        if self._http is not None:
+            self._http.close()
+            self._http = None
 
 
 def _wire_value(value: Any) -> Any:
@@ -71,9 +131,7 @@ class RemoteStore(Store):
         self.admin_url = admin_url.rstrip("/")
         self.database = database
         self.description = store or f"collector:{self.admin_url}"
-        self._client = httpx.Client(
-            base_url=self.admin_url, headers={"authorization": f"Bearer {token}"}, timeout=timeout
-        )
+        self._client = _Connection(self.admin_url, token, timeout)
 
     def _unreachable(self, exc: Exception) -> StoreUnavailable:
         return StoreUnavailable(f"cannot reach the collector at {self.admin_url} ({self.description}): {exc}")
@@ -81,12 +139,16 @@ class RemoteStore(Store):
     def query(self, sql: str, params: Mapping[str, Any] | None = None) -> QueryResult:
         body = {"sql": sql, "params": {k: to_clickhouse_json(v) for k, v in (params or {}).items()}}
         try:
-            response = self._client.post("/admin/query", content=json.dumps(body, default=str))
-        except httpx.HTTPError as exc:
+            response = self._client.post(
+                "/admin/query", json.dumps(body, default=str).encode(), {"content-type": "application/json"}
+            )
+        except (OSError, http.client.HTTPException) as exc:
             raise self._unreachable(exc) from exc
         if response.status_code != 200:
             doc = _error_document(response)
-            raise QueryError(f"{self.description}: {doc.get('error')}", code=doc.get("code"), sql=sql)
+            error = str(doc.get("error"))  # the collector names its store first already
+            message = error if error.startswith(self.description) else f"{self.description}: {error}"
+            raise QueryError(message, code=doc.get("code"), sql=sql)
         doc = response.json()
         types = doc["types"]
         return QueryResult(doc["columns"], types, [convert_row(list(r), types) for r in doc["rows"]])
@@ -127,15 +189,15 @@ class RemoteStore(Store):
         result: dict[str, Any] = response.json()
         return result
 
-    def _post_retrying(self, path: str, body: bytes, headers: dict[str, str]) -> httpx.Response:
+    def _post_retrying(self, path: str, body: bytes, headers: dict[str, str]) -> _Response:
         """POST ``body``, again (same headers) while the collector is unreachable or unavailable."""
         headers = {**headers, "content-type": "application/json"}
         for attempt in range(WRITE_ATTEMPTS):
             if attempt:
                 time.sleep(0.25 * 2**attempt)
             try:
-                response = self._client.post(path, content=body, headers=headers)
-            except httpx.TransportError as exc:
+                response = self._client.post(path, body, headers)
+            except (OSError, http.client.HTTPException) as exc:
                 if attempt == WRITE_ATTEMPTS - 1:
                     raise self._unreachable(exc) from exc
                 continue
@@ -179,7 +241,7 @@ class RemoteStore(Store):
         self._client.close()
 
 
-def _error_document(response: httpx.Response) -> dict[str, Any]:
+def _error_document(response: _Response) -> dict[str, Any]:
     try:
         doc = response.json()
     except ValueError:
