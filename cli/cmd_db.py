@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-from rich.progress import Progress, TaskID
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import OutputFormat, console, print_rows
 from tracelock.errors import ConfigError, SchemaError
-from tracelock.report.query import parse_time
 from tracelock.store import Store, apply_migrations, load_migrations
-from tracelock.store.backfill import BackfillView, backfill
 from tracelock.store.schema import migration_statements, parse_retention, retention_statements
+
+if TYPE_CHECKING:
+    from tracelock.store.backfill import BackfillView
 
 __all__ = ["register"]
 
@@ -73,6 +73,8 @@ def init(
             f"[green]schema ready[/] in {store.description} database {store.database}; applied: {names}"
         )
         if backfill:
+            from tracelock.report.query import parse_time  # backfill only: kept out of every command's start
+
             _backfill(store, parse_time(since, option="--since") if since else None)
 
 
@@ -88,6 +90,11 @@ def _retention(days: int | None, text: str | None) -> tuple[int, str] | None:
 
 
 def _backfill(store: Store, since: datetime | None) -> None:
+    from rich.console import Console
+    from rich.progress import Progress, TaskID
+
+    from tracelock.store.backfill import backfill
+
     with Progress(console=Console(stderr=True), transient=True) as bar:
         tasks: dict[str, TaskID] = {}
 
