@@ -167,7 +167,7 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
         "{where}": _DEDUP_WHERE if dedup else "",
         "{table}": check_identifier(table),  # after {where}: the dedup subquery reads the same table
         "{span_texts}": _texts("sp.attributes"),
-        "{resource_texts}": _texts("r_attrs"),
+        "{resource_texts}": _texts("rs.resource.attributes"),
         "{span_pairs}": _pairs("s_texts", mark_truncated=True),
         "{resource_pairs}": _pairs("r_texts", mark_truncated=False),
         "{priced_span_map}": _priced("s_base", "r_map"),

@@ -6,8 +6,9 @@
 -- The placeholders {table} {source} {where} {span_texts} {resource_texts} {span_pairs} {resource_pairs}
 -- {priced_span_map} {value_kv} are replaced
 -- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
--- Layers: 1 flatten, 2 attribute values as text (once), 3 attribute pairs (as sent, then canonical copies
--- by rank), 4 keep the first pair per key, 5 build rows.
+-- Layers, innermost first: the resource's attributes as text, pairs and map (once per resource), then per
+-- span: flatten, attribute values as text (once), attribute pairs (as sent, then canonical copies by
+-- rank), keep the first pair per key, build rows.
 INSERT INTO {table}
 (
     Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
@@ -44,31 +45,47 @@ SELECT
 FROM
 (
     SELECT
-        sp, scope,
+        sp, scope, r_map,
         CAST(mapFromArrays(arrayMap(p -> p.1, s_kept), arrayMap(p -> p.2, s_kept)), 'Map(String, String)') AS s_base,
-        CAST(mapFromArrays(arrayMap(p -> p.1, r_kept), arrayMap(p -> p.2, r_kept)), 'Map(String, String)') AS r_map,
         {priced_span_map} AS s_map
     FROM
     (
         SELECT
-            sp, scope,
-            arrayFilter((p, u) -> u = 1, s_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, s_pairs))) AS s_kept,
-            arrayFilter((p, u) -> u = 1, r_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, r_pairs))) AS r_kept
+            sp, scope, r_map,
+            arrayFilter((p, u) -> u = 1, s_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, s_pairs))) AS s_kept
         FROM
         (
-            SELECT
-                sp, scope,
-                {span_pairs} AS s_pairs,
-                {resource_pairs} AS r_pairs
+            SELECT sp, scope, r_map, {span_pairs} AS s_pairs
             FROM
             (
-                SELECT sp, scope, {span_texts} AS s_texts, {resource_texts} AS r_texts
+                SELECT sp, scope, r_map, {span_texts} AS s_texts
                 FROM
                 (
-                    SELECT rs.resource.attributes AS r_attrs, ss.scope AS scope, sp
-                    FROM {source}
-                    ARRAY JOIN resource_spans AS rs
-                    ARRAY JOIN rs.scope_spans AS ss
+                    SELECT r_map, ss.scope AS scope, sp
+                    FROM
+                    (
+                        -- the resource's map is built once per resource, before its spans are joined
+                        SELECT
+                            CAST(mapFromArrays(arrayMap(p -> p.1, r_kept), arrayMap(p -> p.2, r_kept)), 'Map(String, String)') AS r_map,
+                            scope_spans
+                        FROM
+                        (
+                            SELECT
+                                arrayFilter((p, u) -> u = 1, r_pairs, arrayEnumerateUniq(arrayMap(q -> q.1, r_pairs))) AS r_kept,
+                                scope_spans
+                            FROM
+                            (
+                                SELECT {resource_pairs} AS r_pairs, scope_spans
+                                FROM
+                                (
+                                    SELECT {resource_texts} AS r_texts, rs.scope_spans AS scope_spans
+                                    FROM {source}
+                                    ARRAY JOIN resource_spans AS rs
+                                )
+                            )
+                        )
+                    )
+                    ARRAY JOIN scope_spans AS ss
                     ARRAY JOIN ss.spans AS sp
                 )
             )
