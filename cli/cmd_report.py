@@ -13,7 +13,7 @@ from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console
 from tracelock.errors import ConfigError
-from tracelock.report.coverage import MIN_EVAL_CASES, MIN_LOCKS
+from tracelock.report.thresholds import MIN_EVAL_CASES, MIN_LOCKS
 
 if TYPE_CHECKING:  # imported by the commands that run, not at start-up
     from tracelock.report.coverage import CoverageReport

@@ -22,14 +22,10 @@ from tracelock.errors import ConfigError, InputError
 from tracelock.report.dimensions import Dimension
 from tracelock.report.query import ReportQuery, Window, load_query
 from tracelock.report.stats import Proportion
+from tracelock.report.thresholds import MIN_EVAL_CASES, MIN_LOCKS
 from tracelock.store.base import Store
 
 __all__ = ["MIN_EVAL_CASES", "MIN_LOCKS", "CoverageReport", "CoverageRow", "coverage_report"]
-
-#: Eval cases a slice needs to count as covered (the divergence report judges a slice from 10 too).
-MIN_EVAL_CASES = 10
-#: Lock cases a slice needs to count as locked.
-MIN_LOCKS = 1
 
 
 @dataclass
