@@ -3,8 +3,16 @@
 Both providers run in the same process on the same attribute set, in interleaved pairs of chunks. Time is
 this thread's CPU time (``time.thread_time``), so other processes on a shared machine do not count; the
 figures are the fastest chunk of each (the least disturbed) and the median of the paired differences.
+As ``timeit`` does, the garbage collector runs between chunks, not inside them: a collection inside a
+2000-span chunk moved that chunk's figure by up to 5 us a span and made medians of 60 pairs wander by
++-0.5 us, more than the differences measured.
 No exporter is attached to either provider, so the difference is what the processors add.
 Target: <= 1 us added per span (paired median), in every case.
+
+A third column says what the keys themselves cost: a processor with no logic at all that writes the very
+attributes tracelock leaves on that case's span (labels, origin, versions, cost), already computed, in
+``on_start``. Any processor that stamps those keys pays it (a larger attribute dict to grow, end and
+free); "logic" is tracelock's figure minus it.
 
 A second table says where each case's time goes: the hot cost of each hook on freshly started spans
 (fastest of many small batches, so the least disturbed), next to a processor whose hooks do nothing -
@@ -18,6 +26,7 @@ to the system allocator), so they overstate allocation-heavy work; quote time fi
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import platform
 import re
@@ -82,11 +91,16 @@ def time_spans(
 ) -> float:
     tracer = provider.get_tracer("bench")
     start_span = tracer.start_span
-    with scope():
-        t0 = time.thread_time()
-        for _ in range(spans):
-            start_span("chat gpt-4o-mini", attributes=attrs).end()
-        return (time.thread_time() - t0) / max(spans, 1) * 1e6
+    gc.collect()  # as timeit does: no collector pass inside a timed chunk (one costs ms: +-5 us a span)
+    gc.disable()
+    try:
+        with scope():
+            t0 = time.thread_time()
+            for _ in range(spans):
+                start_span("chat gpt-4o-mini", attributes=attrs).end()
+            return (time.thread_time() - t0) / max(spans, 1) * 1e6
+    finally:
+        gc.enable()
 
 
 class NoopProcessor(SpanProcessor):
@@ -97,6 +111,35 @@ class NoopProcessor(SpanProcessor):
 
     def _on_ending(self, span: Span) -> None:
         return None
+
+
+class KeysOnlyProcessor(SpanProcessor):
+    """Writes fixed, precomputed attributes at start and nothing else: the cost of carrying the keys."""
+
+    def __init__(self, keys: dict[str, object]) -> None:
+        self.keys = keys
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        span._attributes._dict.update(self.keys)  # type: ignore[attr-defined]
+
+    def _on_ending(self, span: Span) -> None:
+        return None
+
+
+def keys_written(provider: TracerProvider, scope: Callable[[], AbstractContextManager], attrs: dict) -> dict:
+    """The attributes ``provider`` leaves on an ended span beyond ``attrs``."""
+    with scope():
+        span = provider.get_tracer("bench").start_span("chat gpt-4o-mini", attributes=attrs)
+        span.end()
+    return {k: v for k, v in (span.attributes or {}).items() if k not in attrs}
+
+
+def keys_only_provider(
+    provider: TracerProvider, scope: Callable[[], AbstractContextManager], attrs: dict
+) -> TracerProvider:
+    keys = TracerProvider(resource=provider.resource)
+    keys.add_span_processor(KeysOnlyProcessor(keys_written(provider, scope, attrs)))
+    return keys
 
 
 def hook_ns(hook: Callable[[Span], object], spans: Callable[[], list[Span]], repeats: int = 300) -> float:
@@ -159,8 +202,8 @@ def in_remote_context() -> AbstractContextManager:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--chunk", type=int, default=2000, help="spans per timed chunk")
-    parser.add_argument("--rounds", type=int, default=60, help="paired chunks per case")
+    parser.add_argument("--chunk", type=int, default=200, help="spans per timed chunk")
+    parser.add_argument("--rounds", type=int, default=600, help="paired chunks per case")
     parser.add_argument(
         "--instructions",
         type=int,
@@ -206,15 +249,20 @@ def main() -> None:
     load = os.getloadavg()
     time_spans(bare, 2000, nullcontext)  # warm up
     rows = []
+    keys_rows = []
     for name, (provider, scope, attrs) in {**floor, **cases}.items():
-        bare_runs, ours_runs, diffs = [], [], []
-        for _ in range(args.rounds):  # paired, interleaved chunks: drift and GC hit both alike
+        keys = keys_only_provider(provider, scope, attrs)
+        bare_runs, ours_runs, diffs, keys_diffs = [], [], [], []
+        for _ in range(args.rounds):  # paired, interleaved chunks: drift and GC hit all alike
             bare_us = time_spans(bare, args.chunk, nullcontext, attrs)
             ours_us = time_spans(provider, args.chunk, scope, attrs)
+            keys_us = time_spans(keys, args.chunk, nullcontext, attrs)
             bare_runs.append(bare_us)
             ours_runs.append(ours_us)
             diffs.append(ours_us - bare_us)
+            keys_diffs.append(keys_us - bare_us)
         rows.append((name, min(bare_runs), min(ours_runs), median(diffs)))
+        keys_rows.append((len(keys.get_tracer("x").start_span("x").attributes or {}), median(keys_diffs)))
 
     print(
         f"machine: {platform.platform()}, {platform.processor() or platform.machine()}, "
@@ -226,10 +274,17 @@ def main() -> None:
         " no exporter; thread CPU time"
     )
     print("best = fastest chunk (least disturbed); paired = median of the per-pair differences")
-    header = f"{'case':48} {'bare best':>10} {'ours best':>10} {'added best':>11} {'added paired':>13}"
+    print("keys alone = a no-logic processor writing the same keys (paired median); logic = added - keys")
+    header = (
+        f"{'case':48} {'bare best':>10} {'ours best':>10} {'added best':>11} {'added paired':>13}"
+        f" {'keys':>5} {'keys alone':>11} {'logic':>6}"
+    )
     print(header)
-    for name, bare_us, ours_us, paired in rows:
-        print(f"{name:48} {bare_us:10.2f} {ours_us:10.2f} {ours_us - bare_us:11.2f} {paired:13.2f}")
+    for (name, bare_us, ours_us, paired), (n_keys, keys_paired) in zip(rows, keys_rows, strict=True):
+        print(
+            f"{name:48} {bare_us:10.2f} {ours_us:10.2f} {ours_us - bare_us:11.2f} {paired:13.2f}"
+            f" {n_keys:5d} {keys_paired:11.2f} {paired - keys_paired:6.2f}"
+        )
     print_hooks(cases)
     if args.instructions:
         print_instructions(list(cases), rows[1:], args.instructions)
