@@ -10,8 +10,9 @@ The names below load on first use (PEP 562), so a command that needs only the lo
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tracelock.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tracelock.lock.files import load_lock_dir, load_lock_file, validate_lock_dir
@@ -55,7 +56,4 @@ _MODULE_OF = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'tracelock.lock' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tracelock.lock.{_MODULE_OF[name]}"), name)
+__getattr__ = lazy_attributes(__name__, _MODULE_OF)

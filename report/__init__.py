@@ -8,8 +8,9 @@ The names below load on first use (PEP 562): every ``tracelock`` command imports
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from tracelock.lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from tracelock.report.coverage import CoverageReport, coverage_report
@@ -35,7 +36,4 @@ _MODULE_OF = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _MODULE_OF:
-        raise AttributeError(f"module 'tracelock.report' has no attribute {name!r}")
-    return getattr(importlib.import_module(f"tracelock.report.{_MODULE_OF[name]}"), name)
+__getattr__ = lazy_attributes(__name__, _MODULE_OF)
