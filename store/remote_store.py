@@ -76,10 +76,13 @@ class _Connection:
         reused = self._http is not None
         try:
             return self._send(path, body, headers)
-        except (OSError, http.client.HTTPException):
+        except ConnectionError:  # reset, broken pipe, RemoteDisconnected (closed before answering)
             self.close()
             if not reused:
                 raise
+        except (OSError, http.client.HTTPException):  # a timeout is not retried: it would double the wait
+            self.close()
+            raise
         try:
             return self._send(path, body, headers)
         except (OSError, http.client.HTTPException):
