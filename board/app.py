@@ -3,12 +3,16 @@
 Pages are plain functions ``(board, request) -> (template, context)`` in :mod:`tracelock.board.pages`;
 the wrapper here renders them, caches the HTML per URL and data fingerprint, and turns a bad filter
 into a 400 page that names it. Handlers are synchronous: Starlette runs them in its thread pool, and
-the store serialises what its backend needs.
+the store serialises what its backend needs. A page of older data (younger than ``max_stale_s``) is
+served at once and re-rendered on one background thread, so beside a busy collector a view waits for a
+report only the first time its URL is asked for.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +34,8 @@ from tracelock.errors import ConfigError, InputError, LockFileError, StoreError,
 from tracelock.store import Store
 
 __all__ = ["Board", "BoardOptions", "PageResult", "create_app"]
+
+_log = logging.getLogger("tracelock.board")
 
 PageResult = tuple[str, dict[str, Any]]
 PageFunction = Callable[["Board", Request], PageResult | Response]
@@ -53,7 +59,7 @@ class BoardOptions:
     tokens: BearerTokens | None = None
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     cache_pages: bool = True
-    max_stale_s: float = 5.0
+    max_stale_s: float = 60.0
     csrf_token: str = field(default_factory=new_csrf_token)
 
 
@@ -64,6 +70,7 @@ class Board:
         self.store, self.options = store, options
         self.env = environment()
         self.cache = PageCache(store, options.locks_dir)
+        self._refresher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="board-refresh")
 
     def html(self, request: Request, template: str, context: dict[str, Any], status: int = 200) -> str:
         page = self.env.get_template(template)
@@ -94,6 +101,8 @@ class Board:
                 else None
             )
             if cached is not None:
+                if not cached[1]:
+                    self._refresh_later(key, function, request)
                 return HTMLResponse(cached[0], headers={"x-board-cache": "hit" if cached[1] else "stale"})
             try:
                 result = function(self, request)
@@ -110,6 +119,23 @@ class Board:
             return HTMLResponse(text, headers={"x-board-cache": "miss"})
 
         return endpoint
+
+    def _refresh_later(self, key: str, function: PageFunction, request: Request) -> None:
+        generation = self.cache.begin_refresh(key)
+        if generation is not None:
+            self._refresher.submit(self._refresh, key, function, request, generation)
+
+    def _refresh(self, key: str, function: PageFunction, request: Request, generation: int) -> None:
+        """Render ``key`` again for the data now stored; a failure keeps the older page (and is logged)."""
+        try:
+            fingerprint = self.cache.fingerprint()
+            result = function(self, request)
+            if not isinstance(result, Response):
+                self.cache.put(key, fingerprint, self.html(request, *result), generation)
+        except TracelockError as exc:
+            _log.warning("board: refreshing %s failed: %s", key, exc)
+        finally:
+            self.cache.end_refresh(key)
 
 
 def create_app(store: Store, options: BoardOptions | None = None) -> ASGIApp:

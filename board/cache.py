@@ -5,6 +5,10 @@ data renders the same page. The fingerprint of "the same data" is what ClickHous
 database's active parts (rows and last modification: every insert makes a part) plus the lock files'
 sizes and modification times, read once per request for a few milliseconds. A store that cannot answer
 it (an old server, a guard) falls back to a short time-to-live.
+
+A page of older data is refreshed in the background while it is served (stale-while-revalidate): one
+refresh per page at a time, and none that started before a write may put its page back after the
+write cleared the cache (a generation counter).
 """
 
 from __future__ import annotations
@@ -31,6 +35,8 @@ class PageCache:
         self._store, self._locks_dir, self._size = store, locks_dir, size
         self._pages: OrderedDict[str, tuple[str, float, str]] = OrderedDict()
         self._lock = threading.Lock()
+        self._generation = 0  # bumped by clear()
+        self._refreshing: set[str] = set()
 
     def fingerprint(self) -> str:
         try:
@@ -61,9 +67,26 @@ class PageCache:
         """Forget every page (after the board's own writes, so the writer sees them at once)."""
         with self._lock:
             self._pages.clear()
+            self._generation += 1
 
-    def put(self, key: str, fingerprint: str, page: str) -> None:
+    def begin_refresh(self, key: str) -> int | None:
+        """The generation a background refresh of ``key`` renders for, or None when one already runs."""
         with self._lock:
+            if key in self._refreshing:
+                return None
+            self._refreshing.add(key)
+            return self._generation
+
+    def end_refresh(self, key: str) -> None:
+        with self._lock:
+            self._refreshing.discard(key)
+
+    def put(self, key: str, fingerprint: str, page: str, generation: int | None = None) -> None:
+        """Keep ``page``; a refresh's page (``generation`` given) only if no write cleared the cache
+        since the refresh began."""
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return
             self._pages[key] = (page, time.monotonic(), fingerprint)
             self._pages.move_to_end(key)
             while len(self._pages) > self._size:

@@ -37,7 +37,9 @@ class BoardConfig(BaseModel):
     auth: AuthConfig | None = Field(None, description="Bearer tokens (the collector's auth config).")
     allowed_hosts: tuple[str, ...] = Field((), description="Host names served (default: loopback names).")
     max_stale_s: float = Field(
-        5.0, ge=0, description="Seconds a page may show older data while spans arrive."
+        60.0,
+        ge=0,
+        description="Seconds a page may show older data while spans arrive (it re-renders meanwhile).",
     )
 
     @model_validator(mode="after")

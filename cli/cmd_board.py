@@ -44,10 +44,10 @@ def board(
         None, "--tokens-env", help="Environment variable with comma-separated tokens."
     ),
     max_stale: float = typer.Option(
-        5.0,
+        60.0,
         "--max-stale",
         min=0.0,
-        help="Seconds a page may show older data while new data arrives (0: never).",
+        help="Seconds a page may show older data while it re-renders for new data (0: never).",
     ),
     allowed_host: list[str] = typer.Option(
         None,

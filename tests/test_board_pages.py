@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from tracelock.board.app import BoardOptions, create_app
+from tracelock.board.cache import PageCache
 from tracelock.report import divergence_report
 from tracelock.report.dimensions import resolve_dimension
 from tracelock.report.render import divergence_columns
@@ -173,3 +175,28 @@ def test_a_page_of_older_data_is_served_while_young_and_writes_clear_the_cache(
     assert client.get("/seeds").headers["x-board-cache"] == "stale"
     client.post("/actions/feedback", data={"csrf": "t", "trace_id": trace_id(1), "kind": "comment"})
     assert client.get("/seeds").headers["x-board-cache"] == "miss"
+
+
+def test_a_stale_page_is_served_at_once_and_re_rendered_behind_it(store: Store, tmp_path: Path) -> None:
+    fill(store)
+    client = client_for(store, tmp_path, max_stale_s=3600.0)
+    assert client.get("/seeds").headers["x-board-cache"] == "miss"
+    store.insert("feedback", {"FeedbackId": ["y"], "TraceId": [trace_id(1)], "Kind": ["comment"]})
+    assert client.get("/seeds").headers["x-board-cache"] == "stale"  # no report ran for this view
+    deadline = time.monotonic() + 30
+    while (state := client.get("/seeds").headers["x-board-cache"]) != "hit":
+        assert state == "stale" and time.monotonic() < deadline, "the background refresh never landed"
+        time.sleep(0.05)
+
+
+def test_a_refresh_that_began_before_a_write_does_not_put_its_page_back(store: Store, tmp_path: Path) -> None:
+    cache = PageCache(store, tmp_path)
+    cache.put("/seeds?", "old", "page of old data")
+    generation = cache.begin_refresh("/seeds?")
+    assert generation is not None
+    assert cache.begin_refresh("/seeds?") is None  # one refresh of a page at a time
+    cache.clear()  # the board's own write, while the refresh renders
+    cache.put("/seeds?", "old", "page rendered before the write", generation)
+    cache.end_refresh("/seeds?")
+    assert cache.get("/seeds?", "old", max_stale_s=3600.0) is None
+    assert cache.begin_refresh("/seeds?") is not None
