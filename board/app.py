@@ -94,6 +94,10 @@ class Board:
 
         def endpoint(request: Request) -> Response:
             key = str(request.url.path) + "?" + str(request.url.query)
+            if self.options.cache_pages:
+                page = self.cache.while_refreshing(key, self.options.max_stale_s)
+                if page is not None:
+                    return HTMLResponse(page, headers={"x-board-cache": "stale"})
             fingerprint = self.cache.fingerprint() if self.options.cache_pages else ""
             cached = (
                 self.cache.get(key, fingerprint, self.options.max_stale_s)

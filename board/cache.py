@@ -69,6 +69,15 @@ class PageCache:
             self._pages.clear()
             self._generation += 1
 
+    def while_refreshing(self, key: str, max_stale_s: float) -> str | None:
+        """The page of ``key`` while its refresh runs (and it is younger than ``max_stale_s``): served
+        without a fingerprint, whose query would wait behind the refresh's own queries on the store."""
+        with self._lock:
+            hit = self._pages.get(key)
+            if key not in self._refreshing or hit is None or time.monotonic() - hit[1] >= max_stale_s:
+                return None
+            return hit[0]
+
     def begin_refresh(self, key: str) -> int | None:
         """The generation a background refresh of ``key`` renders for, or None when one already runs."""
         with self._lock:

@@ -200,3 +200,16 @@ def test_a_refresh_that_began_before_a_write_does_not_put_its_page_back(store: S
     cache.end_refresh("/seeds?")
     assert cache.get("/seeds?", "old", max_stale_s=3600.0) is None
     assert cache.begin_refresh("/seeds?") is not None
+
+
+def test_while_its_refresh_runs_a_page_is_served_without_asking_the_store(
+    store: Store, tmp_path: Path
+) -> None:
+    cache = PageCache(store, tmp_path)
+    cache.put("/seeds?", "old", "page of old data")
+    assert cache.while_refreshing("/seeds?", max_stale_s=3600.0) is None  # no refresh: ask the store
+    cache.begin_refresh("/seeds?")
+    assert cache.while_refreshing("/seeds?", max_stale_s=3600.0) == "page of old data"
+    assert cache.while_refreshing("/seeds?", max_stale_s=0.0) is None  # too old to show
+    cache.end_refresh("/seeds?")
+    assert cache.while_refreshing("/seeds?", max_stale_s=3600.0) is None
