@@ -4,9 +4,7 @@ and read request bodies within a size limit.
 uvicorn bounds the idle time between requests (keep-alive) but not the time a client takes to send a
 request's headers: a connection that sends a header byte now and then would stay open forever. The
 server here runs uvicorn's own h11 protocol with one addition, a deadline for the headers of each request
-(``header_timeout_s``); h11 still does all the parsing. It also turns Nagle's algorithm off on every
-connection: uvicorn writes a response's head and body separately, and on a kept-alive connection the
-body then waited for the client's delayed ACK - 40 ms added to every request after the first.
+(``header_timeout_s``); h11 still does all the parsing.
 """
 
 from __future__ import annotations
@@ -39,10 +37,6 @@ class _HeaderDeadlineProtocol(H11Protocol):
     _header_deadline: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        # asyncio sets TCP_NODELAY only on sockets made with proto=IPPROTO_TCP; ours are made with 0
-        sock = transport.get_extra_info("socket")
-        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         super().connection_made(transport)
         self._arm()
 
@@ -97,7 +91,10 @@ class ServerThread:
     ) -> None:
         host, port = split_endpoint(endpoint)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self._sock = socket.socket(family, socket.SOCK_STREAM)
+        # proto=IPPROTO_TCP, inherited by accepted sockets, is what makes asyncio turn Nagle off on each
+        # connection; with 0 a kept-alive response's body (uvicorn writes it apart from the head) waited
+        # 40 ms for the client's delayed ACK
+        self._sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._sock.bind((host, port))
         self._sock.listen(1024)
