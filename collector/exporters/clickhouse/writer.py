@@ -25,8 +25,9 @@ from tracelock.store.protobuf_insert import ProtobufInsert, protobuf_writer
 __all__ = ["SpanWriter"]
 
 
-# The otel_traces columns read alias fallbacks only for rows tracelock did not normalise (no
-# tracelock.origin): evaluating the untaken branch lazily keeps their cost off tracelock's own rows.
+# Lazy if() branches in the conversion SELECT (the pricing mapUpdate, the origin stamp) for spans that do not
+# take them. It does not reach otel_traces' MATERIALIZED columns: ClickHouse evaluates those eagerly on
+# INSERT whatever this says (checked with a throwIf branch; bench/RESULTS.md, issue 15).
 INSERT_SETTINGS = {"short_circuit_function_evaluation": "force_enable"}
 
 
