@@ -189,9 +189,8 @@ def main() -> None:
             started = time.perf_counter()
             call()
             times.append((time.perf_counter() - started) * 1000)
-        times.sort()
-        p95 = times[min(len(times) - 1, int(len(times) * 0.95))]
-        print(f"{name:<22} {statistics.median(times):9.1f} {p95:9.1f}", flush=True)
+        p50, p95 = _p50_p95(times)
+        print(f"{name:<22} {p50:9.1f} {p95:9.1f}", flush=True)
     print(f"load average after: {os.getloadavg()}")
     store.close()
 
