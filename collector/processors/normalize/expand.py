@@ -25,13 +25,13 @@ _TEXT_CONVERTERS = {"to_text", "to_int", "to_float"}  # same text as ClickHouse'
 
 
 @cache
-def python_sources() -> tuple[str, ...]:
+def python_sources() -> frozenset[str]:
     """Attribute names whose presence sends a request through the Python normaliser."""
     from tracelock.semconv.index import ALIAS_CONVERTERS, EXPANDER_FUNCS
 
     names = set(EXPANDER_FUNCS)
     names |= {name for name, fn in ALIAS_CONVERTERS.items() if fn.__name__ not in _TEXT_CONVERTERS}
-    return tuple(sorted(names))
+    return frozenset(names)
 
 
 @cache
@@ -44,7 +44,7 @@ def _wire_keys() -> tuple[bytes, ...]:
     """
     from tracelock.semconv.index import LABEL_PREFIXES
 
-    exact = tuple(KeyValue(key=name).SerializeToString() for name in python_sources())
+    exact = tuple(KeyValue(key=name).SerializeToString() for name in sorted(python_sources()))
     return exact + tuple(prefix.encode() for prefix in LABEL_PREFIXES)
 
 
@@ -77,7 +77,7 @@ def expand_request(body: bytes) -> bytes:
     """``body`` with expanders and value converters applied, or ``body`` itself when none applies."""
     if not any(key in body for key in _wire_keys()):
         return body
-    sources = frozenset(python_sources())
+    sources = python_sources()
     request = ExportTraceServiceRequest.FromString(body)
     changed = False
     for rs in request.resource_spans:
