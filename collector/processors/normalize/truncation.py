@@ -4,6 +4,11 @@ ClickHouse does the truncating (and names the attributes in the span's ``tracelo
 the collector never learns which values it cut. This module finds them in the request itself, cheaply:
 a string value longer than the limit needs a long length prefix on the wire, so a byte pattern search
 (C speed) rules out almost every request, and only the rest is parsed.
+
+A client that sends the same long attribute on every request (a RAG context, a long prompt) passes the
+byte search every time; once a parse finds nothing new, parsing pauses for ``PARSE_PAUSE_SECONDS``, so
+such traffic costs at most one parse per pause instead of one per request. A new long attribute is
+warned on the first request that carries it after the pause.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
+from collections.abc import Callable
 from functools import cache
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
@@ -19,6 +26,7 @@ __all__ = ["TruncationWarnings"]
 
 _LOG = logging.getLogger("tracelock.collector.normalize")
 _MAX_WARNED = 1024  # names remembered; past that, no more warnings (a flood of names is its own problem)
+PARSE_PAUSE_SECONDS = 1.0
 
 
 def _varint_bytes(n: int) -> int:
@@ -50,14 +58,24 @@ def _long_keys(body: bytes, max_chars: int) -> set[str]:
 class TruncationWarnings:
     """Logs one warning per attribute name whose values get truncated at ``max_chars``."""
 
-    def __init__(self, max_chars: int, logger: logging.Logger | None = None) -> None:
+    def __init__(
+        self,
+        max_chars: int,
+        logger: logging.Logger | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_chars = max_chars
         self._log = logger or _LOG
+        self._clock = clock
         self._warned: set[str] = set()
+        self._paused_until = float("-inf")
         self._lock = threading.Lock()
 
     def check(self, body: bytes) -> None:
         if len(body) <= self.max_chars or not _long_string(self.max_chars).search(body):
+            return
+        if self._clock() < self._paused_until:
             return
         try:
             names = _long_keys(body, self.max_chars)
@@ -66,6 +84,8 @@ class TruncationWarnings:
         with self._lock:
             fresh = sorted(names - self._warned)[: max(0, _MAX_WARNED - len(self._warned))]
             self._warned.update(fresh)
+            if not fresh:
+                self._paused_until = self._clock() + PARSE_PAUSE_SECONDS
         for name in fresh:
             self._log.warning(
                 "attribute %s has values longer than %d characters: they are truncated (spans name it in "
