@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import typer
+import click
 
 from tracelock import env
 from tracelock.cli.context import get_context
@@ -25,35 +25,44 @@ def parse_listen(text: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
+@click.command("board")
+@click.option("--listen", default="127.0.0.1:4320", help="HOST:PORT to serve on (loopback by default).")
+@click.option(
+    "--locks",
+    "-l",
+    "locks_dir",
+    type=click.Path(path_type=Path),
+    default=Path("locks"),
+    envvar=env.LOCKS,
+    show_envvar=True,
+    help="Directory of lock files (the lock action writes here).",
+)
+@click.option(
+    "--tokens-file",
+    type=click.Path(path_type=Path),
+    help="Bearer tokens, one a line (required off loopback).",
+)
+@click.option("--tokens-env", help="Environment variable with comma-separated tokens.")
+@click.option(
+    "--max-stale",
+    type=click.FloatRange(min=0.0),
+    default=60.0,
+    help="Seconds a page may show older data while it re-renders for new data (0: never).",
+)
+@click.option(
+    "--allowed-host",
+    multiple=True,
+    help="Host names the board answers to (default: loopback names, or any off loopback).",
+)
+@click.pass_context
 def board(
-    ctx: typer.Context,
-    listen: str = typer.Option(
-        "127.0.0.1:4320", "--listen", help="HOST:PORT to serve on (loopback by default)."
-    ),
-    locks_dir: Path = typer.Option(
-        Path("locks"),
-        "--locks",
-        "-l",
-        envvar=env.LOCKS,
-        help="Directory of lock files (the lock action writes here).",
-    ),
-    tokens_file: Path | None = typer.Option(
-        None, "--tokens-file", help="Bearer tokens, one a line (required off loopback)."
-    ),
-    tokens_env: str | None = typer.Option(
-        None, "--tokens-env", help="Environment variable with comma-separated tokens."
-    ),
-    max_stale: float = typer.Option(
-        60.0,
-        "--max-stale",
-        min=0.0,
-        help="Seconds a page may show older data while it re-renders for new data (0: never).",
-    ),
-    allowed_host: list[str] = typer.Option(
-        None,
-        "--allowed-host",
-        help="Host names the board answers to (default: loopback names, or any off loopback).",
-    ),
+    ctx: click.Context,
+    listen: str,
+    locks_dir: Path,
+    tokens_file: Path | None,
+    tokens_env: str | None,
+    max_stale: float,
+    allowed_host: tuple[str, ...],
 ) -> None:
     """Serve the case board: rollouts, divergence, coverage, traces, eval runs, locks and seeds."""
     import uvicorn
@@ -88,5 +97,5 @@ def board(
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(board)
+def register(group: click.Group) -> None:
+    group.add_command(board)

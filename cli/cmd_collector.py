@@ -7,7 +7,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 
 if TYPE_CHECKING:
     from tracelock.collector.exporterhelper.dead_letter import DeadLetters
@@ -22,15 +22,10 @@ from tracelock.cli.output import (
     print_rows,
     print_summary,
 )
+from tracelock.cli.params import format_option
 from tracelock.errors import ConfigError
 
 __all__ = ["register", "with_endpoints"]
-
-collector_app = typer.Typer(help="Run the OTLP collector; inspect what it quarantined.")
-dead_letter_app = typer.Typer(
-    help="Requests the store refused permanently (kept with their error in <data-dir>/collector/dead-letter)."
-)
-collector_app.add_typer(dead_letter_app, name="dead-letter")
 
 
 def with_endpoints(raw: Any, endpoints: dict[str, str | None]) -> Any:
@@ -60,27 +55,39 @@ def with_endpoints(raw: Any, endpoints: dict[str, str | None]) -> Any:
     return raw
 
 
-@collector_app.callback(invoke_without_command=True)
+@click.group(
+    "collector",
+    help="Run the OTLP collector; inspect what it quarantined.",
+    invoke_without_command=True,
+)
+@click.option(
+    "--config", "-c", type=click.Path(path_type=Path), help="Collector YAML (OpenTelemetry Collector shape)."
+)
+@click.option(
+    "--grpc-endpoint",
+    envvar=env.GRPC_ENDPOINT,
+    show_envvar=True,
+    help="OTLP/gRPC host:port (wins over the config file; port 0 picks one).",
+)
+@click.option(
+    "--http-endpoint",
+    envvar=env.HTTP_ENDPOINT,
+    show_envvar=True,
+    help="OTLP/HTTP host:port (wins over the config file; port 0 picks one).",
+)
+@click.option("--check", is_flag=True, help="Validate the config and exit.")
+@click.pass_context
 def collector(
-    ctx: typer.Context,
-    config: Path = typer.Option(
-        None, "--config", "-c", help="Collector YAML (OpenTelemetry Collector shape)."
-    ),
-    grpc_endpoint: str = typer.Option(
-        None,
-        "--grpc-endpoint",
-        envvar=env.GRPC_ENDPOINT,
-        help="OTLP/gRPC host:port (wins over the config file; port 0 picks one).",
-    ),
-    http_endpoint: str = typer.Option(
-        None,
-        "--http-endpoint",
-        envvar=env.HTTP_ENDPOINT,
-        help="OTLP/HTTP host:port (wins over the config file; port 0 picks one).",
-    ),
-    check: bool = typer.Option(False, "--check", help="Validate the config and exit."),
+    ctx: click.Context,
+    config: Path | None,
+    grpc_endpoint: str | None,
+    http_endpoint: str | None,
+    check: bool,
 ) -> None:
-    """Run the collector: OTLP/gRPC :4317 and OTLP/HTTP :4318 on loopback by default, chDB in --data-dir."""
+    """Run the collector: OTLP/gRPC :4317 and OTLP/HTTP :4318 on loopback by default, chDB in --data-dir.
+
+    Click calls this before a subcommand too (``collector dead-letter ...``), which it then leaves alone.
+    """
     if ctx.invoked_subcommand is not None:
         return
     from tracelock.collector.config import parse_config, read_config
@@ -92,10 +99,20 @@ def collector(
         console.print(f"[green]config ok[/] ({config or 'defaults'})", highlight=False)
         return
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    raise typer.Exit(run_collector(cfg, get_context(ctx).settings))
+    ctx.exit(run_collector(cfg, get_context(ctx).settings))
 
 
-def _letters(ctx: typer.Context) -> DeadLetters:
+# A bare `tracelock collector dead-letter` says "Missing command." (exit 2), as it always has.
+dead_letter = click.Group(
+    "dead-letter",
+    help="Requests the store refused permanently "
+    "(kept with their error in <data-dir>/collector/dead-letter).",
+    no_args_is_help=False,
+)
+collector.add_command(dead_letter)
+
+
+def _letters(ctx: click.Context) -> DeadLetters:
     from tracelock.collector.dead_letter_cli import dead_letters_of
 
     return dead_letters_of(get_context(ctx).data_dir)
@@ -104,20 +121,20 @@ def _letters(ctx: typer.Context) -> DeadLetters:
 _COLUMNS = ("id", "quarantined_at", "span_count", "bytes", "cause", "error")
 
 
-@dead_letter_app.command("list")
-def list_entries(
-    ctx: typer.Context,
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="table, csv, json, ..."),
-) -> None:
+@dead_letter.command("list")
+@format_option(OutputFormat, OutputFormat.table, "table, csv, json, ...")
+@click.pass_context
+def list_entries(ctx: click.Context, fmt: OutputFormat) -> None:
     """Every quarantined request, oldest first."""
     entries = _letters(ctx).list()
     print_rows(_COLUMNS, [[getattr(e, c) for c in _COLUMNS] for e in entries], fmt, "dead letters")
 
 
-@dead_letter_app.command("show")
-def show(
-    ctx: typer.Context, entry_id: str = typer.Argument(...), fmt: SummaryFormat = SUMMARY_FORMAT
-) -> None:
+@dead_letter.command("show")
+@click.argument("entry_id")
+@SUMMARY_FORMAT
+@click.pass_context
+def show(ctx: click.Context, entry_id: str, fmt: SummaryFormat) -> None:
     """One entry: its error and the spans it holds (trace and span ids, names)."""
     from tracelock.collector.dead_letter_cli import describe
 
@@ -127,40 +144,44 @@ def show(
     print_summary("\n".join(lines), facts, fmt)
 
 
-@dead_letter_app.command("replay")
-def replay(
-    ctx: typer.Context,
-    entry_ids: list[str] = typer.Argument(None, help="Entries to replay (default: all)."),
-    token: str = typer.Option(None, "--token", envvar="TRACELOCK_COLLECTOR_TOKEN", help="Receiver token."),
-    fmt: SummaryFormat = SUMMARY_FORMAT,
-) -> None:
+@dead_letter.command("replay")
+@click.argument("entry_ids", nargs=-1)
+@click.option("--token", envvar="TRACELOCK_COLLECTOR_TOKEN", show_envvar=True, help="Receiver token.")
+@SUMMARY_FORMAT
+@click.pass_context
+def replay(ctx: click.Context, entry_ids: tuple[str, ...], token: str | None, fmt: SummaryFormat) -> None:
     """Send entries again: through the running collector that owns --data-dir (its OTLP/HTTP receiver,
     validated and acknowledged like any export), else straight into the store. Replayed entries are
-    removed; one that fails again stays, and the command exits 1 naming it."""
+    removed; one that fails again stays, and the command exits 1 naming it.
+
+    ENTRY_IDS: the entries to replay (default: all).
+    """
     from tracelock.collector.dead_letter_cli import replay_entries
 
     app_ctx = get_context(ctx)
-    result = replay_entries(app_ctx, _letters(ctx), entry_ids or None, token)
+    result = replay_entries(app_ctx, _letters(ctx), list(entry_ids) or None, token)
     message = f"replayed {len(result.replayed)} entr(y/ies) ({result.spans} spans) via {result.via}"
     if result.failed:
         message += "; still failing: " + ", ".join(f"{k} ({v})" for k, v in result.failed.items())
     print_summary(message, result.facts(), fmt)
     if result.failed:
-        raise typer.Exit(1)
+        ctx.exit(1)
 
 
-@dead_letter_app.command("drop")
-def drop(
-    ctx: typer.Context,
-    entry_ids: list[str] = typer.Argument(..., help="Entries to delete for good."),
-    fmt: SummaryFormat = SUMMARY_FORMAT,
-) -> None:
-    """Delete entries (their spans are given up)."""
+@dead_letter.command("drop")
+@click.argument("entry_ids", nargs=-1, required=True)
+@SUMMARY_FORMAT
+@click.pass_context
+def drop(ctx: click.Context, entry_ids: tuple[str, ...], fmt: SummaryFormat) -> None:
+    """Delete entries (their spans are given up).
+
+    ENTRY_IDS: the entries to delete for good.
+    """
     letters = _letters(ctx)
     for entry_id in entry_ids:
         letters.drop(entry_id)
     print_summary(f"dropped {len(entry_ids)} entr(y/ies)", {"dropped": entry_ids}, fmt)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(collector_app, name="collector")
+def register(group: click.Group) -> None:
+    group.add_command(collector)

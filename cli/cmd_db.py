@@ -6,10 +6,11 @@ import sys
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-import typer
+import click
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import OutputFormat, console, print_rows
+from tracelock.cli.params import format_option
 from tracelock.errors import ConfigError, SchemaError
 from tracelock.store import Store, apply_migrations, load_migrations
 from tracelock.store.schema import migration_statements, parse_retention, retention_statements
@@ -20,30 +21,31 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
+@click.command("init")
+@click.option(
+    "--retention-days",
+    type=click.IntRange(min=0),
+    help="Expire spans and trace summaries after N days (0 removes the TTL).",
+)
+@click.option("--cluster", help="Create replicated + distributed tables ON CLUSTER (ClickHouse server only).")
+@click.option("--print-ddl", is_flag=True, help="Print the DDL instead of applying it.")
+@click.option("--retention", help="Like --retention-days, in days or hours: 30d, 72h (0d removes the TTL).")
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Fill trace_summaries and eval_records from spans already stored (an adopted database); "
+    "resumable, and a second run adds nothing.",
+)
+@click.option("--since", help="With --backfill: only spans from then on (ISO-8601, or 7d/6h ago).")
+@click.pass_context
 def init(
-    ctx: typer.Context,
-    retention_days: int = typer.Option(
-        None,
-        "--retention-days",
-        min=0,
-        help="Expire spans and trace summaries after N days (0 removes the TTL).",
-    ),
-    cluster: str = typer.Option(
-        None, "--cluster", help="Create replicated + distributed tables ON CLUSTER (ClickHouse server only)."
-    ),
-    print_ddl: bool = typer.Option(False, "--print-ddl", help="Print the DDL instead of applying it."),
-    retention: str = typer.Option(
-        None, "--retention", help="Like --retention-days, in days or hours: 30d, 72h (0d removes the TTL)."
-    ),
-    backfill: bool = typer.Option(
-        False,
-        "--backfill",
-        help="Fill trace_summaries and eval_records from spans already stored (an adopted database); "
-        "resumable, and a second run adds nothing.",
-    ),
-    since: str = typer.Option(
-        None, "--since", help="With --backfill: only spans from then on (ISO-8601, or 7d/6h ago)."
-    ),
+    ctx: click.Context,
+    retention_days: int | None,
+    cluster: str | None,
+    print_ddl: bool,
+    retention: str | None,
+    backfill: bool,
+    since: str | None,
 ) -> None:
     """Create the database and tables, or migrate them to this version of tracelock.
 
@@ -110,18 +112,21 @@ def _backfill(store: Store, since: datetime | None) -> None:
     )
 
 
-def query(
-    ctx: typer.Context,
-    sql: str = typer.Argument(..., help="SQL to run; tables are in the tracelock database."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-) -> None:
-    """Run one SQL statement and print its rows."""
+@click.command("query")
+@click.argument("sql")
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@click.pass_context
+def query(ctx: click.Context, sql: str, fmt: OutputFormat) -> None:
+    """Run one SQL statement and print its rows.
+
+    SQL: the statement to run; tables are in the tracelock database.
+    """
     app = get_context(ctx)
     with app.open_store() as store:
         result = store.query(sql)
     print_rows(result.columns, result.rows, fmt)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(init)
-    app.command()(query)
+def register(group: click.Group) -> None:
+    group.add_command(init)
+    group.add_command(query)

@@ -8,12 +8,13 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import typer
+import click
 from rich.markup import escape
 
 from tracelock.cli.cmd_report import TRACE_URL, ReportFormat, write_output
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console, err_console
+from tracelock.cli.params import format_option
 from tracelock.store.factory import DEFAULT_DATA_DIR, StoreSettings
 
 if TYPE_CHECKING:  # the simulator and the renderers load when the demo runs, not at every start-up
@@ -22,34 +23,46 @@ if TYPE_CHECKING:  # the simulator and the renderers load when the demo runs, no
 __all__ = ["register"]
 
 
+@click.command("demo")
+@format_option(ReportFormat, ReportFormat.table, "table, json, markdown or html.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Write the report here (HTML: tracelock-demo.html).",
+)
+@click.option(
+    "--seed", type=int, default=7, help="Simulator seed: the same seed gives the same data and report."
+)
+@click.option(
+    "--requests",
+    type=click.IntRange(min=100, max=200_000),
+    default=1500,
+    help="Production requests per version.",
+)
+@click.option("--demo-database", "database", help="Database the demo recreates (default: tracelock_demo).")
+@click.option(
+    "--collector/--in-process",
+    default=True,
+    help="Send spans over OTLP/HTTP to a collector subprocess (default), or write them in-process.",
+)
+@TRACE_URL
+@click.option(
+    "--locks",
+    type=click.Path(path_type=Path),
+    help="Lock directory of the loop (default: <data-dir>-demo-locks, or ./tracelock-demo-locks).",
+)
+@click.pass_context
 def demo(
-    ctx: typer.Context,
-    fmt: ReportFormat = typer.Option(
-        ReportFormat.table, "--format", "-f", help="table, json, markdown or html."
-    ),
-    output: Path = typer.Option(
-        None, "--output", "-o", help="Write the report here (HTML: tracelock-demo.html)."
-    ),
-    seed: int = typer.Option(
-        7, "--seed", help="Simulator seed: the same seed gives the same data and report."
-    ),
-    requests: int = typer.Option(
-        1500, "--requests", min=100, max=200_000, help="Production requests per version."
-    ),
-    database: str = typer.Option(
-        None, "--demo-database", help="Database the demo recreates (default: tracelock_demo)."
-    ),
-    collector: bool = typer.Option(
-        True,
-        "--collector/--in-process",
-        help="Send spans over OTLP/HTTP to a collector subprocess (default), or write them in-process.",
-    ),
-    trace_url: str = TRACE_URL,
-    locks: Path = typer.Option(
-        None,
-        "--locks",
-        help="Lock directory of the loop (default: <data-dir>-demo-locks, or ./tracelock-demo-locks).",
-    ),
+    ctx: click.Context,
+    fmt: ReportFormat,
+    output: Path | None,
+    seed: int,
+    requests: int,
+    database: str | None,
+    collector: bool,
+    trace_url: str | None,
+    locks: Path | None,
 ) -> None:
     """Simulate refund-v3 then refund-v4 in production plus an offline eval of both, then report.
 
@@ -65,7 +78,7 @@ def demo(
 
     database = database or DEMO_DATABASE
     if fmt is ReportFormat.csv:
-        raise typer.BadParameter(
+        raise click.BadParameter(
             "the demo prints two reports; use table, json, markdown or html", param_hint="--format"
         )
     trace_link("0" * 32, trace_url)  # a bad template fails before the simulation
@@ -163,5 +176,5 @@ def _print_loop(loop: LoopResult) -> None:
         console.print(f"    [{colour}]{escape(step.outcome)}[/] (exit {step.exit_code})", highlight=False)
 
 
-def register(app: typer.Typer) -> None:
-    app.command()(demo)
+def register(group: click.Group) -> None:
+    group.add_command(demo)

@@ -9,11 +9,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import typer
+import click
 from rich.markup import escape
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
+    SUMMARY_FORMAT,
     OutputFormat,
     SummaryFormat,
     console,
@@ -21,11 +22,14 @@ from tracelock.cli.output import (
     print_summary,
     to_json_value,
 )
+from tracelock.cli.params import enum_choice, format_option
 
 __all__ = ["register"]
 
-eval_app = typer.Typer(
-    help="Eval results: import them from other tools, list runs, show one, compare two.", no_args_is_help=True
+eval_group = click.Group(
+    "eval",
+    help="Eval results: import them from other tools, list runs, show one, compare two.",
+    no_args_is_help=True,
 )
 
 
@@ -40,27 +44,29 @@ class ImportFormat(str, enum.Enum):
     promptfoo = "promptfoo"
 
 
-@eval_app.command("import")
+@eval_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path))
+@click.option(
+    "--input-format",
+    type=enum_choice(ImportFormat),
+    default=ImportFormat.auto,
+    help="jsonl (the shared results shape), promptfoo (its JSON output), or auto.",
+)
+@click.option(
+    "--pass-threshold",
+    type=click.FloatRange(min=0.0, max=1.0),
+    default=0.5,
+    help="Score at or above which a result without 'passed' passes.",
+)
+@SUMMARY_FORMAT
+@click.pass_context
 def import_command(
-    ctx: typer.Context,
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Results file."),
-    input_format: ImportFormat = typer.Option(
-        ImportFormat.auto,
-        "--input-format",
-        help="jsonl (the shared results shape), promptfoo (its JSON output), or auto.",
-    ),
-    pass_threshold: float = typer.Option(
-        0.5,
-        "--pass-threshold",
-        min=0.0,
-        max=1.0,
-        help="Score at or above which a result without 'passed' passes.",
-    ),
-    fmt: SummaryFormat = typer.Option(
-        SummaryFormat.table, "--format", "-f", help="table (a sentence) or json."
-    ),
+    ctx: click.Context, file: Path, input_format: ImportFormat, pass_threshold: float, fmt: SummaryFormat
 ) -> None:
-    """Import eval results; all lines or none (a bad line is named with its field and nothing is written)."""
+    """Import eval results; all lines or none (a bad line is named with its field and nothing is written).
+
+    FILE: the results file.
+    """
     from tracelock.evals.importer import import_results
 
     with get_context(ctx).open_store() as store:
@@ -74,12 +80,11 @@ def import_command(
     print_summary(message, {**facts, "file": str(file), "store": where}, fmt)
 
 
-@eval_app.command("runs")
-def runs_command(
-    ctx: typer.Context,
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-    limit: int = typer.Option(50, "--limit", min=1, help="Most recent runs to list."),
-) -> None:
+@eval_group.command("runs")
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="Most recent runs to list.")
+@click.pass_context
+def runs_command(ctx: click.Context, fmt: OutputFormat, limit: int) -> None:
     """List eval runs with their keys, case counts and pass rates."""
     sql = """
         SELECT EvalRunId AS run, any(DatasetId) AS dataset, any(DatasetVersion) AS dataset_version,
@@ -113,13 +118,15 @@ def _pair(before: float | None, after: float | None) -> str:
     return f"{show(before)} → {show(after)}"
 
 
-@eval_app.command("show")
-def show_command(
-    ctx: typer.Context,
-    run_id: str = typer.Argument(..., help="Eval run id (see `tracelock eval runs`)."),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f", help="table or json."),
-) -> None:
-    """One eval run case by case: passes, scores, errors, failure types and each scorer's pass rate."""
+@eval_group.command("show")
+@click.argument("run_id")
+@format_option(ShowFormat, ShowFormat.table, "table or json.")
+@click.pass_context
+def show_command(ctx: click.Context, run_id: str, fmt: ShowFormat) -> None:
+    """One eval run case by case: passes, scores, errors, failure types and each scorer's pass rate.
+
+    RUN_ID: the eval run id (see `tracelock eval runs`).
+    """
     from tracelock.evals.compare import show_run
 
     with get_context(ctx).open_store() as store:
@@ -147,15 +154,17 @@ def show_command(
         print_rows(["failure type / scorer", "attempts"], types, OutputFormat.table, title="failure types")
 
 
-@eval_app.command("compare")
-def compare_command(
-    ctx: typer.Context,
-    base: str = typer.Argument(..., help="The base run id."),
-    candidate: str = typer.Argument(..., help="The candidate run id."),
-    fmt: ShowFormat = typer.Option(ShowFormat.table, "--format", "-f", help="table or json."),
-    all_cases: bool = typer.Option(False, "--all", help="List unchanged cases too."),
-) -> None:
-    """Two eval runs case by case: improved, regressed, unchanged, added, removed; scorer by scorer."""
+@eval_group.command("compare")
+@click.argument("base")
+@click.argument("candidate")
+@format_option(ShowFormat, ShowFormat.table, "table or json.")
+@click.option("--all", "all_cases", is_flag=True, help="List unchanged cases too.")
+@click.pass_context
+def compare_command(ctx: click.Context, base: str, candidate: str, fmt: ShowFormat, all_cases: bool) -> None:
+    """Two eval runs case by case: improved, regressed, unchanged, added, removed; scorer by scorer.
+
+    BASE, CANDIDATE: the base and the candidate run id.
+    """
     from tracelock.evals.compare import compare_runs
 
     with get_context(ctx).open_store() as store:
@@ -192,5 +201,5 @@ def compare_command(
                title="cases" + ("" if all_cases else " (unchanged ones left out: --all)"))  # fmt: skip
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(eval_app, name="eval")
+def register(group: click.Group) -> None:
+    group.add_command(eval_group)

@@ -11,44 +11,55 @@ import json
 from datetime import datetime, timezone
 from pathlib import Path
 
-import typer
+import click
 from rich.markup import escape
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, SummaryFormat, print_rows, print_summary
+from tracelock.cli.output import SUMMARY_FORMAT, OutputFormat, SummaryFormat, print_rows, print_summary
+from tracelock.cli.params import enum_choice, format_option
 from tracelock.collector.feedback import KINDS, parse_feedback, store_feedback
 from tracelock.errors import ConfigError, InputError
 
 __all__ = ["register"]
 
-feedback_app = typer.Typer(
-    help="User feedback linked to traces (complaints, ratings, comments).", no_args_is_help=True
+feedback_group = click.Group(
+    "feedback", help="User feedback linked to traces (complaints, ratings, comments).", no_args_is_help=True
 )
 
 #: ``--kind`` choices, from the one list the feedback API accepts.
 FeedbackKind = enum.Enum("FeedbackKind", {kind: kind for kind in KINDS}, type=str)  # type: ignore[misc]
 
 
-@feedback_app.command("add")
+@feedback_group.command("add")
+@click.option("--trace-id", help="Hex trace id (32 characters).")
+@click.option("--kind", type=enum_choice(FeedbackKind), default="complaint", help="What the feedback is.")
+@click.option(
+    "--value", type=float, help="Rating value (required for rating; complaint and thumbs_up are 1)."
+)
+@click.option("--comment", default="", help="Free text.")
+@click.option("--span-id", default="", help="Hex span id, if about one span.")
+@click.option("--customer-id", default="")
+@click.option("--user-id", default="")
+@click.option("--id", "feedback_id", default="", help="Idempotency id (default: derived from the content).")
+@click.option("--source", default="cli", help="Where the feedback came from.")
+@click.option(
+    "--file", type=click.Path(path_type=Path), help="JSON/JSONL file of records instead of the options."
+)
+@SUMMARY_FORMAT
+@click.pass_context
 def add(
-    ctx: typer.Context,
-    trace_id: str | None = typer.Option(None, "--trace-id", help="Hex trace id (32 characters)."),
-    kind: FeedbackKind = typer.Option("complaint", "--kind", help="What the feedback is."),
-    value: float = typer.Option(
-        None, "--value", help="Rating value (required for rating; complaint and thumbs_up are 1)."
-    ),
-    comment: str = typer.Option("", "--comment", help="Free text."),
-    span_id: str = typer.Option("", "--span-id", help="Hex span id, if about one span."),
-    customer_id: str = typer.Option("", "--customer-id"),
-    user_id: str = typer.Option("", "--user-id"),
-    feedback_id: str = typer.Option("", "--id", help="Idempotency id (default: derived from the content)."),
-    source: str = typer.Option("cli", "--source", help="Where the feedback came from."),
-    file: Path | None = typer.Option(
-        None, "--file", help="JSON/JSONL file of records instead of the options."
-    ),
-    fmt: SummaryFormat = typer.Option(
-        SummaryFormat.table, "--format", "-f", help="table (a sentence) or json."
-    ),
+    ctx: click.Context,
+    trace_id: str | None,
+    kind: FeedbackKind,
+    value: float | None,
+    comment: str,
+    span_id: str,
+    customer_id: str,
+    user_id: str,
+    feedback_id: str,
+    source: str,
+    file: Path | None,
+    fmt: SummaryFormat,
 ) -> None:
     """Store feedback about a trace (accepted even when the trace is not stored yet)."""
     if file is not None:
@@ -101,14 +112,20 @@ LIMIT {limit:UInt32}
 """
 
 
-@feedback_app.command("list")
+@feedback_group.command("list")
+@click.option("--trace-id", default="", help="Only feedback about this trace.")
+@click.option("--kind", type=enum_choice(FeedbackKind), help="Only this kind.")
+@click.option("--since", help="Only feedback given since then (e.g. 7d, 24h).")
+@click.option("--limit", type=click.IntRange(min=1), default=100, help="At most this many (newest first).")
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@click.pass_context
 def list_(
-    ctx: typer.Context,
-    trace_id: str = typer.Option("", "--trace-id", help="Only feedback about this trace."),
-    kind: FeedbackKind = typer.Option(None, "--kind", help="Only this kind."),
-    since: str = typer.Option(None, "--since", help="Only feedback given since then (e.g. 7d, 24h)."),
-    limit: int = typer.Option(100, "--limit", min=1, help="At most this many (newest first)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+    ctx: click.Context,
+    trace_id: str,
+    kind: FeedbackKind | None,
+    since: str | None,
+    limit: int,
+    fmt: OutputFormat,
 ) -> None:
     """List feedback, newest first (what `seeds run` and the coverage report read)."""
     from tracelock.cli.cmd_seeds import since_option
@@ -125,5 +142,5 @@ def list_(
     print_rows(result.columns, result.rows, fmt, title="feedback")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(feedback_app, name="feedback")
+def register(group: click.Group) -> None:
+    group.add_command(feedback_group)

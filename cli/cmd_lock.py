@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
+import click
 from rich.markup import escape
 
 from tracelock import env
@@ -32,6 +32,7 @@ from tracelock.cli.output import (
     print_rows,
     print_summary,
 )
+from tracelock.cli.params import format_option
 from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
 
 if TYPE_CHECKING:  # imported by the commands that run, not at start-up
@@ -40,16 +41,29 @@ if TYPE_CHECKING:  # imported by the commands that run, not at start-up
 
 __all__ = ["register"]
 
-lock_app = typer.Typer(
-    help="Regression locks: production traces pinned as permanent test cases, and the CI gate."
+# A bare `tracelock lock` says "Missing command." (exit 2) rather than printing the help, as it always has.
+lock_group = click.Group(
+    "lock",
+    help="Regression locks: production traces pinned as permanent test cases, and the CI gate.",
+    no_args_is_help=False,
 )
 
-_LOCKS = typer.Option(Path("locks"), "--locks", "-l", envvar=env.LOCKS, help="Directory of lock files.")
+_LOCKS = click.option(
+    "--locks",
+    "-l",
+    "locks_dir",
+    type=click.Path(path_type=Path),
+    default=Path("locks"),
+    envvar=env.LOCKS,
+    show_envvar=True,
+    help="Directory of lock files.",
+)
+_VERSION = click.option("--version", type=int, help="Cases of this dataset version (default: current).")
 
 
-def _fail(message: str, code: int) -> typer.Exit:
+def _fail(message: str, code: int) -> click.exceptions.Exit:
     print_error(message)
-    return typer.Exit(code)
+    return click.exceptions.Exit(code)
 
 
 def prompt_ref(path: Path) -> PromptRef:
@@ -65,40 +79,56 @@ def prompt_ref(path: Path) -> PromptRef:
     return PromptRef(shown, digest)
 
 
-@lock_app.command("add")
+@lock_group.command("add")
+@click.argument("seed_id", required=False)
+@click.option("--trace-id", help="Lock any stored trace instead of a seed.")
+@click.option("--span-id", default="", help="With --trace-id: the span whose input to lock.")
+@click.option("--dataset", "-d", help="Dataset (lock file) name.")
+@click.option("--case-id", help="Case id (default: <seed rule or dataset>-<trace id[:12]>).")
+@click.option(
+    "--expect",
+    "-e",
+    multiple=True,
+    help="Assertion, repeatable: passed | completes | contains:TEXT | regex:RE | score:NAME>=X | "
+    "judge:NAME>=X | json_schema:@FILE | exact:TEXT | not_exact:TEXT | not_contains:TEXT | cost_usd<=X "
+    "... (default: not_exact of the output the trace produced: it must not come back).",
+)
+@click.option("--judge-model", default="", help="Judge model recorded with judge: assertions.")
+@click.option("--judge-version", default="", help="Judge version recorded with judge: assertions.")
+@click.option(
+    "--repeats", type=click.IntRange(min=1), default=1, help="Attempts the eval runner should make."
+)
+@click.option("--min-passes", type=click.IntRange(min=1), help="Attempts that must pass (default: all).")
+@click.option("--description", default="", help="Why this case exists (the bug it locks out).")
+@click.option("--created-by", envvar=env.USER, show_envvar=True, help="Author (default: $USER).")
+@click.option(
+    "--prompt",
+    type=click.Path(path_type=Path),
+    help="Prompt template the dataset guards: its path and hash go into the lock file.",
+)
+@_LOCKS
+@click.pass_context
 def add(
-    ctx: typer.Context,
-    seed_id: str = typer.Argument(None, help="Seed id (or a unique prefix) from `tracelock seeds list`."),
-    trace_id: str = typer.Option(None, "--trace-id", help="Lock any stored trace instead of a seed."),
-    span_id: str = typer.Option("", "--span-id", help="With --trace-id: the span whose input to lock."),
-    dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset (lock file) name."),
-    case_id: str = typer.Option(
-        None, "--case-id", help="Case id (default: <seed rule or dataset>-<trace id[:12]>)."
-    ),
-    expect: list[str] = typer.Option(
-        None,
-        "--expect",
-        "-e",
-        help="Assertion, repeatable: passed | completes | contains:TEXT | regex:RE | score:NAME>=X | "
-        "judge:NAME>=X | json_schema:@FILE | exact:TEXT | not_exact:TEXT | not_contains:TEXT | cost_usd<=X "
-        "... (default: not_exact of the output the trace produced: it must not come back).",
-    ),
-    judge_model: str = typer.Option("", "--judge-model", help="Judge model recorded with judge: assertions."),
-    judge_version: str = typer.Option(
-        "", "--judge-version", help="Judge version recorded with judge: assertions."
-    ),
-    repeats: int = typer.Option(1, "--repeats", min=1, help="Attempts the eval runner should make."),
-    min_passes: int = typer.Option(
-        None, "--min-passes", min=1, help="Attempts that must pass (default: all)."
-    ),
-    description: str = typer.Option("", "--description", help="Why this case exists (the bug it locks out)."),
-    created_by: str = typer.Option(None, "--created-by", envvar=env.USER, help="Author (default: $USER)."),
-    prompt: Path = typer.Option(
-        None, "--prompt", help="Prompt template the dataset guards: its path and hash go into the lock file."
-    ),
-    locks_dir: Path = _LOCKS,
+    ctx: click.Context,
+    seed_id: str | None,
+    trace_id: str | None,
+    span_id: str,
+    dataset: str | None,
+    case_id: str | None,
+    expect: tuple[str, ...],
+    judge_model: str,
+    judge_version: str,
+    repeats: int,
+    min_passes: int | None,
+    description: str,
+    created_by: str | None,
+    prompt: Path | None,
+    locks_dir: Path,
 ) -> None:
-    """Lock a seed (or any stored trace) as a regression case; bumps the dataset version."""
+    """Lock a seed (or any stored trace) as a regression case; bumps the dataset version.
+
+    SEED_ID: a seed id (or a unique prefix) from `tracelock seeds list`.
+    """
     from tracelock.lock.adding import lock_captured
     from tracelock.lock.capture import capture_seed, capture_trace
     from tracelock.lock.expect_spec import parse_expect
@@ -107,14 +137,14 @@ def add(
         raise _fail("give exactly one of SEED_ID or --trace-id", 2)
     if min_passes is not None and min_passes > repeats:
         raise _fail(f"--min-passes {min_passes} exceeds --repeats {repeats}", 2)
-    assertions = tuple(
-        parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in expect or []
-    )
+    assertions = tuple(parse_expect(s, judge_model=judge_model, judge_version=judge_version) for s in expect)
     guarded = prompt_ref(prompt) if prompt else None  # an unreadable prompt fails before the store is read
     with get_context(ctx).open_store() as store:
-        captured = (
-            capture_seed(store, seed_id) if seed_id else capture_trace(store, trace_id, span_id=span_id)
-        )
+        if seed_id:
+            captured = capture_seed(store, seed_id)
+        else:
+            assert trace_id is not None  # exactly one of the two, checked above
+            captured = capture_trace(store, trace_id, span_id=span_id)
         locked = lock_captured(
             store,
             captured,
@@ -144,12 +174,14 @@ def add(
     )
 
 
-@lock_app.command("validate")
-def validate(
-    paths: list[Path] = typer.Argument(None, help="Lock files to check (default: every file in --locks)."),
-    locks_dir: Path = _LOCKS,
-) -> None:
-    """Check lock files against their schema and rules; print every problem (exit 2 when there is one)."""
+@lock_group.command("validate")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@_LOCKS
+def validate(paths: tuple[Path, ...], locks_dir: Path) -> None:
+    """Check lock files against their schema and rules; print every problem (exit 2 when there is one).
+
+    PATHS: the lock files to check (default: every file in --locks).
+    """
     from tracelock.lock.files import discover_lock_files, validate_lock_dir
 
     files, problems = validate_lock_dir(list(paths) if paths else discover_lock_files(locks_dir))
@@ -157,16 +189,15 @@ def validate(
         print_error(str(problem), "invalid")
     cases = sum(len(f.cases) for f in files)
     if problems:
-        raise typer.Exit(2)
+        raise click.exceptions.Exit(2)
     console.print(f"[green]ok:[/] {len(files)} lock file(s), {cases} case(s)", highlight=False)
 
 
-@lock_app.command("list")
-def list_cases(
-    locks_dir: Path = _LOCKS,
-    version: int = typer.Option(None, "--version", help="Cases of this dataset version (default: current)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f"),
-) -> None:
+@lock_group.command("list")
+@_LOCKS
+@_VERSION
+@format_option(OutputFormat, OutputFormat.table)
+def list_cases(locks_dir: Path, version: int | None, fmt: OutputFormat) -> None:
     """List lock cases (of an older dataset version with --version: old versions stay reproducible)."""
     from tracelock.lock.files import load_lock_dir
 
@@ -186,12 +217,11 @@ def list_cases(
     print_rows(["dataset", "case", "added_in", "must_pass", "expect", "source_trace"], rows, fmt)
 
 
-@lock_app.command("export")
-def export(
-    locks_dir: Path = _LOCKS,
-    version: int = typer.Option(None, "--version", help="Cases of this dataset version (default: current)."),
-    dataset: list[str] = typer.Option(None, "--dataset", "-d", help="Only these datasets (repeatable)."),
-) -> None:
+@lock_group.command("export")
+@_LOCKS
+@_VERSION
+@click.option("--dataset", "-d", multiple=True, help="Only these datasets (repeatable).")
+def export(locks_dir: Path, version: int | None, dataset: tuple[str, ...]) -> None:
     """Print the cases as JSONL for an eval runner (inputs, repeats, assertions, dataset version)."""
     from tracelock.lock.export import case_records_jsonl
     from tracelock.lock.files import load_lock_dir
@@ -200,8 +230,10 @@ def export(
     sys.stdout.write(case_records_jsonl(files, version))
 
 
-@lock_app.command("sync")
-def sync(ctx: typer.Context, locks_dir: Path = _LOCKS) -> None:
+@lock_group.command("sync")
+@_LOCKS
+@click.pass_context
+def sync(ctx: click.Context, locks_dir: Path) -> None:
     """Mirror every lock case into the store's ``locks`` table (coverage counts, trace links)."""
     from tracelock.lock.files import load_lock_dir
     from tracelock.lock.records import mirror_locks
@@ -243,15 +275,17 @@ def _case_yaml(case: LockCase) -> str:
     return buffer.getvalue()
 
 
-@lock_app.command("show")
-def show(
-    ctx: typer.Context,
-    case_id: str = typer.Argument(..., help="Case id."),
-    dataset: str = typer.Option(None, "--dataset", "-d", help="Dataset, when the id is in several."),
-    locks_dir: Path = _LOCKS,
-    fmt: SummaryFormat = SUMMARY_FORMAT,
-) -> None:
-    """Print a lock case next to its source trace's spans and its recent gate runs."""
+@lock_group.command("show")
+@click.argument("case_id")
+@click.option("--dataset", "-d", help="Dataset, when the id is in several.")
+@_LOCKS
+@SUMMARY_FORMAT
+@click.pass_context
+def show(ctx: click.Context, case_id: str, dataset: str | None, locks_dir: Path, fmt: SummaryFormat) -> None:
+    """Print a lock case next to its source trace's spans and its recent gate runs.
+
+    CASE_ID: the case id.
+    """
     from tracelock.lock.files import load_lock_dir
     from tracelock.lock.records import find_locked_case
 
@@ -307,46 +341,66 @@ class CheckFormat(str, enum.Enum):
     json = "json"
 
 
-@lock_app.command("check")
+@lock_group.command("check")
+@_LOCKS
+@click.option(
+    "--results",
+    "-r",
+    type=click.Path(path_type=Path),
+    help="Eval results JSONL (the `tracelock eval` shape); - reads stdin.",
+)
+@click.option("--run-id", help="Read the results of this eval run from the store.")
+@click.option(
+    "--runner",
+    help="Shell command running the evals. It gets TRACELOCK_RESULTS (a file path), TRACELOCK_LOCKS and "
+    "TRACELOCK_CASES (cases JSONL, as `lock export`) in its environment, writes results JSONL to "
+    "$TRACELOCK_RESULTS (or stdout) and exits 0.",
+)
+@click.option(
+    "--runner-timeout",
+    type=click.FloatRange(min=0.1),
+    default=1800.0,
+    help="Seconds before the runner is killed.",
+)
+@click.option("--dataset", "-d", multiple=True, help="Check only these datasets (repeatable).")
+@click.option(
+    "--min-pass-rate",
+    type=float,
+    default=1.0,
+    help="Share of lock cases that must hold (missing cases always fail).",
+)
+@click.option("--fail-on-flaky", is_flag=True, help="Count flaky cases as failures.")
+@click.option("--baseline", help="Compare with the last passing gate run of this release tag.")
+@click.option(
+    "--baseline-results", type=click.Path(path_type=Path), help="Compare with these results instead."
+)
+@click.option(
+    "--release", default="", envvar=env.RELEASE, show_envvar=True, help="Release tag recorded with the run."
+)
+@click.option("--junit", type=click.Path(path_type=Path), help="Write JUnit XML here.")
+@click.option("--markdown", type=click.Path(path_type=Path), help="Write a markdown PR-comment summary here.")
+@click.option(
+    "--record/--no-record", default=True, help="Write lock_results (and the locks mirror) to the store."
+)
+@format_option(CheckFormat, CheckFormat.table, "table, or json on stdout.")
+@click.pass_context
 def check(
-    ctx: typer.Context,
-    locks_dir: Path = _LOCKS,
-    results: Path = typer.Option(
-        None, "--results", "-r", help="Eval results JSONL (the `tracelock eval` shape); - reads stdin."
-    ),
-    run_id: str = typer.Option(None, "--run-id", help="Read the results of this eval run from the store."),
-    runner: str = typer.Option(
-        None,
-        "--runner",
-        help="Shell command running the evals. It gets TRACELOCK_RESULTS (a file path), TRACELOCK_LOCKS and "
-        "TRACELOCK_CASES (cases JSONL, as `lock export`) in its environment, writes results JSONL to "
-        "$TRACELOCK_RESULTS (or stdout) and exits 0.",
-    ),
-    runner_timeout: float = typer.Option(
-        1800.0, "--runner-timeout", min=0.1, help="Seconds before the runner is killed."
-    ),
-    dataset: list[str] = typer.Option(
-        None, "--dataset", "-d", help="Check only these datasets (repeatable)."
-    ),
-    min_pass_rate: float = typer.Option(
-        1.0, "--min-pass-rate", help="Share of lock cases that must hold (missing cases always fail)."
-    ),
-    fail_on_flaky: bool = typer.Option(False, "--fail-on-flaky", help="Count flaky cases as failures."),
-    baseline: str = typer.Option(
-        None, "--baseline", help="Compare with the last passing gate run of this release tag."
-    ),
-    baseline_results: Path = typer.Option(
-        None, "--baseline-results", help="Compare with these results instead."
-    ),
-    release: str = typer.Option(
-        "", "--release", envvar=env.RELEASE, help="Release tag recorded with the run."
-    ),
-    junit: Path = typer.Option(None, "--junit", help="Write JUnit XML here."),
-    markdown: Path = typer.Option(None, "--markdown", help="Write a markdown PR-comment summary here."),
-    record: bool = typer.Option(
-        True, "--record/--no-record", help="Write lock_results (and the locks mirror) to the store."
-    ),
-    fmt: CheckFormat = typer.Option(CheckFormat.table, "--format", "-f", help="table, or json on stdout."),
+    ctx: click.Context,
+    locks_dir: Path,
+    results: Path | None,
+    run_id: str | None,
+    runner: str | None,
+    runner_timeout: float,
+    dataset: tuple[str, ...],
+    min_pass_rate: float,
+    fail_on_flaky: bool,
+    baseline: str | None,
+    baseline_results: Path | None,
+    release: str,
+    junit: Path | None,
+    markdown: Path | None,
+    record: bool,
+    fmt: CheckFormat,
 ) -> None:
     """The CI gate. Exit 0: locks hold; 1: a lock regressed/missing; 2: usage error; 3: runner/store fail."""
     from tracelock.lock.checking import CheckOptions, run_check
@@ -360,7 +414,7 @@ def check(
         run_id=run_id,
         runner=runner,
         runner_timeout=runner_timeout,
-        datasets=list(dataset or []),
+        datasets=list(dataset),
         min_pass_rate=min_pass_rate,
         fail_on_flaky=fail_on_flaky,
         baseline_tag=baseline,
@@ -378,8 +432,8 @@ def check(
         raise _fail(str(exc), 3) from None
     except (ConfigError, LockFileError, InputError) as exc:
         raise _fail(str(exc), 2) from None
-    raise typer.Exit(code)
+    ctx.exit(code)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(lock_app, name="lock")
+def register(group: click.Group) -> None:
+    group.add_command(lock_group)

@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
+import click
 
 from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import console
+from tracelock.cli.params import format_option
 from tracelock.errors import ConfigError
 from tracelock.report.thresholds import MIN_EVAL_CASES, MIN_LOCKS
 
@@ -23,7 +24,9 @@ if TYPE_CHECKING:  # imported by the commands that run, not at start-up
 
 __all__ = ["TRACE_URL", "ReportFormat", "parse_by", "register", "write_output"]
 
-report_app = typer.Typer(help="Offline vs online: divergence and coverage reports.", no_args_is_help=True)
+report_group = click.Group(
+    "report", help="Offline vs online: divergence and coverage reports.", no_args_is_help=True
+)
 
 
 class ReportFormat(str, enum.Enum):
@@ -55,39 +58,54 @@ def write_output(text: str, output: Path | None, default_name: str | None = None
     console.print(f"[green]wrote[/] {target}", highlight=False)
 
 
-_FORMAT = typer.Option(ReportFormat.table, "--format", "-f", help="table, json, csv, markdown or html.")
-_OUTPUT = typer.Option(
-    None, "--output", "-o", help="Write to this file (HTML defaults to tracelock-<report>.html)."
+_FORMAT = format_option(ReportFormat, ReportFormat.table, "table, json, csv, markdown or html.")
+_OUTPUT = click.option(
+    "--output",
+    "-o",
+    type=click.Path(path_type=Path),
+    help="Write to this file (HTML defaults to tracelock-<report>.html).",
 )
-_SINCE = typer.Option(None, "--since", help="Window start on production traces: ISO-8601 or 7d/6h/30m ago.")
-_UNTIL = typer.Option(None, "--until", help="Window end (exclusive): ISO-8601 or 1d ago.")
-_DATASET = typer.Option(None, "--dataset", help="Only eval records of this dataset id.")
-TRACE_URL = typer.Option(
-    None,
+_SINCE = click.option("--since", help="Window start on production traces: ISO-8601 or 7d/6h/30m ago.")
+_UNTIL = click.option("--until", help="Window end (exclusive): ISO-8601 or 1d ago.")
+_DATASET = click.option("--dataset", help="Only eval records of this dataset id.")
+TRACE_URL = click.option(
     "--trace-url",
     envvar=env.TRACE_URL,
+    show_envvar=True,
     help="Link example traces in markdown/html: a URL template with {trace_id} (e.g. your Jaeger/Grafana).",
 )
 
 
-@report_app.command("divergence")
+@report_group.command("divergence")
+@click.option("--baseline", multiple=True, required=True, help="KEY=VALUE of the baseline (repeatable).")
+@click.option("--candidate", multiple=True, required=True, help="KEY=VALUE of the candidate (repeatable).")
+@click.option("--by", default="intent", help="Comma-separated task labels to slice by (label.<name> too).")
+@_SINCE
+@_UNTIL
+@_DATASET
+@click.option(
+    "--min-eval-cases", type=click.IntRange(min=0), default=10, help="Fewer cases per arm: flagged."
+)
+@click.option(
+    "--min-traces", type=click.IntRange(min=0), default=30, help="Fewer traces per arm: flagged few_traces."
+)
+@_FORMAT
+@_OUTPUT
+@TRACE_URL
+@click.pass_context
 def divergence_command(
-    ctx: typer.Context,
-    baseline: list[str] = typer.Option(..., "--baseline", help="KEY=VALUE of the baseline (repeatable)."),
-    candidate: list[str] = typer.Option(..., "--candidate", help="KEY=VALUE of the candidate (repeatable)."),
-    by: str = typer.Option(
-        "intent", "--by", help="Comma-separated task labels to slice by (label.<name> too)."
-    ),
-    since: str = _SINCE,
-    until: str = _UNTIL,
-    dataset: str = _DATASET,
-    min_eval_cases: int = typer.Option(10, "--min-eval-cases", min=0, help="Fewer cases per arm: flagged."),
-    min_traces: int = typer.Option(
-        30, "--min-traces", min=0, help="Fewer traces per arm: flagged few_traces."
-    ),
-    fmt: ReportFormat = _FORMAT,
-    output: Path = _OUTPUT,
-    trace_url: str = TRACE_URL,
+    ctx: click.Context,
+    baseline: tuple[str, ...],
+    candidate: tuple[str, ...],
+    by: str,
+    since: str | None,
+    until: str | None,
+    dataset: str | None,
+    min_eval_cases: int,
+    min_traces: int,
+    fmt: ReportFormat,
+    output: Path | None,
+    trace_url: str | None,
 ) -> None:
     """Per slice: offline eval score baseline vs candidate next to online outcomes, with flags."""
     from tracelock.report import Window, divergence_report
@@ -112,22 +130,37 @@ def divergence_command(
     _emit(fmt, output, trace_url, divergence=report)
 
 
-@report_app.command("coverage")
+@report_group.command("coverage")
+@click.option("--by", default="intent,customer.tier", help="Comma-separated task labels to slice by.")
+@click.option("--where", multiple=True, help="KEY=VALUE: only traces with this key (repeatable).")
+@_SINCE
+@_UNTIL
+@_DATASET
+@click.option("--limit", type=click.IntRange(min=1), default=50, help="Slices to show.")
+@click.option(
+    "--min-eval-cases",
+    type=click.IntRange(min=0),
+    default=MIN_EVAL_CASES,
+    help="Eval cases a slice needs to count as covered.",
+)
+@click.option("--min-locks", type=click.IntRange(min=0), default=MIN_LOCKS, help="Lock cases a slice needs.")
+@_FORMAT
+@_OUTPUT
+@TRACE_URL
+@click.pass_context
 def coverage_command(
-    ctx: typer.Context,
-    by: str = typer.Option("intent,customer.tier", "--by", help="Comma-separated task labels to slice by."),
-    where: list[str] = typer.Option([], "--where", help="KEY=VALUE: only traces with this key (repeatable)."),
-    since: str = _SINCE,
-    until: str = _UNTIL,
-    dataset: str = _DATASET,
-    limit: int = typer.Option(50, "--limit", min=1, help="Slices to show."),
-    min_eval_cases: int = typer.Option(
-        MIN_EVAL_CASES, "--min-eval-cases", min=0, help="Eval cases a slice needs to count as covered."
-    ),
-    min_locks: int = typer.Option(MIN_LOCKS, "--min-locks", min=0, help="Lock cases a slice needs."),
-    fmt: ReportFormat = _FORMAT,
-    output: Path = _OUTPUT,
-    trace_url: str = TRACE_URL,
+    ctx: click.Context,
+    by: str,
+    where: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    dataset: str | None,
+    limit: int,
+    min_eval_cases: int,
+    min_locks: int,
+    fmt: ReportFormat,
+    output: Path | None,
+    trace_url: str | None,
 ) -> None:
     """Complaint and thumbs-down slices ranked by the coverage gap, with their eval cases and locks."""
     from tracelock.report import Window, coverage_report
@@ -178,5 +211,5 @@ def _emit(
         write_output(text, output)
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(report_app, name="report")
+def register(group: click.Group) -> None:
+    group.add_command(report_group)

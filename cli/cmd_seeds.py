@@ -10,10 +10,11 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import typer
+import click
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import OutputFormat, console, print_rows, to_json_value
+from tracelock.cli.params import enum_choice, format_option
 from tracelock.errors import ConfigError
 from tracelock.sampler.variables import Level
 
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
 
 __all__ = ["register"]
 
-seeds_app = typer.Typer(
+seeds_group = click.Group(
+    "seeds",
     help="Seed sampler: rules that flag production traces as eval seeds, and the seeds they found.",
     no_args_is_help=True,
 )
@@ -52,12 +54,14 @@ def _prefilter(rule: CompiledRule) -> str:
     return "yes" if rule.condition.gates else "no: decodes every span"
 
 
-@seeds_app.command("check")
-def check(
-    file: Path = typer.Argument(..., help="Rules file (YAML) to validate."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-) -> None:
-    """Validate a rules file: YAML, fields, conditions (compile, names, types). Exit 2 when invalid."""
+@seeds_group.command("check")
+@click.argument("file", type=click.Path(path_type=Path))
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+def check(file: Path, fmt: OutputFormat) -> None:
+    """Validate a rules file: YAML, fields, conditions (compile, names, types). Exit 2 when invalid.
+
+    FILE: the rules file (YAML) to validate.
+    """
     rules = _rules(file)
     rows = [
         (
@@ -75,24 +79,36 @@ def check(
         console.print(f"[green]ok[/] {file}: {len(rows)} rules")
 
 
-@seeds_app.command("defaults")
+@seeds_group.command("defaults")
 def defaults() -> None:
     """Print the built-in rules file (copy it to start your own)."""
     text = resources.files("tracelock").joinpath("deploy/rules/default.yaml").read_text("utf-8")
     sys.stdout.write(text)
 
 
-@seeds_app.command("run")
+@seeds_group.command("run")
+@click.option(
+    "--rules",
+    "rules_file",
+    type=click.Path(path_type=Path),
+    help="Rules file; the built-in rules when omitted.",
+)
+@click.option("--since", default="24h", help="Look at traces that started or got feedback since then.")
+@click.option(
+    "--level", type=enum_choice(Level), multiple=True, help="Only rules of this level (repeatable)."
+)
+@click.option("--ignore-limits", is_flag=True, help="Ignore max_per_hour (a backfill).")
+@click.option("--dry-run", is_flag=True, help="Report what would be seeded; write nothing.")
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@click.pass_context
 def run(
-    ctx: typer.Context,
-    rules_file: Path = typer.Option(None, "--rules", help="Rules file; the built-in rules when omitted."),
-    since: str = typer.Option(
-        "24h", "--since", help="Look at traces that started or got feedback since then."
-    ),
-    level: list[Level] = typer.Option(None, "--level", help="Only rules of this level (repeatable)."),
-    ignore_limits: bool = typer.Option(False, "--ignore-limits", help="Ignore max_per_hour (a backfill)."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Report what would be seeded; write nothing."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
+    ctx: click.Context,
+    rules_file: Path | None,
+    since: str,
+    level: tuple[Level, ...],
+    ignore_limits: bool,
+    dry_run: bool,
+    fmt: OutputFormat,
 ) -> None:
     """Run every rule over stored spans, traces and feedback; write new seeds (never duplicates)."""
     from tracelock.sampler.batch import run_rules
@@ -112,14 +128,13 @@ def run(
         console.print(f"{report.new} seeds {verb} since {start.isoformat(timespec='seconds')}")
 
 
-@seeds_app.command("list")
-def list_(
-    ctx: typer.Context,
-    rule: str = typer.Option(None, "--rule", help="Only seeds of this rule."),
-    since: str = typer.Option(None, "--since", help="Only seeds found since then (e.g. 24h)."),
-    limit: int = typer.Option(100, "--limit", min=1, help="At most this many (newest first)."),
-    fmt: OutputFormat = typer.Option(OutputFormat.table, "--format", "-f", help="Output format."),
-) -> None:
+@seeds_group.command("list")
+@click.option("--rule", help="Only seeds of this rule.")
+@click.option("--since", help="Only seeds found since then (e.g. 24h).")
+@click.option("--limit", type=click.IntRange(min=1), default=100, help="At most this many (newest first).")
+@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@click.pass_context
+def list_(ctx: click.Context, rule: str | None, since: str | None, limit: int, fmt: OutputFormat) -> None:
     """List seeds, newest first."""
     from tracelock.sampler.export import seed_rows
 
@@ -144,16 +159,20 @@ class ExportFormat(str, enum.Enum):
     json = "json"
 
 
-@seeds_app.command("export")
+@seeds_group.command("export")
+@format_option(ExportFormat, ExportFormat.jsonl, "jsonl (one row per line) or json.")
+@click.option("--rule", help="Only seeds of this rule.")
+@click.option("--since", help="Only seeds found since then (e.g. 7d).")
+@click.option("--seed", multiple=True, help="Only this seed id (repeatable).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), help="Write here instead of stdout.")
+@click.pass_context
 def export(
-    ctx: typer.Context,
-    fmt: ExportFormat = typer.Option(
-        ExportFormat.jsonl, "--format", "-f", help="jsonl (one row per line) or json."
-    ),
-    rule: str = typer.Option(None, "--rule", help="Only seeds of this rule."),
-    since: str = typer.Option(None, "--since", help="Only seeds found since then (e.g. 7d)."),
-    seed: list[str] = typer.Option(None, "--seed", help="Only this seed id (repeatable)."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="Write here instead of stdout."),
+    ctx: click.Context,
+    fmt: ExportFormat,
+    rule: str | None,
+    since: str | None,
+    seed: tuple[str, ...],
+    output: Path | None,
 ) -> None:
     """Export seeds as dataset rows (inputs, outputs, shared keys, labels, source trace/span, rule)."""
     from tracelock.sampler.export import dataset_rows, seed_rows
@@ -173,5 +192,5 @@ def export(
         console.print(f"wrote {len(rows)} seeds to {output}")
 
 
-def register(app: typer.Typer) -> None:
-    app.add_typer(seeds_app, name="seeds")
+def register(group: click.Group) -> None:
+    group.add_command(seeds_group)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import typer
+import click
 
 from tracelock.store import Store, StoreSettings, apply_migrations, open_store
 
@@ -45,7 +45,7 @@ class AppContext:
         return self.settings.data_dir
 
 
-def get_context(ctx: typer.Context) -> AppContext:
+def get_context(ctx: click.Context) -> AppContext:
     obj = ctx.find_root().obj
     if not isinstance(obj, AppContext):  # called outside the CLI callback (tests calling commands)
         obj = AppContext(StoreSettings.from_env())

@@ -1,6 +1,6 @@
 """Entry point of the ``tracelock`` command.
 
-Each command lives in its own module ``tracelock/cli/cmd_<name>.py`` with a ``register(app)`` function;
+Each command lives in its own module ``tracelock/cli/cmd_<name>.py`` with a ``register(group)`` function;
 every such module is registered, so adding a command touches no shared list.
 Errors from tracelock become one red line on stderr and an exit code from the one contract in
 :mod:`tracelock.cli.exit_codes` (docs/cli.md): 2 for usage and configuration, 1 for everything else.
@@ -13,7 +13,7 @@ import pkgutil
 import sys
 from pathlib import Path
 
-import typer
+import click
 
 from tracelock import __version__, env
 from tracelock import cli as cli_package
@@ -30,41 +30,41 @@ COMMAND_MODULES = sorted(
     f"tracelock.cli.{m.name}" for m in pkgutil.iter_modules(cli_package.__path__) if m.name.startswith("cmd_")
 )
 
-app = typer.Typer(
-    name="tracelock",
-    help="Join offline LLM evals, production traces and user complaints on shared keys.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
 
-
-def _print_version(value: bool) -> None:
-    if value:
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
         console.print(f"tracelock {__version__}", highlight=False)
-        raise typer.Exit()
+        ctx.exit()
 
 
-@app.callback()
-def _global_options(
-    ctx: typer.Context,
-    data_dir: Path = typer.Option(
-        Path(DEFAULT_DATA_DIR),
-        "--data-dir",
-        envvar=env.DATA_DIR,
-        help="Embedded chDB data directory.",
-    ),
-    clickhouse_url: str = typer.Option(
-        None,
-        "--clickhouse-url",
-        envvar=env.CLICKHOUSE_URL,
-        help="ClickHouse server URL (http[s]://user:pass@host:port); when set, used instead of chDB.",
-    ),
-    database: str = typer.Option("tracelock", "--database", envvar=env.DATABASE, help="Database name."),
-    version: bool = typer.Option(
-        False, "--version", is_eager=True, help="Print the version and exit.", callback=_print_version
-    ),
-) -> None:
+# Defaults are shown in every command's help (a subcommand's context inherits show_default).
+@click.group(name="tracelock", no_args_is_help=True, context_settings={"show_default": True})
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=Path(DEFAULT_DATA_DIR),
+    envvar=env.DATA_DIR,
+    show_envvar=True,
+    help="Embedded chDB data directory.",
+)
+@click.option(
+    "--clickhouse-url",
+    envvar=env.CLICKHOUSE_URL,
+    show_envvar=True,
+    help="ClickHouse server URL (http[s]://user:pass@host:port); when set, used instead of chDB.",
+)
+@click.option("--database", default="tracelock", envvar=env.DATABASE, show_envvar=True, help="Database name.")
+@click.option(
+    "--version",
+    is_flag=True,
+    is_eager=True,
+    expose_value=False,
+    callback=_print_version,
+    help="Print the version and exit.",
+)
+@click.pass_context
+def app(ctx: click.Context, data_dir: Path, clickhouse_url: str | None, database: str) -> None:
+    """Join offline LLM evals, production traces and user complaints on shared keys."""
     ctx.obj = AppContext(
         StoreSettings(data_dir=data_dir, clickhouse_url=clickhouse_url or None, database=database)
     )

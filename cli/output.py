@@ -12,10 +12,11 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+
+from tracelock.cli.params import format_option
 
 __all__ = [
     "PIPE_WIDTH",
@@ -61,7 +62,7 @@ class SummaryFormat(str, enum.Enum):
 
 
 #: The ``--format`` option of such commands.
-SUMMARY_FORMAT = typer.Option(SummaryFormat.table, "--format", "-f", help="table (a sentence) or json.")
+SUMMARY_FORMAT = format_option(SummaryFormat, SummaryFormat.table, "table (a sentence) or json.")
 
 
 def print_summary(message: str, facts: dict[str, Any], fmt: SummaryFormat) -> None:

@@ -10,10 +10,9 @@ import socket
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
+import click
 import pytest
-import typer
 from ruamel.yaml import YAML
 
 import tracelock
@@ -29,15 +28,14 @@ USAGE = 2
 TRACE = "ab" * 16
 
 
-def _leaf_commands(command: Any, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
-    """Every runnable command path (``("lock", "check")``) of the click tree typer builds."""
-    subcommands = getattr(command, "commands", None)
-    if subcommands is None:
+def _leaf_commands(command: click.Command, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every runnable command path (``("lock", "check")``) of the click tree."""
+    if not isinstance(command, click.Group):
         return [path]
-    return [leaf for name, sub in subcommands.items() for leaf in _leaf_commands(sub, (*path, name))]
+    return [leaf for name, sub in command.commands.items() for leaf in _leaf_commands(sub, (*path, name))]
 
 
-COMMANDS = _leaf_commands(typer.main.get_command(app))
+COMMANDS = _leaf_commands(app)
 
 
 def _run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
@@ -59,7 +57,7 @@ def test_an_unknown_option_is_a_usage_error_in_every_command(
 ) -> None:
     code, _, err = _run([*command, "--no-such-option"], capsys)
     assert code == USAGE, err
-    assert "No such option: --no-such-option" in err
+    assert "No such option" in err and "--no-such-option" in err  # click's wording varies by version
 
 
 @pytest.mark.parametrize(
