@@ -1,0 +1,157 @@
+"""What the registry's MATERIALIZED columns of ``otel_traces`` cost per span, and what would not help.
+
+The collector's INSERT (``SpanWriter``) runs into Null-engine copies of ``otel_traces`` that differ only in
+their registry columns, in interleaved rounds (process CPU time, ClickHouse's threads included, pinned to
+one core):
+
+- ``as rendered``: the columns as migration 0040 defines them (canonical key for tracelock's rows, every
+  alias and JSON expander as fallback for other writers' rows);
+- ``canonical only``: each column reads its canonical key alone (the lower bound for tracelock's own rows:
+  what they would cost if no other writer had to be served);
+- ``no JSON expanders``: the fallbacks without the Langfuse/OpenInference JSON members;
+- ``constants``: every registry column a constant (the floor without any registry column work);
+- ``DEFAULT, writer supplies``: the columns DEFAULT instead of MATERIALIZED, and the writer's SELECT
+  supplies their canonical values (so only other writers' rows would evaluate the fallback chains);
+- ``DEFAULT, supplied from typed maps``: the same, the writer's lookups on its maps cast to the table's
+  ``Map(LowCardinality(String), String)`` first.
+
+ClickHouse evaluates MATERIALIZED expressions eagerly on INSERT (both branches of every ``if``), which is
+why tracelock's rows pay for the fallbacks they never take.
+
+    python bench/registry_columns.py [--requests 16] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+from collector_ingest import SPANS_PER_REQUEST, workload_bodies
+from sdk_workload import SPANS_PER_TRACE
+
+from tracelock.collector.exporters.clickhouse import writer as span_writer
+from tracelock.collector.exporters.clickhouse.spans_sql import render_insert
+from tracelock.collector.processors.normalize.normalize import default_rewrite
+from tracelock.semconv import KEY_BY_NAME, Key
+from tracelock.semconv import columns as registry_columns
+from tracelock.semconv.columns import SPAN_COLUMNS, SpanColumn
+from tracelock.store import apply_migrations
+from tracelock.store.chdb_store import ChdbStore
+
+_LINKS = "`Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`\n)"
+_SELECT_END = "AS `Links.Attributes`\nFROM"
+
+
+def columns_with(text_expression: Callable[[Key], str]) -> list[SpanColumn]:
+    """The registry's span columns rendered with another text expression per key."""
+    saved = registry_columns._text_expression
+    registry_columns._text_expression = text_expression
+    try:
+        return [
+            registry_columns._span_column(KEY_BY_NAME[c.key]) if c.key in KEY_BY_NAME else c
+            for c in SPAN_COLUMNS
+        ]
+    finally:
+        registry_columns._text_expression = saved
+
+
+def canonical(key: Key) -> str:
+    maps = (
+        ("SpanAttributes",)
+        if key.side is registry_columns.Side.SPAN
+        else ("SpanAttributes", "ResourceAttributes")
+    )
+    return registry_columns._first_text([registry_columns._at(m, key.name) for m in maps])
+
+
+def without_json(key: Key) -> str:
+    saved = registry_columns._EXPANDER_SQL
+    registry_columns._EXPANDER_SQL = {}
+    try:
+        return RENDERED(key)
+    finally:
+        registry_columns._EXPANDER_SQL = saved
+
+
+RENDERED = registry_columns._text_expression
+
+
+def supplying(values: list[SpanColumn], source: str, dedup: bool, table: str = "otel_traces") -> str:
+    """The writer's statement, also inserting ``values`` into the registry columns of ``table``."""
+    sql = render_insert(source, dedup, table)
+    if not table.endswith("_supplied"):
+        return sql
+    names = ", ".join(f"`{c.name}`" for c in values)
+    exprs = ",\n".join(f"{c.expression} AS `{c.name}`" for c in values)
+    if table.endswith("_lc_supplied"):  # the lookups on maps of the table's own type (LowCardinality keys)
+        typed = "Map(LowCardinality(String), String)"
+        exprs = exprs.replace("SpanAttributes", f"CAST(SpanAttributes, '{typed}')").replace(
+            "ResourceAttributes", f"CAST(ResourceAttributes, '{typed}')"
+        )
+    return sql.replace(_LINKS, f"{_LINKS[:-2]}, {names}\n)", 1).replace(
+        _SELECT_END, f"AS `Links.Attributes`,\n{exprs}\nFROM", 1
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--requests", type=int, default=16, help="requests (512 spans each) per INSERT")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
+    print(
+        f"machine: {platform.platform()} python {platform.python_version()} "
+        f"cpus={os.cpu_count()} (pinned to one)"
+    )
+    store = ChdbStore(Path(tempfile.mkdtemp(prefix="tl-registry-")) / "data")
+    apply_migrations(store)
+    store.command("SYSTEM STOP MERGES")
+    variants: dict[str, tuple[str, list[SpanColumn], str]] = {
+        "as rendered": ("null_rendered", list(SPAN_COLUMNS), "MATERIALIZED"),
+        "canonical only": ("null_canonical", columns_with(canonical), "MATERIALIZED"),
+        "no JSON expanders": ("null_no_json", columns_with(without_json), "MATERIALIZED"),
+        "constants": (
+            "null_constants",
+            [
+                SpanColumn(c.name, c.key, c.type, "''" if "String" in c.type else "0", "")
+                for c in SPAN_COLUMNS
+            ],
+            "MATERIALIZED",
+        ),
+        "DEFAULT, writer supplies": ("null_supplied", list(SPAN_COLUMNS), "DEFAULT"),
+        "DEFAULT, supplied from typed maps": ("null_lc_supplied", list(SPAN_COLUMNS), "DEFAULT"),
+    }
+    for table, columns, kind in variants.values():
+        store.command(f"CREATE TABLE {table} AS otel_traces ENGINE = Null")
+        for c in columns:
+            store.command(f"ALTER TABLE {table} MODIFY COLUMN `{c.name}` {c.type} {kind} {c.expression}")
+    span_writer.render_insert = partial(supplying, columns_with(canonical))  # type: ignore[assignment]
+    rewrite = default_rewrite()
+    bodies = workload_bodies("sdk", args.requests, SPANS_PER_TRACE)
+    spans = args.requests * SPANS_PER_REQUEST
+    print(
+        f"{spans} spans per INSERT, {args.rounds} interleaved rounds, load {os.getloadavg()[0]:.1f} at start"
+    )
+    figures: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(args.rounds):
+        for name, (table, _, _) in variants.items():
+            writer = span_writer.SpanWriter(store, table=table)
+            started = time.process_time()
+            writer.write(bodies, rewrite)
+            figures[name].append((time.process_time() - started) / spans * 1e6)
+    print(f"load {os.getloadavg()[0]:.1f} at end; CPU µs per span, best and median of the rounds")
+    for name, times in figures.items():
+        print(f"{name:28s} best {min(times):6.2f}  median {statistics.median(times):6.2f}")
+
+
+if __name__ == "__main__":
+    main()
