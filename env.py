@@ -16,6 +16,7 @@ from typing import overload
 __all__ = [
     "CASES",
     "CLICKHOUSE_URL",
+    "COLLECTOR_TOKEN",
     "COLLECTOR_TOKENS",
     "DATABASE",
     "DATA_DIR",
@@ -48,6 +49,7 @@ OTEL_TRACES_PROTOCOL = "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL"
 OTEL_PROTOCOL = "OTEL_EXPORTER_OTLP_PROTOCOL"
 # -- collector --------------------------------------------------------------------------------------
 COLLECTOR_TOKENS = "TRACELOCK_COLLECTOR_TOKENS"
+COLLECTOR_TOKEN = "TRACELOCK_COLLECTOR_TOKEN"  # the receiver token a client command sends (replay)
 GRPC_ENDPOINT = "TRACELOCK_GRPC_ENDPOINT"
 HTTP_ENDPOINT = "TRACELOCK_HTTP_ENDPOINT"
 # -- reports and locks ------------------------------------------------------------------------------

@@ -146,7 +146,7 @@ def show(ctx: click.Context, entry_id: str, fmt: SummaryFormat) -> None:
 
 @dead_letter.command("replay")
 @click.argument("entry_ids", nargs=-1)
-@click.option("--token", envvar="TRACELOCK_COLLECTOR_TOKEN", show_envvar=True, help="Receiver token.")
+@click.option("--token", envvar=env.COLLECTOR_TOKEN, show_envvar=True, help="Receiver token.")
 @SUMMARY_FORMAT
 @click.pass_context
 def replay(ctx: click.Context, entry_ids: tuple[str, ...], token: str | None, fmt: SummaryFormat) -> None:
