@@ -43,7 +43,9 @@ FeedbackKind = enum.Enum("FeedbackKind", {kind: kind for kind in KINDS}, type=st
 @click.option("--id", "feedback_id", default="", help="Idempotency id (default: derived from the content).")
 @click.option("--source", default="cli", help="Where the feedback came from.")
 @click.option(
-    "--file", type=click.Path(path_type=Path), help="JSON/JSONL file of records instead of the options."
+    "--file",
+    type=click.Path(path_type=Path, exists=True, dir_okay=False),
+    help="JSON/JSONL file of records instead of the options.",
 )
 @SUMMARY_FORMAT
 @click.pass_context
@@ -63,7 +65,12 @@ def add(
 ) -> None:
     """Store feedback about a trace (accepted even when the trace is not stored yet)."""
     if file is not None:
-        text = file.read_text(encoding="utf-8")
+        try:
+            text = file.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{file}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        except OSError as exc:
+            raise InputError(f"{file}: cannot read: {exc.strerror}") from None
         try:
             records = (
                 json.loads(text)
