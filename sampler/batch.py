@@ -12,13 +12,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from tracelock.sampler.evaluate import Evaluator, as_text
+from tracelock.sampler.evaluate import Evaluator
 from tracelock.sampler.identity import keep_sample
 from tracelock.sampler.limits import RateLimiter
 from tracelock.sampler.rules import CompiledRule, RuleSet
 from tracelock.sampler.seeds import (
     KEY_COLUMNS,
     Seed,
+    as_text,
     existing_seed_keys,
     keys_and_labels,
     seeds_this_hour,

@@ -11,17 +11,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from tracelock.sampler.rules import CompiledRule
+from tracelock.sampler.seeds import as_text
 
-__all__ = ["Evaluator", "as_text"]
+__all__ = ["Evaluator"]
 
 log = logging.getLogger("tracelock.sampler")
-
-
-def as_text(value: Any) -> str:
-    """A value as the seed's ``Matched`` map records it (booleans as true/false, like the exporter)."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
 
 
 class Evaluator:

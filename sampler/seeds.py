@@ -13,7 +13,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from tracelock.report.dimensions import DIMENSIONS
-from tracelock.sampler.evaluate import as_text
 from tracelock.sampler.identity import seed_id
 from tracelock.sampler.variables import LABEL_PREFIX
 from tracelock.store import Store
@@ -21,6 +20,7 @@ from tracelock.store import Store
 __all__ = [
     "KEY_COLUMNS",
     "Seed",
+    "as_text",
     "existing_seed_keys",
     "keys_and_labels",
     "seeds_this_hour",
@@ -54,6 +54,13 @@ class Seed:
     @property
     def identity(self) -> tuple[str, str, str]:
         return (self.rule, self.trace_id, self.span_id)
+
+
+def as_text(value: Any) -> str:
+    """A value as the seed's ``Matched`` map records it (booleans as true/false, like the exporter)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def keys_and_labels(values: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:

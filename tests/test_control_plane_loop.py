@@ -133,7 +133,7 @@ main(sys.argv[1:])
     ],
     ids=lambda args: " ".join(args[:2]),
 )
-def test_a_command_served_by_the_collector_does_not_load_chdb(
+def test_a_command_served_by_the_collector_loads_neither_chdb_nor_heavy_libraries(
     collector: CollectorProcess, tmp_path: Path, args: tuple[str, ...]
 ) -> None:
     done = subprocess.run(
@@ -148,3 +148,6 @@ def test_a_command_served_by_the_collector_does_not_load_chdb(
     modules = json.loads(done.stderr.rsplit("MODULES ", 1)[1])
     assert "chdb" not in modules, done.stderr[:2000]
     assert "tracelock.store.remote_store" in modules
+    # nor the libraries that cost a start-up more than the command's own work (issue 16: <= 0.4 s)
+    heavy = {"typer", "pydantic", "httpx", "clickhouse_connect"}
+    assert heavy.isdisjoint(modules), sorted(heavy & set(modules))
