@@ -10,9 +10,9 @@ from pathlib import Path
 
 import click
 
-from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import err_console
+from tracelock.cli.params import locks_option
 from tracelock.errors import ConfigError
 
 __all__ = ["parse_listen", "register"]
@@ -27,16 +27,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 @click.command("board")
 @click.option("--listen", default="127.0.0.1:4320", help="HOST:PORT to serve on (loopback by default).")
-@click.option(
-    "--locks",
-    "-l",
-    "locks_dir",
-    type=click.Path(path_type=Path),
-    default=Path("locks"),
-    envvar=env.LOCKS,
-    show_envvar=True,
-    help="Directory of lock files (the lock action writes here).",
-)
+@locks_option("Directory of lock files (the lock action writes here).")
 @click.option(
     "--tokens-file",
     type=click.Path(path_type=Path),

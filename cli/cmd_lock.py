@@ -32,7 +32,7 @@ from tracelock.cli.output import (
     print_rows,
     print_summary,
 )
-from tracelock.cli.params import format_option
+from tracelock.cli.params import format_option, locks_option
 from tracelock.errors import ConfigError, InputError, LockFileError, RunnerError, StoreError
 
 if TYPE_CHECKING:  # imported by the commands that run, not at start-up
@@ -48,16 +48,7 @@ lock_group = click.Group(
     no_args_is_help=False,
 )
 
-_LOCKS = click.option(
-    "--locks",
-    "-l",
-    "locks_dir",
-    type=click.Path(path_type=Path),
-    default=Path("locks"),
-    envvar=env.LOCKS,
-    show_envvar=True,
-    help="Directory of lock files.",
-)
+_LOCKS = locks_option()
 _VERSION = click.option("--version", type=int, help="Cases of this dataset version (default: current).")
 
 

@@ -1,14 +1,17 @@
-"""Click parameter pieces the commands share: enum choices and the ``--format`` option."""
+"""Click parameter pieces the commands share: enum choices, the ``--format`` and ``--locks`` options."""
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-__all__ = ["enum_choice", "format_option"]
+from tracelock import env
+
+__all__ = ["enum_choice", "format_option", "locks_option"]
 
 E = TypeVar("E", bound=enum.Enum)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,3 +32,17 @@ def enum_choice(choices: type[E]) -> click.Choice[E]:
 def format_option(choices: type[E], default: E, help: str | None = None) -> Callable[[F], F]:
     """The ``--format`` / ``-f`` option of a command, passed to it as ``fmt`` (an enum member)."""
     return click.option("--format", "-f", "fmt", type=enum_choice(choices), default=default, help=help)
+
+
+def locks_option(help: str = "Directory of lock files.") -> Callable[[F], F]:
+    """The ``--locks`` / ``-l`` directory of lock files (``TRACELOCK_LOCKS``), passed as ``locks_dir``."""
+    return click.option(
+        "--locks",
+        "-l",
+        "locks_dir",
+        type=click.Path(path_type=Path),
+        default=Path("locks"),
+        envvar=env.LOCKS,
+        show_envvar=True,
+        help=help,
+    )
