@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tracelock.board.cache import PageCache
+from tracelock.board.cache import MAX_STALE_S, PageCache
 from tracelock.board.render import environment
 from tracelock.board.security import SecurityHeaders, new_csrf_token, with_auth
 from tracelock.collector.security.auth import ASGIApp, BearerTokens
@@ -59,7 +59,7 @@ class BoardOptions:
     tokens: BearerTokens | None = None
     allowed_hosts: tuple[str, ...] = LOOPBACK_HOSTS
     cache_pages: bool = True
-    max_stale_s: float = 60.0
+    max_stale_s: float = MAX_STALE_S
     csrf_token: str = field(default_factory=new_csrf_token)
 
 

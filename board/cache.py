@@ -21,7 +21,11 @@ from pathlib import Path
 from tracelock.errors import TracelockError
 from tracelock.store import Store
 
-__all__ = ["PageCache"]
+__all__ = ["MAX_STALE_S", "PageCache"]
+
+#: How old (seconds) a page of older data may be when served while it re-renders: the one default of
+#: ``tracelock board --max-stale``, the collector's ``board.max_stale_s`` and :class:`BoardOptions`.
+MAX_STALE_S = 60.0
 
 _PARTS = """
 SELECT count(), sum(rows), toString(max(modification_time)) FROM system.parts

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from tracelock.board.cache import MAX_STALE_S
 from tracelock.board.security import is_loopback
 from tracelock.collector.security.config import AuthConfig
 
@@ -37,7 +38,7 @@ class BoardConfig(BaseModel):
     auth: AuthConfig | None = Field(None, description="Bearer tokens (the collector's auth config).")
     allowed_hosts: tuple[str, ...] = Field((), description="Host names served (default: loopback names).")
     max_stale_s: float = Field(
-        60.0,
+        MAX_STALE_S,
         ge=0,
         description="Seconds a page may show older data while spans arrive (it re-renders meanwhile).",
     )

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from tracelock.board.cache import MAX_STALE_S
 from tracelock.cli.context import get_context
 from tracelock.cli.output import err_console
 from tracelock.cli.params import locks_option
@@ -37,7 +38,7 @@ def parse_listen(text: str) -> tuple[str, int]:
 @click.option(
     "--max-stale",
     type=click.FloatRange(min=0.0),
-    default=60.0,
+    default=MAX_STALE_S,
     help="Seconds a page may show older data while it re-renders for new data (0: never).",
 )
 @click.option(

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
+    ROWS_FORMAT,
     SUMMARY_FORMAT,
     OutputFormat,
     SummaryFormat,
@@ -22,7 +23,6 @@ from tracelock.cli.output import (
     print_rows,
     print_summary,
 )
-from tracelock.cli.params import format_option
 from tracelock.errors import ConfigError
 
 __all__ = ["register", "with_endpoints"]
@@ -122,7 +122,7 @@ _COLUMNS = ("id", "quarantined_at", "span_count", "bytes", "cause", "error")
 
 
 @dead_letter.command("list")
-@format_option(OutputFormat, OutputFormat.table, "table, csv, json, ...")
+@ROWS_FORMAT
 @click.pass_context
 def list_entries(ctx: click.Context, fmt: OutputFormat) -> None:
     """Every quarantined request, oldest first."""

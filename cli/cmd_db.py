@@ -9,8 +9,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, console, print_rows
-from tracelock.cli.params import format_option
+from tracelock.cli.output import ROWS_FORMAT, OutputFormat, console, print_rows
 from tracelock.errors import ConfigError, SchemaError
 from tracelock.store import Store, apply_migrations, load_migrations
 from tracelock.store.schema import migration_statements, parse_retention, retention_statements
@@ -114,7 +113,7 @@ def _backfill(store: Store, since: datetime | None) -> None:
 
 @click.command("query")
 @click.argument("sql")
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 @click.pass_context
 def query(ctx: click.Context, sql: str, fmt: OutputFormat) -> None:
     """Run one SQL statement and print its rows.

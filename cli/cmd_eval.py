@@ -14,6 +14,7 @@ from rich.markup import escape
 
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
+    ROWS_FORMAT,
     SUMMARY_FORMAT,
     OutputFormat,
     SummaryFormat,
@@ -81,7 +82,7 @@ def import_command(
 
 
 @eval_group.command("runs")
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 @click.option("--limit", type=click.IntRange(min=1), default=50, help="Most recent runs to list.")
 @click.pass_context
 def runs_command(ctx: click.Context, fmt: OutputFormat, limit: int) -> None:

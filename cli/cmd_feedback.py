@@ -15,8 +15,15 @@ import click
 from rich.markup import escape
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import SUMMARY_FORMAT, OutputFormat, SummaryFormat, print_rows, print_summary
-from tracelock.cli.params import enum_choice, format_option
+from tracelock.cli.output import (
+    ROWS_FORMAT,
+    SUMMARY_FORMAT,
+    OutputFormat,
+    SummaryFormat,
+    print_rows,
+    print_summary,
+)
+from tracelock.cli.params import enum_choice
 from tracelock.collector.feedback import KINDS, parse_feedback, store_feedback
 from tracelock.errors import ConfigError, InputError
 
@@ -124,7 +131,7 @@ LIMIT {limit:UInt32}
 @click.option("--kind", type=enum_choice(FeedbackKind), help="Only this kind.")
 @click.option("--since", help="Only feedback given since then (e.g. 7d, 24h).")
 @click.option("--limit", type=click.IntRange(min=1), default=100, help="At most this many (newest first).")
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 @click.pass_context
 def list_(
     ctx: click.Context,

@@ -23,6 +23,7 @@ from rich.markup import escape
 from tracelock import env
 from tracelock.cli.context import get_context
 from tracelock.cli.output import (
+    ROWS_FORMAT,
     SUMMARY_FORMAT,
     OutputFormat,
     SummaryFormat,
@@ -187,7 +188,7 @@ def validate(paths: tuple[Path, ...], locks_dir: Path) -> None:
 @lock_group.command("list")
 @_LOCKS
 @_VERSION
-@format_option(OutputFormat, OutputFormat.table)
+@ROWS_FORMAT
 def list_cases(locks_dir: Path, version: int | None, fmt: OutputFormat) -> None:
     """List lock cases (of an older dataset version with --version: old versions stay reproducible)."""
     from tracelock.lock.files import load_lock_dir

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 import click
 
 from tracelock.cli.context import get_context
-from tracelock.cli.output import OutputFormat, console, print_rows, to_json_value
+from tracelock.cli.output import ROWS_FORMAT, OutputFormat, console, print_rows, to_json_value
 from tracelock.cli.params import enum_choice, format_option
 from tracelock.errors import ConfigError
 from tracelock.sampler.variables import Level
@@ -56,7 +56,7 @@ def _prefilter(rule: CompiledRule) -> str:
 
 @seeds_group.command("check")
 @click.argument("file", type=click.Path(path_type=Path))
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 def check(file: Path, fmt: OutputFormat) -> None:
     """Validate a rules file: YAML, fields, conditions (compile, names, types). Exit 2 when invalid.
 
@@ -99,7 +99,7 @@ def defaults() -> None:
 )
 @click.option("--ignore-limits", is_flag=True, help="Ignore max_per_hour (a backfill).")
 @click.option("--dry-run", is_flag=True, help="Report what would be seeded; write nothing.")
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 @click.pass_context
 def run(
     ctx: click.Context,
@@ -132,7 +132,7 @@ def run(
 @click.option("--rule", help="Only seeds of this rule.")
 @click.option("--since", help="Only seeds found since then (e.g. 24h).")
 @click.option("--limit", type=click.IntRange(min=1), default=100, help="At most this many (newest first).")
-@format_option(OutputFormat, OutputFormat.table, "Output format.")
+@ROWS_FORMAT
 @click.pass_context
 def list_(ctx: click.Context, rule: str | None, since: str | None, limit: int, fmt: OutputFormat) -> None:
     """List seeds, newest first."""

@@ -20,6 +20,7 @@ from tracelock.cli.params import format_option
 
 __all__ = [
     "PIPE_WIDTH",
+    "ROWS_FORMAT",
     "SUMMARY_FORMAT",
     "OutputFormat",
     "SummaryFormat",
@@ -63,6 +64,8 @@ class SummaryFormat(str, enum.Enum):
 
 #: The ``--format`` option of such commands.
 SUMMARY_FORMAT = format_option(SummaryFormat, SummaryFormat.table, "table (a sentence) or json.")
+#: The ``--format`` option of commands that print rows (:func:`print_rows`).
+ROWS_FORMAT = format_option(OutputFormat, OutputFormat.table, "table, csv, json, jsonl or markdown.")
 
 
 def print_summary(message: str, facts: dict[str, Any], fmt: SummaryFormat) -> None:
