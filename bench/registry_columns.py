@@ -45,6 +45,8 @@ from tracelock.semconv.columns import SPAN_COLUMNS, SpanColumn
 from tracelock.store import apply_migrations
 from tracelock.store.chdb_store import ChdbStore
 
+#: The registry's own text expression, before any variant below swaps it in.
+RENDERED = registry_columns._text_expression
 _LINKS = "`Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`\n)"
 _SELECT_END = "AS `Links.Attributes`\nFROM"
 
@@ -78,9 +80,6 @@ def without_json(key: Key) -> str:
         return RENDERED(key)
     finally:
         registry_columns._EXPANDER_SQL = saved
-
-
-RENDERED = registry_columns._text_expression
 
 
 def supplying(values: list[SpanColumn], source: str, dedup: bool, table: str = "otel_traces") -> str:
