@@ -6,9 +6,9 @@ a string value longer than the limit needs a long length prefix on the wire, so 
 (C speed) rules out almost every request, and only the rest is parsed.
 
 A client that sends the same long attribute on every request (a RAG context, a long prompt) passes the
-byte search every time; once a parse finds nothing new, parsing pauses for ``PARSE_PAUSE_SECONDS``, so
-such traffic costs at most one parse per pause instead of one per request. A new long attribute is
-warned on the first request that carries it after the pause.
+byte search every time; once a parse finds nothing new, the check pauses for ``PARSE_PAUSE_SECONDS``
+(no byte search, no parse), so such traffic costs at most one parse per pause instead of one per
+request. A new long attribute is warned on the first request that carries it after the pause.
 """
 
 from __future__ import annotations
@@ -73,9 +73,9 @@ class TruncationWarnings:
         self._lock = threading.Lock()
 
     def check(self, body: bytes) -> None:
-        if len(body) <= self.max_chars or not _long_string(self.max_chars).search(body):
-            return
-        if self._clock() < self._paused_until:
+        if len(body) <= self.max_chars or self._clock() < self._paused_until:
+            return  # too short to hold a long value, or paused: not even the byte search
+        if not _long_string(self.max_chars).search(body):
             return
         try:
             names = _long_keys(body, self.max_chars)
