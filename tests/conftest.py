@@ -6,6 +6,7 @@ chDB embeds one server per process and serves one data directory at a time, so t
 
 from __future__ import annotations
 
+import fcntl
 import functools
 import os
 import uuid
@@ -21,6 +22,32 @@ from tracelock.store import Store, apply_migrations
 from tracelock.store.chdb_store import ChdbStore
 
 SERVER_URL_ENV = env.TEST_CLICKHOUSE_URL
+
+
+@pytest.fixture(autouse=True)
+def _machine_share(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Tests marked ``exclusive`` measure throughput against the machine itself (3x measured capacity):
+    under pytest-xdist they run while no other test does. Every other test holds a shared lock while it
+    runs; an exclusive one takes the lock alone. A turnstile lock in front keeps new tests from starving
+    a waiting exclusive one. The lock files live where every worker of the run keeps its temp files."""
+    root = tmp_path_factory.getbasetemp().parent
+    exclusive = request.node.get_closest_marker("exclusive") is not None
+    with (
+        open(root / "tracelock-tests.turnstile", "a") as turnstile,
+        open(root / "tracelock-tests.gate", "a") as gate,
+    ):
+        fcntl.flock(turnstile, fcntl.LOCK_EX)
+        fcntl.flock(gate, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
+        if not exclusive:
+            fcntl.flock(turnstile, fcntl.LOCK_UN)
+        try:
+            yield
+        finally:
+            fcntl.flock(gate, fcntl.LOCK_UN)
+            if exclusive:
+                fcntl.flock(turnstile, fcntl.LOCK_UN)
 
 
 @pytest.fixture(scope="session")

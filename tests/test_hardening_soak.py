@@ -16,7 +16,7 @@ sys.path.insert(0, str(Path(__file__).parent / "soak"))
 from crash_harness import collector_process, run_crash_soak
 from overload_harness import run_overload
 
-pytestmark = [pytest.mark.soak, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.soak, pytest.mark.exclusive, pytest.mark.timeout(1800)]
 
 
 @pytest.mark.parametrize("protocol", ["grpc", "http"])
