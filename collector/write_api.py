@@ -4,6 +4,7 @@ One process owns a chDB directory, so while the collector runs, ``eval import``,
 ``lock add``/``sync``, ``lock check --record`` and ``feedback add`` write through it::
 
     POST /admin/v1/write/{table}        {"rows": [{"Column": value, ...}, ...]}
+    POST /admin/v1/refresh/{view}       (no body: rebuild a refreshable view, e.g. the report rollup)
     Authorization: Bearer <admin token from collector.json>
     Idempotency-Key: <1-128 of A-Z a-z 0-9 . _ : ->   (optional; default: the body's sha256)
 
@@ -44,7 +45,7 @@ from tracelock.collector.serve_http import read_body
 from tracelock.errors import InputError, StoreUnavailable, TracelockError
 from tracelock.store import Store
 from tracelock.store.chdb_store import _split_type_args
-from tracelock.store.remote_store import WRITABLE_TABLES, WRITE_PATH
+from tracelock.store.remote_store import REFRESH_PATH, REFRESHABLE_VIEWS, WRITABLE_TABLES, WRITE_PATH
 
 __all__ = ["MAX_BODY_BYTES", "MAX_ROWS", "WriteApi", "WriteRejected", "row_model"]
 
@@ -140,11 +141,35 @@ class WriteApi:
         self._lock = threading.Lock()  # the look-up, the insert and the log row of one key are one step
 
     def routes(self) -> list[Route]:
-        return [Route(f"{WRITE_PATH}/{{table}}", self._endpoint, methods=["POST"])]
+        return [
+            Route(f"{WRITE_PATH}/{{table}}", self._endpoint, methods=["POST"]),
+            Route(f"{REFRESH_PATH}/{{view}}", self._refresh, methods=["POST"]),
+        ]
+
+    def _authorized(self, request: Request) -> bool:
+        expected = f"Bearer {self._token}".encode()
+        return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
+
+    async def _refresh(self, request: Request) -> Response:
+        """Start a rebuild of one of :data:`REFRESHABLE_VIEWS` (ClickHouse runs it in the background)."""
+        if not self._authorized(request):
+            return JSONResponse({"error": "missing or wrong admin token (see collector.json)"}, 401)
+        view = request.path_params["view"]
+        if view not in REFRESHABLE_VIEWS:
+            doc = {
+                "error": f"view {view!r} is not refreshable here; refreshable: {', '.join(REFRESHABLE_VIEWS)}"
+            }
+            return JSONResponse(doc, 404)
+        try:
+            await run_in_threadpool(self._get_store().refresh_view, view)
+        except StoreUnavailable as exc:
+            return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 503)
+        except TracelockError as exc:
+            return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 400)
+        return JSONResponse({"view": view, "refreshing": True})
 
     async def _endpoint(self, request: Request) -> Response:
-        expected = f"Bearer {self._token}".encode()
-        if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
+        if not self._authorized(request):
             return JSONResponse({"error": "missing or wrong admin token (see collector.json)"}, 401)
         try:
             table = request.path_params["table"]

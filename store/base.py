@@ -127,6 +127,10 @@ class Store(ABC):
     ) -> None:
         """Insert a body already encoded in a ClickHouse input format (hot paths: ClickHouse parses it)."""
 
+    def refresh_view(self, name: str) -> None:
+        """Ask ClickHouse to rebuild a refreshable materialized view now (it runs in the background)."""
+        self.command(f"SYSTEM REFRESH VIEW {check_identifier(name, 'view')}")
+
     @abstractmethod
     def close(self) -> None:
         """Release the database (for chDB: the data directory lock)."""

@@ -32,12 +32,23 @@ from tracelock.errors import QueryError, StoreError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, to_clickhouse_json
 from tracelock.store.chdb_store import convert_row, held_by_another_process  # chDB loads only on open
 
-__all__ = ["ADMIN_FILE", "WRITABLE_TABLES", "WRITE_PATH", "RemoteStore", "remote_store_for"]
+__all__ = [
+    "ADMIN_FILE",
+    "REFRESHABLE_VIEWS",
+    "REFRESH_PATH",
+    "WRITABLE_TABLES",
+    "WRITE_PATH",
+    "RemoteStore",
+    "remote_store_for",
+]
 
 ADMIN_FILE = "collector.json"
 #: The tables the collector's write API takes rows for (every write the loop makes).
 WRITABLE_TABLES = ("eval_records", "feedback", "lock_results", "locks", "seeds")
 WRITE_PATH = "/admin/v1/write"
+#: Refreshable materialized views a process may ask the collector to rebuild (report/rollup.py).
+REFRESHABLE_VIEWS = ("trace_rollup",)
+REFRESH_PATH = "/admin/v1/refresh"
 #: Attempts of one write when the collector cannot be reached or is unavailable (same idempotency key).
 WRITE_ATTEMPTS = 4
 _RETRY_STATUS = (502, 503, 504)
@@ -179,6 +190,16 @@ class RemoteStore(Store):
             raise StoreError(f"{self.description}: the collector refused rows for {table}: {refusal}")
         receipt: dict[str, Any] = response.json()
         return receipt
+
+    def refresh_view(self, name: str) -> None:
+        """Ask the collector to rebuild a refreshable view (one attempt: a refresh is an optimisation)."""
+        try:
+            response = self._client.post(f"{REFRESH_PATH}/{name}", b"", {"content-type": "application/json"})
+        except (OSError, http.client.HTTPException) as exc:
+            raise self._unreachable(exc) from exc
+        if response.status_code != 200:
+            refusal = _error_document(response).get("error")
+            raise StoreError(f"{self.description}: the collector did not refresh {name}: {refusal}")
 
     def post_feedback(self, records: list[dict[str, Any]]) -> dict[str, Any]:
         """Send feedback records to the collector's ``/v1/feedback``, which validates and writes them
