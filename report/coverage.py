@@ -20,7 +20,8 @@ from typing import Any
 
 from tracelock.errors import ConfigError, InputError
 from tracelock.report.dimensions import Dimension
-from tracelock.report.query import ReportQuery, Window, load_query
+from tracelock.report.query import ReportQuery, Window
+from tracelock.report.rollup import live_source
 from tracelock.report.stats import Proportion
 from tracelock.report.thresholds import MIN_EVAL_CASES, MIN_LOCKS
 from tracelock.store.base import Store
@@ -121,22 +122,29 @@ def coverage_report(
     limit: int = 50,
     min_eval_cases: int = MIN_EVAL_CASES,
     min_locks: int = MIN_LOCKS,
+    max_stale_s: float = 0.0,
 ) -> CoverageReport:
-    """Bad-feedback slices of live traces (optionally only those matching ``selector``), ranked by gap."""
+    """Bad-feedback slices of live traces (optionally only those matching ``selector``), ranked by gap
+    (``max_stale_s`` as in :func:`~tracelock.report.divergence.divergence_report`)."""
     for name, value in (("min_eval_cases", min_eval_cases), ("min_locks", min_locks)):
         if value < 0:
             raise ConfigError(f"must be 0 or more, got {value}", field=f"--{name.replace('_', '-')}")
     window = window or Window()
     selector = selector or {}
     q = ReportQuery()
-    live = load_query("live_traces").substitute(
-        slice=q.slice_expr(by), arm="''", filter=q.match_expr(selector), **q.window(window)
+    live = live_source(store, window, max_stale_s).live(
+        q,
+        slice_sql=q.slice_expr(by),
+        arm_sql="''",
+        filter_sql=q.match_expr(selector),
+        window=window,
+        covered=True,
     )
     eval_filter = "1" if dataset is None else f"DatasetId = {q.bind('dataset', dataset)}"
     rows = q.run(
         store,
         "coverage",
-        live_traces=live,
+        live=live,
         eval_slice=q.slice_expr(by),
         eval_filter=eval_filter,
         lock_slice=q.slice_expr(by, table="locks"),

@@ -24,7 +24,8 @@ from typing import Any
 from tracelock.errors import InputError
 from tracelock.report.dimensions import Dimension
 from tracelock.report.failures import FailureTypes, fold_failures
-from tracelock.report.query import ReportQuery, Window, load_query
+from tracelock.report.query import ReportQuery, Window
+from tracelock.report.rollup import SUMMARIES, live_source
 from tracelock.report.stats import MIN_UNITS, RateChange, compare_rates
 from tracelock.store.base import Store
 
@@ -264,8 +265,12 @@ def divergence_report(
     min_traces: int = 30,
     alpha: float = 0.05,
     dataset: str | None = None,
+    max_stale_s: float = 0.0,
 ) -> DivergenceReport:
-    """Compute the report. Raises InputError when a side matches no trace and no eval record."""
+    """Compute the report. Raises InputError when a side matches no trace and no eval record.
+
+    ``max_stale_s``: how old a rollup of older data may be and still be read (:mod:`.rollup`; 0: only
+    a current one, so the report is of the data as it is now)."""
     window = window or Window()
     settings = {
         "min_eval_cases": min_eval_cases,
@@ -276,16 +281,20 @@ def divergence_report(
     q = ReportQuery()
     slice_sql, arm_sql = q.slice_expr(by), q.arm_expr(baseline, candidate)
     either = f"({q.match_expr(baseline)} OR {q.match_expr(candidate)})"
-    window_sql = q.window(window)
-    live = load_query("live_traces").substitute(slice=slice_sql, arm=arm_sql, filter=either, **window_sql)
-    (bounds,) = q.run(store, "live_bounds", filter=either, **window_sql)
+    source = live_source(store, window, max_stale_s)
+    bounds = source.bounds(store, q, either, window)
     if not bounds["partial_rows"]:
         raise InputError(
             f"no production trace of the baseline or the candidate in window {window.describe()} "
             "(empty window, or keys that production does not carry)"
         )
     q.params["bucket_seconds"] = bucket_seconds(bounds["first"], bounds["last"])
-    rows = q.run(store, "divergence_online", live_traces=live)
+    if not source.fits(q.params["bucket_seconds"]):
+        source = SUMMARIES
+        bounds = source.bounds(store, q, either, window)
+        q.params["bucket_seconds"] = bucket_seconds(bounds["first"], bounds["last"])
+    live = source.live(q, slice_sql=slice_sql, arm_sql=arm_sql, filter_sql=either, window=window)
+    rows = q.run(store, "divergence_online", live=live)
     online_rows = [r for r in rows if not r["is_timeline"]]
     timeline = [
         {k: r[k] for k in ("bucket", "slice", "traces", "complaint_traces", "candidate_traces")}

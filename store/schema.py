@@ -247,6 +247,8 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
         for statement in migration.statements:
             if _SINGLE_NODE_DEDUP in statement:  # replicated tables deduplicate inserts themselves
                 continue
+            if _SINGLE_NODE in statement:  # e.g. the report rollup: reports read the Distributed tables
+                continue
             shard = _SHARD.search(statement)
             table = _CREATE_TABLE.search(statement)
             engine = _ENGINE.search(statement)
@@ -296,6 +298,7 @@ def cluster_statements(cluster: str, migrations: list[Migration] | None = None) 
 
 
 _SINGLE_NODE_DEDUP = "MODIFY SETTING non_replicated_deduplication_window"
+_SINGLE_NODE = "-- tracelock:single_node"
 _ON_CLUSTER = re.compile(r" ON CLUSTER '[^']*'")
 _REPLICATED = re.compile(r"ENGINE = Replicated(\w*)MergeTree\('[^']*', '[^']*'(?:, )?([^)]*)\)")
 _DISTRIBUTED = re.compile(r"ENGINE = Distributed\('[^']*', currentDatabase\(\), '(\w+)', [^\n]*\)$", re.M)

@@ -1,9 +1,9 @@
 -- Coverage report: slices of production traces with complaints or thumbs-down, each with how many of
 -- those bad traces already became an eval case or a lock (their source trace), and the number of eval
 -- cases and lock cases that carry the same labels. report/coverage.py ranks them by the gap.
--- Placeholders: $live_traces (embedded), $eval_slice/$eval_filter over eval_records,
--- $lock_slice over locks (a dimension locks do not record reads as '').
-WITH live AS ($live_traces)
+-- Placeholders: $live (live_totals.sql or live_rollup.sql, embedded), $eval_slice/$eval_filter over
+-- eval_records, $lock_slice over locks (a dimension locks do not record reads as '').
+WITH live AS ($live)
 SELECT
     o.slice AS slice,
     o.traces AS traces,
@@ -19,14 +19,12 @@ FROM
 (
     SELECT
         slice,
-        count() AS traces,
-        countIf(complained) AS complaint_traces,
-        countIf(thumbs_down) AS thumbs_down_traces,
-        countIf(complained OR thumbs_down) AS bad_traces,
-        countIf((complained OR thumbs_down) AND (
-            TraceId IN (SELECT SourceTraceId FROM eval_records WHERE SourceTraceId != '')
-            OR TraceId IN (SELECT SourceTraceId FROM locks WHERE SourceTraceId != ''))) AS covered_bad_traces,
-        groupArraySortedIf(3)(TraceId, complained OR thumbs_down) AS bad_examples
+        sum(Traces) AS traces,
+        sum(ComplaintTraces) AS complaint_traces,
+        sum(ThumbsDownTraces) AS thumbs_down_traces,
+        sum(BadTraces) AS bad_traces,
+        sum(CoveredBadTraces) AS covered_bad_traces,
+        groupArraySortedArray(3)(BadExamples) AS bad_examples
     FROM live
     GROUP BY slice
 ) AS o
