@@ -56,7 +56,7 @@ def _series(
 def rollouts(board: Board, request: Request) -> PageResult:
     (key,) = filters.dimensions(request, "key", "prompt")[:1]
     window = filters.window(request)
-    data = queries.rollouts(board.store, key, window)
+    data = queries.rollouts(board.store, key, window, board.options.max_stale_s)
     versions = data["versions"]
     shown = [v["version"] for v in sorted(versions, key=lambda v: -v["traces"])[:_MAX_SERIES]]
     shown.sort(key=lambda name: next(v["first_seen"] for v in versions if v["version"] == name))
@@ -123,7 +123,9 @@ def divergence(board: Board, request: Request) -> PageResult | Response:
     cand = parse_assignments([candidate_text], option="candidate")
     by, window = filters.dimensions(request, "by", "customer.tier"), filters.window(request)
     dataset = filters.one(request, "dataset") or None
-    report = divergence_report(board.store, base, cand, by, window, dataset=dataset)
+    report = divergence_report(
+        board.store, base, cand, by, window, dataset=dataset, max_stale_s=board.options.max_stale_s
+    )
     alpha = report.settings["alpha"]
     bars = [
         DeltaBar(
@@ -182,7 +184,15 @@ def coverage(board: Board, request: Request) -> PageResult:
     where = filters.selector(request)
     dataset = filters.one(request, "dataset") or None
     try:
-        report = coverage_report(board.store, by, window, selector=where, dataset=dataset, limit=200)
+        report = coverage_report(
+            board.store,
+            by,
+            window,
+            selector=where,
+            dataset=dataset,
+            limit=200,
+            max_stale_s=board.options.max_stale_s,
+        )
     except InputError as exc:
         return "empty.html", {
             "page": "coverage",

@@ -12,6 +12,7 @@ from typing import Any
 from tracelock.report.dimensions import Dimension, resolve_dimension
 from tracelock.report.divergence import bucket_seconds
 from tracelock.report.query import ReportQuery, Window, load_query
+from tracelock.report.rollup import SUMMARIES, live_source
 from tracelock.store import Store
 
 __all__ = [
@@ -37,26 +38,23 @@ FEEDBACK_FILTERS = {
 }
 
 
-def _live(q: ReportQuery, selector: dict[Dimension, str], window: Window, slice_by: list[Dimension]) -> str:
-    return load_query("live_traces").substitute(
-        slice=q.slice_expr(slice_by), arm="''", filter=q.match_expr(selector), **q.window(window)
-    )
-
-
-def rollouts(store: Store, key: Dimension, window: Window) -> dict[str, Any]:
+def rollouts(store: Store, key: Dimension, window: Window, max_stale_s: float = 0.0) -> dict[str, Any]:
     """Per version of ``key``: first/last live trace, traffic and bad-feedback counts per time bucket,
     and the offline pass rate of its eval runs."""
     q = ReportQuery()
-    (bounds,) = q.run(store, "live_bounds", filter="1", **q.window(window))
+    source = live_source(store, window, max_stale_s)
+    bounds = source.bounds(store, q, "1", window)
     if not bounds["partial_rows"]:
         return {"versions": [], "buckets": [], "bucket_seconds": 0}
     q.params["bucket"] = bucket_seconds(bounds["first"], bounds["last"])
-    live = _live(q, {}, window, [key])
+    if not source.fits(q.params["bucket"]):
+        source = SUMMARIES
+    live = source.live(q, slice_sql=q.slice_expr([key]), arm_sql="''", filter_sql="1", window=window)
     buckets = store.query(
         f"""WITH live AS ({live})
         SELECT slice[1] AS version, toStartOfInterval(Start, toIntervalSecond({{bucket:UInt32}})) AS bucket,
-            count() AS traces, countIf(complained) AS complaints, countIf(thumbs_down) AS thumbs_down,
-            min(Start) AS first_seen, max(Start) AS last_seen
+            sum(Traces) AS traces, sum(ComplaintTraces) AS complaints, sum(ThumbsDownTraces) AS thumbs_down,
+            min(FirstSeen) AS first_seen, max(LastSeen) AS last_seen
         FROM live GROUP BY version, bucket ORDER BY bucket, version""",
         q.params,
     ).dicts()
@@ -97,12 +95,23 @@ def versions_by_first_seen(store: Store, key: Dimension) -> list[str]:
 
 
 def traces(
-    store: Store, selector: dict[Dimension, str], window: Window, feedback: str, limit: int
+    store: Store,
+    selector: dict[Dimension, str],
+    window: Window,
+    feedback: str,
+    limit: int,
+    max_stale_s: float = 0.0,
 ) -> list[dict[str, Any]]:
-    """Newest live traces matching ``selector`` and the feedback filter, with their keys and signals."""
+    """Newest live traces matching ``selector`` and the feedback filter, with their keys and signals.
+
+    Bad traces (the lists Divergence and the Case board link to) are a few in a hundred: when the
+    hourly rollup may be read (:mod:`tracelock.report.rollup`), they come from its lists."""
     q = ReportQuery()
     shown = [resolve_dimension(n) for n in LIST_DIMENSIONS]
-    live = _live(q, selector, window, shown)
+    rollup = feedback != "any" and live_source(store, window, max_stale_s).rollup
+    live = load_query("rollup_bad_traces" if rollup else "live_traces").substitute(
+        slice=q.slice_expr(shown), arm="''", filter=q.match_expr(selector), **q.window(window)
+    )
     q.params["limit"] = limit
     rows = store.query(
         f"""WITH live AS ({live})

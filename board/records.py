@@ -42,7 +42,9 @@ def trace_list(board: Board, request: Request) -> PageResult:
     feedback = filters.one(request, "feedback", "any") or "any"
     if feedback not in queries.FEEDBACK_FILTERS:
         raise ConfigError(f"feedback must be one of {', '.join(queries.FEEDBACK_FILTERS)}", field="feedback")
-    rows = queries.traces(board.store, where, window, feedback, filters.limit(request))
+    rows = queries.traces(
+        board.store, where, window, feedback, filters.limit(request), board.options.max_stale_s
+    )
     return "traces.html", {
         "page": "traces",
         "title": "Traces",
