@@ -10,10 +10,15 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+from tracelock.errors import StoreError
+from tracelock.report.rollup import RollupState
+from tracelock.store.remote_store import REFRESH_PATH, remote_store_for
 
 sys.path.insert(0, str(Path(__file__).parent))
 from board_support import running_board
@@ -116,5 +121,31 @@ def test_tracelock_board_reads_through_a_running_collector(tmp_path: Path) -> No
             assert (tmp_path / "locks" / "refund_request.yaml").is_file()
             sql = f"SELECT count() AS n FROM tracelock.locks WHERE SourceTraceId = '{trace_id}'"
             assert [int(row["n"]) for row in query(collector.data_dir, sql)] == [1]
+    finally:
+        collector.terminate()
+
+
+def test_a_process_beside_the_collector_asks_it_to_rebuild_the_rollup(tmp_path: Path) -> None:
+    """The board (or any reader) beside a running collector cannot run SYSTEM statements through the
+    read-only admin endpoint: the collector's write API rebuilds the one refreshable view, and only it."""
+    collector = CollectorProcess(tmp_path, write_config(tmp_path / "collector.yaml"))
+    collector.start()
+    try:
+        _send_trace(collector.http)
+        store = remote_store_for(collector.data_dir)
+        assert store is not None
+        deadline = time.monotonic() + 60
+        while not query(collector.data_dir, "SELECT count() AS n FROM tracelock.trace_summaries")[0]["n"]:
+            assert time.monotonic() < deadline, "the trace was never stored"
+            time.sleep(0.2)
+        store.refresh_view("trace_rollup")
+        while (state := RollupState.read(store)) is None or not state.current:
+            assert time.monotonic() < deadline, f"the rollup was not rebuilt: {state}"
+            time.sleep(0.2)
+        with pytest.raises(StoreError, match="not refreshable here"):
+            store.refresh_view("otel_traces")
+        admin = store.admin_url
+        assert httpx.post(f"{admin}{REFRESH_PATH}/trace_rollup").status_code == 401
+        store.close()
     finally:
         collector.terminate()
