@@ -34,7 +34,7 @@ __all__ = ["GRAIN_S", "REFRESH_GAP_S", "ROLLUP", "SUMMARIES", "LiveSource", "Rol
 _log = logging.getLogger("tracelock.report")
 
 GRAIN_S = 3600  # the rollup's time grain: one row per hour and slice
-REFRESH_GAP_S = 5.0  # at most one rebuild asked for per this many seconds
+REFRESH_GAP_S = 5.0  # at least this long between two rebuilds a reader asks for
 VIEW = "trace_rollup"
 
 _STATE = f"""
@@ -45,18 +45,21 @@ SELECT
     (SELECT countIf(status = 'Running') FROM system.view_refreshes
      WHERE database = currentDatabase() AND view = '{VIEW}') AS running,
     (SELECT max(last_refresh_time) FROM system.view_refreshes
-     WHERE database = currentDatabase() AND view = '{VIEW}') AS last_attempt
+     WHERE database = currentDatabase() AND view = '{VIEW}') AS last_attempt,
+    now64(3) AS now
 """
 
 
 @dataclass(frozen=True)
 class RollupState:
-    """What the rollup holds now: whether it is current, and when the refresh that built it began."""
+    """What the rollup holds now: whether it is current, and when the refresh that built it began.
+    Times are the store's clock (``now`` too), so a skewed client clock does not age the rollup."""
 
     current: bool
     refreshed_at: datetime | None  # None: it holds no rows (never built, or no live trace)
     running: bool
     last_attempt: datetime | None
+    now: datetime
 
     @classmethod
     def read(cls, store: Store) -> RollupState | None:
@@ -70,21 +73,27 @@ class RollupState:
             refreshed_at=_utc(row["refreshed_at"]) if row["rows"] else None,
             running=bool(row["running"]),
             last_attempt=_utc(row["last_attempt"]) if row["last_attempt"] else None,
+            now=_utc(row["now"]),
         )
 
-    def usable(self, max_stale_s: float, now: datetime) -> bool:
+    def usable(self, max_stale_s: float) -> bool:
         if self.refreshed_at is None:
             return False
-        return self.current or (now - self.refreshed_at).total_seconds() <= max_stale_s
+        return self.current or self._age(self.refreshed_at) <= max_stale_s
 
-    def wants_refresh(self, max_stale_s: float, now: datetime) -> bool:
+    def wants_refresh(self, max_stale_s: float) -> bool:
         """Whether a reader accepting ``max_stale_s`` of older data should ask for a rebuild: when the
-        rollup is behind and half that old (so a busy store is re-read at most twice per max-stale)."""
+        rollup is behind by half that, and no rebuild ran or was tried for as long (so a busy store is
+        re-read at most twice per max-stale, and a rebuild that keeps failing is not retried faster)."""
         if max_stale_s <= 0 or self.current or self.running:
             return False
-        if self.last_attempt is not None and (now - self.last_attempt).total_seconds() < REFRESH_GAP_S:
+        gap = max(REFRESH_GAP_S, max_stale_s / 2)
+        if self.last_attempt is not None and self._age(self.last_attempt) < gap:
             return False
-        return self.refreshed_at is None or (now - self.refreshed_at).total_seconds() >= max_stale_s / 2
+        return self.refreshed_at is None or self._age(self.refreshed_at) >= max_stale_s / 2
+
+    def _age(self, moment: datetime) -> float:
+        return (self.now - moment).total_seconds()
 
 
 def _utc(value: datetime) -> datetime:
@@ -145,10 +154,9 @@ def live_source(store: Store, window: Window, max_stale_s: float = 0.0) -> LiveS
     state = RollupState.read(store)
     if state is None:
         return SUMMARIES
-    now = datetime.now(timezone.utc)
-    if state.wants_refresh(max_stale_s, now):
+    if state.wants_refresh(max_stale_s):
         try:
             store.refresh_view(VIEW)
         except TracelockError as exc:  # a rebuild only makes later reports faster
             _log.warning("could not ask for a rebuild of %s: %s", VIEW, exc)
-    return ROLLUP if state.usable(max_stale_s, now) else SUMMARIES
+    return ROLLUP if state.usable(max_stale_s) else SUMMARIES

@@ -263,17 +263,21 @@ def test_a_cluster_gets_no_rollup_and_reads_the_distributed_summaries() -> None:
 def test_rollup_state_decisions() -> None:
     now = datetime(2026, 12, 1, 12, tzinfo=timezone.utc)
     built = now - timedelta(seconds=40)
-    behind = RollupState(current=False, refreshed_at=built, running=False, last_attempt=built)
-    assert behind.usable(60, now) and not behind.usable(30, now)
-    assert behind.wants_refresh(60, now)  # 40 s behind >= half of 60
-    assert not behind.wants_refresh(120, now)
-    assert not behind.wants_refresh(0, now)  # the CLI never asks
-    assert not RollupState(False, built, running=True, last_attempt=built).wants_refresh(60, now)
-    just_tried = RollupState(False, built, running=False, last_attempt=now - timedelta(seconds=1))
-    assert not just_tried.wants_refresh(60, now)
-    empty = RollupState(current=False, refreshed_at=None, running=False, last_attempt=None)
-    assert not empty.usable(3600, now) and empty.wants_refresh(60, now)
-    current = RollupState(
-        current=True, refreshed_at=now - timedelta(days=3), running=False, last_attempt=None
-    )
-    assert current.usable(0, now) and not current.wants_refresh(60, now)
+
+    def state(**fields: Any) -> RollupState:
+        defaults: dict[str, Any] = {"current": False, "refreshed_at": built, "running": False}
+        return RollupState(**{**defaults, "last_attempt": built, **fields}, now=now)
+
+    behind = state()
+    assert behind.usable(60) and not behind.usable(30)
+    assert behind.wants_refresh(60)  # 40 s behind >= half of 60
+    assert not behind.wants_refresh(120)
+    assert not behind.wants_refresh(0)  # the CLI never asks
+    assert not state(running=True).wants_refresh(60)
+    assert not state(last_attempt=now - timedelta(seconds=1)).wants_refresh(60)
+    # a rebuild that failed 20 s ago is not retried before half of max-stale (30 s) has passed
+    assert not state(last_attempt=now - timedelta(seconds=20)).wants_refresh(60)
+    empty = state(refreshed_at=None, last_attempt=None)
+    assert not empty.usable(3600) and empty.wants_refresh(60)
+    current = state(current=True, refreshed_at=now - timedelta(days=3))
+    assert current.usable(0) and not current.wants_refresh(60)
