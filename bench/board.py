@@ -92,11 +92,15 @@ def lock_file(store: ChdbStore, locks: Path) -> None:
 
 def rebuild_rollup(store: ChdbStore) -> float:
     """Seconds to rebuild the hourly rollup until a reader sees it current (one pass over the summaries)."""
+    before = RollupState.read(store)
+    previous = before.refreshed_at if before else None
     started = time.perf_counter()
     store.refresh_view("trace_rollup")
-    while (state := RollupState.read(store)) is None or not state.current:
+    while True:
+        state = RollupState.read(store)
+        if state and state.current and not state.running and state.refreshed_at != previous:
+            return time.perf_counter() - started
         time.sleep(0.05)
-    return time.perf_counter() - started
 
 
 def _p50_p95(times: list[float]) -> list[float]:
