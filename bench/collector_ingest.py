@@ -115,20 +115,22 @@ def make_request(seed: int, spans_per_trace: int = 1) -> bytes:
     return request.SerializeToString()
 
 
-def _config(path: Path, batch: str = "{}") -> Path:
+def _config(path: Path, batch: str = "{}", exporter: str = "{}") -> Path:
     path.write_text(
         "receivers:\n  otlp:\n    protocols:\n"
         "      grpc: {endpoint: '127.0.0.1:0'}\n"
         "      http: {endpoint: '127.0.0.1:0'}\n"
         f"processors: {{normalize: {{}}, batch: {batch}}}\n"
-        "exporters: {clickhouse: {}}\n"
+        f"exporters: {{clickhouse: {exporter}}}\n"
         "service:\n  pipelines:\n"
         "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"
     )
     return path
 
 
-def _start(workdir: Path, cpus: str, batch: str = "{}") -> tuple[subprocess.Popen, dict]:
+def _start(
+    workdir: Path, cpus: str, batch: str = "{}", exporter: str = "{}"
+) -> tuple[subprocess.Popen, dict]:
     argv = [
         "taskset",
         "-c",
@@ -140,7 +142,7 @@ def _start(workdir: Path, cpus: str, batch: str = "{}") -> tuple[subprocess.Pope
         str(workdir / "data"),
         "collector",
         "--config",
-        str(_config(workdir / "c.yaml", batch)),
+        str(_config(workdir / "c.yaml", batch, exporter)),
     ]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=open(workdir / "log", "w"), text=True)  # noqa: SIM115
     lines: queue.Queue[str] = queue.Queue()
@@ -217,13 +219,19 @@ def _send_http(url: str, bodies: list[bytes], concurrency: int) -> None:
 
 
 def run(
-    protocol: str, cores: int, bodies: list[bytes], concurrency: int, batch: str = "{}", idle: float = 0
+    protocol: str,
+    cores: int,
+    bodies: list[bytes],
+    concurrency: int,
+    batch: str = "{}",
+    idle: float = 0,
+    exporter: str = "{}",
 ) -> dict:
     collector_cpus = "0" if cores == 1 else "0,1"
     client_cpus = {1} if (os.cpu_count() or 1) > 1 and cores == 1 else None
     workdir = Path(tempfile.mkdtemp(prefix="tl-bench-"))
     try:
-        proc, ready = _start(workdir, collector_cpus, batch)
+        proc, ready = _start(workdir, collector_cpus, batch, exporter)
         token = json.loads((workdir / "data" / "collector.json").read_text())["token"]
         if client_cpus:
             os.sched_setaffinity(0, client_cpus)
@@ -288,6 +296,11 @@ def main() -> None:
         help="batch processor config as a YAML mapping, e.g. '{send_batch_size: 32768}'",
     )
     parser.add_argument(
+        "--exporter",
+        default="{}",
+        help="clickhouse exporter config as a YAML mapping, e.g. '{num_consumers: 2}'",
+    )
+    parser.add_argument(
         "--spans-per-trace",
         type=int,
         default=1,
@@ -307,7 +320,7 @@ def main() -> None:
     )
     for cores in args.cores:
         for protocol in args.protocols:
-            result = run(protocol, cores, bodies, args.concurrency, args.batch, args.idle)
+            result = run(protocol, cores, bodies, args.concurrency, args.batch, args.idle, args.exporter)
             print(json.dumps(result), flush=True)
 
 

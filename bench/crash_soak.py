@@ -33,6 +33,9 @@ def main() -> int:
     parser.add_argument("--min-up", type=float, default=0.2, help="shortest life of a collector run (s)")
     parser.add_argument("--max-up", type=float, default=3.0, help="longest life of a collector run (s)")
     parser.add_argument("--workdir", type=Path, default=None, help="kept for inspection when given")
+    parser.add_argument(
+        "--exporter", default="{}", help="clickhouse exporter config, e.g. '{num_consumers: 2}'"
+    )
     parser.add_argument("--burst", action="store_true", help="measure the post-kill burst instead")
     parser.add_argument("--stored", type=int, default=200_000, help="--burst: spans stored before the stop")
     parser.add_argument("--burst-spans", type=int, default=100_000, help="--burst: spans sent after it")
@@ -42,7 +45,7 @@ def main() -> int:
 
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="crash-soak-"))
     workdir.mkdir(parents=True, exist_ok=True)
-    collector = collector_process(workdir)
+    collector = collector_process(workdir, exporter=args.exporter)
     if args.protocol == "grpc":
 
         def make() -> GrpcExporter:
@@ -53,7 +56,10 @@ def main() -> int:
             return HttpExporter(endpoint=f"http://127.0.0.1:{collector.http_port}/v1/traces", timeout=20)
 
     print(f"machine: {platform.platform()} python {platform.python_version()} cpus={os.cpu_count()}")
-    print(f"workdir: {workdir}  protocol: {args.protocol}  rate: {args.rate}/s  seed: {args.seed}")
+    print(
+        f"workdir: {workdir}  protocol: {args.protocol}  rate: {args.rate}/s  seed: {args.seed}  "
+        f"exporter: {args.exporter}"
+    )
     report = run_crash_soak(
         collector,
         make,

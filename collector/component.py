@@ -184,7 +184,14 @@ class Processor(Component):
 
 
 class Exporter(Component):
-    """Makes a batch durable in storage. Returns only when written; raises when not (retried)."""
+    """Makes a batch durable in storage. Returns only when written; raises when not (retried).
+
+    ``consumers``: how many batches it can write at once (OTel's ``sending_queue.num_consumers``): the
+    exporter helper runs that many writer threads on its queue, so ``consume`` must be thread-safe
+    when it is more than 1.
+    """
+
+    consumers: int = 1
 
     @abstractmethod
     def consume(self, batch: SpanBatch) -> None: ...

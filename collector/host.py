@@ -68,11 +68,7 @@ class Host:
     def open_store(self, clickhouse_url: str | None = None, database: str | None = None) -> Store:
         """The migrated store at ``clickhouse_url`` / ``database`` (each defaulting to the collector's
         own), opened on first use and shared by every component that asks for the same one."""
-        settings = replace(
-            self.store_settings,
-            clickhouse_url=clickhouse_url or self.store_settings.clickhouse_url,
-            database=database or self.store_settings.database,
-        )
+        settings = self._settings(clickhouse_url, database)
         with self._lock:
             store = self._stores.get(settings)
             if store is None:
@@ -84,6 +80,20 @@ class Host:
                     raise
                 self._stores[settings] = store
             return store
+
+    def open_session(self, clickhouse_url: str | None = None, database: str | None = None) -> Store:
+        """Another session on the store :meth:`open_store` gives (migrated by it), for a component that
+        runs statements in parallel (an exporter's writer threads: one chDB session serialises its
+        calls). The caller closes it."""
+        self.open_store(clickhouse_url, database)
+        return open_store(self._settings(clickhouse_url, database))
+
+    def _settings(self, clickhouse_url: str | None, database: str | None) -> StoreSettings:
+        return replace(
+            self.store_settings,
+            clickhouse_url=clickhouse_url or self.store_settings.clickhouse_url,
+            database=database or self.store_settings.database,
+        )
 
     @property
     def store(self) -> Store:

@@ -1,10 +1,14 @@
-"""One traces pipeline: processors -> admission -> WAL (ack) -> queue -> writer thread -> exporter.
+"""One traces pipeline: processors -> admission -> WAL (ack) -> queue -> writer threads -> exporter.
 
 ``ingest`` is what receivers call; it returns only when the spans are durable (WAL fsync'd), raises
 InputError for bad data and Overloaded when the queue or WAL is full. Nothing acknowledged is dropped:
 the writer sends each batch through the exporter helper (:class:`BatchSender`), which retries what the
 store may take later and quarantines, with its error, what it never will. What is left at a stop
 stays in the WAL for the next start, and the stop then reports that it did not drain.
+
+The exporter's ``consumers`` writer threads take batches off one queue, so batches may be stored out
+of order; the WAL moves its checkpoint only over contiguous written records, and a crash replays
+everything above it, each interrupted batch under its own insert token (stored once).
 """
 
 from __future__ import annotations
@@ -68,7 +72,7 @@ class Pipeline:
         self._admitted = 0  # spans reserved or queued, not yet written
         self._waiting = 0  # requests waiting for room in a full queue
         self._stopping = False
-        self._worker: threading.Thread | None = None
+        self._workers: list[threading.Thread] = []
         self.written_spans = 0
 
     # -- receiving side -----------------------------------------------------------------------------
@@ -189,8 +193,12 @@ class Pipeline:
     def start(self) -> None:
         self._stopping = False
         self._interrupt.clear()
-        self._worker = threading.Thread(target=self._run, name="tracelock-writer", daemon=True)
-        self._worker.start()
+        self._workers = [
+            threading.Thread(target=self._run, name=f"tracelock-writer-{i}", daemon=True)
+            for i in range(max(1, self.exporter.consumers))
+        ]
+        for worker in self._workers:
+            worker.start()
 
     def _take(self) -> SpanBatch | None:
         """Wait for a full batch (or the timeout, or a stop) and take it off the queue."""
@@ -262,11 +270,13 @@ class Pipeline:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        if self._worker is not None:
-            self._worker.join(timeout)
-            if self._worker.is_alive():  # out of time: interrupt a retry wait, keep the rest in the WAL
-                self._interrupt.set()
-                self._worker.join(5.0)
+        deadline = time.monotonic() + timeout
+        for worker in self._workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        if any(w.is_alive() for w in self._workers):  # out of time: interrupt retry waits, keep the rest
+            self._interrupt.set()
+            for worker in self._workers:
+                worker.join(5.0)
         with self._cond:
             return not self._queue and self._admitted == 0 and self._left_in_wal == 0
 

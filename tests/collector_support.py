@@ -21,7 +21,9 @@ from typing import Any
 TRACELOCK = [sys.executable, "-m", "tracelock"]
 
 
-def write_config(path: Path, *, batch: str = "{timeout: 0.05}", service_extra: str = "") -> Path:
+def write_config(
+    path: Path, *, batch: str = "{timeout: 0.05}", service_extra: str = "", exporter: str = "{}"
+) -> Path:
     path.write_text(
         "receivers:\n"
         "  otlp:\n"
@@ -29,7 +31,7 @@ def write_config(path: Path, *, batch: str = "{timeout: 0.05}", service_extra: s
         "      grpc: {endpoint: '127.0.0.1:0'}\n"
         "      http: {endpoint: '127.0.0.1:0', max_request_body_mib: 1}\n"
         f"processors: {{normalize: {{}}, batch: {batch}}}\n"
-        "exporters: {clickhouse: {}}\n"
+        f"exporters: {{clickhouse: {exporter}}}\n"
         "service:\n"
         "  pipelines:\n"
         "    traces: {receivers: [otlp], processors: [normalize, batch], exporters: [clickhouse]}\n"

@@ -129,3 +129,11 @@ def test_a_busy_port_is_a_config_error_naming_the_endpoint(tmp_path: Path) -> No
         )
     assert out.returncode == 2, out.stderr
     assert f"receivers::otlp::protocols::http::endpoint: cannot listen on 127.0.0.1:{port}" in out.stderr
+
+
+def test_the_exporters_writer_count_is_checked_at_load() -> None:
+    config = {**DEFAULT_CONFIG, "exporters": {"clickhouse": {"num_consumers": 0}}}
+    with pytest.raises(ConfigError, match=r"exporters::clickhouse::num_consumers: Input should be greater"):
+        parse_config(config)
+    two = parse_config({**DEFAULT_CONFIG, "exporters": {"clickhouse": {"num_consumers": 2}}})
+    assert two.exporters["clickhouse"].config.num_consumers == 2

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import grpc
 import httpx
+import pytest
 from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 from opentelemetry.sdk.resources import Resource
@@ -69,8 +70,9 @@ def _mark_inflight(wal_dir: Path, token: str) -> None:
     (wal_dir / f"inflight-{token}").write_text(json.dumps(seqs))
 
 
-def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path) -> None:
-    slow = write_config(tmp_path / "slow.yaml", batch=SLOW_BATCH)
+@pytest.mark.parametrize("exporter", ["{}", "{num_consumers: 2}"], ids=["one-writer", "two-writers"])
+def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path, exporter: str) -> None:
+    slow = write_config(tmp_path / "slow.yaml", batch=SLOW_BATCH, exporter=exporter)
     collector = CollectorProcess(tmp_path, slow)
     collector.start()
     acked = export_all(
@@ -86,7 +88,9 @@ def test_sigkill_then_restart_finds_every_acknowledged_span_once(tmp_path: Path)
     wal_copy = tmp_path / "wal-at-kill"
     shutil.copytree(wal_dir, wal_copy)
 
-    collector.config = write_config(tmp_path / "fast.yaml")
+    collector.config = write_config(
+        tmp_path / "fast.yaml", batch="{timeout: 0.05, send_batch_size: 100}", exporter=exporter
+    )
     ready = collector.start()
     assert ready["replayed_spans"] == 500
     code, final = collector.terminate()

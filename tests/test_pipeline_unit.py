@@ -3,12 +3,14 @@ quarantine by bisection, backpressure, drain order, the stalled-writer signal an
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tracelock.collector.component import SpanBatch
 from tracelock.collector.exporterhelper import DeadLetters, RetryPolicy, is_permanent
 from tracelock.collector.metrics import CollectorMetrics
 from tracelock.collector.pipeline import Pipeline
@@ -172,3 +174,39 @@ def test_a_resend_is_recognised_in_the_run_after_next(tmp_path: Path) -> None:
     assert p.drain(5.0)
     assert p.exporter.bodies == [request(3)]  # type: ignore[attr-defined]
     third.close()
+
+
+class _HeldSink(MemorySink):
+    """Holds the write of each request in ``held`` until its event is set (out-of-order completion)."""
+
+    def __init__(self, consumers: int) -> None:
+        super().__init__()
+        self.consumers = consumers
+        self.held: dict[bytes, threading.Event] = {}
+
+    def consume(self, batch: SpanBatch) -> None:
+        event = self.held.get(batch.bodies[0])
+        if event is not None:
+            event.wait(10)
+        super().consume(batch)
+
+
+def test_several_consumers_write_at_once_and_the_checkpoint_waits_for_the_oldest(tmp_path: Path) -> None:
+    sink = _HeldSink(consumers=2)
+    sink.held[request(0)] = threading.Event()
+    p = make_pipeline(tmp_path, sink, send_batch_size=1)
+    p.start()
+    p.ingest(request(0), 1)
+    time.sleep(0.1)  # request 0 is taken by one writer and held there
+    p.ingest(request(1), 1)
+    deadline = time.monotonic() + 5
+    while sink.bodies != [request(1)]:  # the other writer stores request 1 meanwhile
+        assert time.monotonic() < deadline, sink.bodies
+        time.sleep(0.01)
+    # request 1 is stored, request 0 is not: a crash now must replay request 0
+    assert p.wal.checkpoint == 0 and p.queued_spans == 1
+    sink.held[request(0)].set()
+    assert p.wait_idle(5.0)
+    assert sorted(sink.bodies) == [request(0), request(1)] and p.wal.checkpoint == 2
+    assert p.drain(5.0)
+    p.wal.close()

@@ -180,6 +180,7 @@ def collector_process(
     *,
     batch: str = "{}",
     normalize: str = "{}",
+    exporter: str = "{}",
     grpc_extra: str = "",
     http_extra: str = "",
     service_extra: str = "",
@@ -188,7 +189,8 @@ def collector_process(
 ) -> CollectorProcess:
     """A ``tracelock collector`` on fresh loopback ports with its data directory in ``workdir/data``.
 
-    ``batch`` / ``normalize`` are the processors' YAML flow mappings; ``*_extra`` are appended to the
+    ``batch`` / ``normalize`` are the processors' YAML flow mappings, ``exporter`` the clickhouse
+    exporter's; ``*_extra`` are appended to the
     grpc and http protocol mappings (``", max_workers: 2"``) and under ``service:`` (indented YAML
     lines); ``memory_limiter`` (a flow mapping) adds that processor first in the pipeline. Ports are in
     ``.grpc_port`` and ``.http_port``, the data directory in ``.data_dir``.
@@ -204,7 +206,7 @@ def collector_process(
         f"      grpc: {{endpoint: '127.0.0.1:{grpc_port}'{grpc_extra}}}\n"
         f"      http: {{endpoint: '127.0.0.1:{http_port}'{http_extra}}}\n"
         f"processors: {{{limiter}normalize: {normalize}, batch: {batch}}}\n"
-        "exporters: {clickhouse: {}}\n"
+        f"exporters: {{clickhouse: {exporter}}}\n"
         "service:\n"
         "  pipelines:\n"
         f"    traces: {{receivers: [otlp], processors: [{listed}normalize, batch], "

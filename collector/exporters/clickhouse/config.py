@@ -26,6 +26,14 @@ class ClickHouseExporterConfig(BaseModel):
         description="ClickHouse server URL; default: --clickhouse-url, else embedded chDB in --data-dir.",
     )
     database: str | None = Field(None, description="Database; default: --database (tracelock).")
+    num_consumers: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Batches written at once, each by its own writer thread and store session (as the "
+        "OpenTelemetry Collector's sending_queue.num_consumers). More than 1 lets inserts use several "
+        "cores; each batch in flight holds its own insert memory (~13 KB a span with chDB).",
+    )
     dedup_after_replay_s: float = Field(
         300.0,
         ge=0,
