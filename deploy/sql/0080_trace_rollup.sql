@@ -14,7 +14,9 @@
 -- SourceVersion is what the rollup was built from: the block numbers of the source tables' partitions,
 -- read before the data. Inserts raise a partition's max block, a dropped partition disappears, merges
 -- change neither; so a reader compares it with trace_rollup_source_version to know whether the rollup
--- is current (the CLI reads it only then; the board also while it is younger than --max-stale).
+-- is current (the CLI reads it only then; the board also while it is younger than --max-stale). Not
+-- seen: a mutation, or a TTL drop of a part inside a partition (tracelock runs no mutation; retention
+-- drops whole day/month parts); the hourly rebuild bounds what those leave behind.
 -- tracelock:single_node (on a cluster the rollup is not created and reports read trace_summaries)
 CREATE VIEW IF NOT EXISTS trace_rollup_source_version
 AS SELECT cityHash64(toString(groupArraySorted(1000)((table, partition_id, lo, hi)))) AS Version
