@@ -10,9 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from tracelock.report.dimensions import Dimension, resolve_dimension
-from tracelock.report.divergence import bucket_seconds
-from tracelock.report.query import ReportQuery, Window, load_query
-from tracelock.report.rollup import SUMMARIES, live_source
+from tracelock.report.query import ReportQuery, Window, bucket_seconds, load_query
+from tracelock.report.rollup import live_source, timeline_source
 from tracelock.store import Store
 
 __all__ = [
@@ -42,13 +41,10 @@ def rollouts(store: Store, key: Dimension, window: Window, max_stale_s: float = 
     """Per version of ``key``: first/last live trace, traffic and bad-feedback counts per time bucket,
     and the offline pass rate of its eval runs."""
     q = ReportQuery()
-    source = live_source(store, window, max_stale_s)
-    bounds = source.bounds(store, q, "1", window)
+    source, bounds = timeline_source(store, q, "1", window, max_stale_s)
     if not bounds["partial_rows"]:
         return {"versions": [], "buckets": [], "bucket_seconds": 0}
     q.params["bucket"] = bucket_seconds(bounds["first"], bounds["last"])
-    if not source.fits(q.params["bucket"]):
-        source = SUMMARIES
     live = source.live(q, slice_sql=q.slice_expr([key]), arm_sql="''", filter_sql="1", window=window)
     buckets = store.query(
         f"""WITH live AS ({live})

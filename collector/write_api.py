@@ -30,7 +30,7 @@ import hmac
 import json
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Annotated, Any
@@ -146,32 +146,37 @@ class WriteApi:
             Route(f"{REFRESH_PATH}/{{view}}", self._refresh, methods=["POST"]),
         ]
 
-    def _authorized(self, request: Request) -> bool:
+    async def _answer(self, request: Request, action: Callable[[], Awaitable[dict[str, Any]]]) -> Response:
+        """The token check and one mapping of refusals to answers, for every route of this API."""
         expected = f"Bearer {self._token}".encode()
-        return hmac.compare_digest(request.headers.get("authorization", "").encode(), expected)
-
-    async def _refresh(self, request: Request) -> Response:
-        """Start a rebuild of one of :data:`REFRESHABLE_VIEWS` (ClickHouse runs it in the background)."""
-        if not self._authorized(request):
+        if not hmac.compare_digest(request.headers.get("authorization", "").encode(), expected):
             return JSONResponse({"error": "missing or wrong admin token (see collector.json)"}, 401)
-        view = request.path_params["view"]
-        if view not in REFRESHABLE_VIEWS:
-            doc = {
-                "error": f"view {view!r} is not refreshable here; refreshable: {', '.join(REFRESHABLE_VIEWS)}"
-            }
-            return JSONResponse(doc, 404)
         try:
-            await run_in_threadpool(self._get_store().refresh_view, view)
+            return JSONResponse(await action())
+        except WriteRejected as exc:
+            doc = {"error": str(exc), "field": exc.field, "kind": "InputError"}
+            return JSONResponse(doc, exc.status)
         except StoreUnavailable as exc:
             return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 503)
         except TracelockError as exc:
             return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 400)
-        return JSONResponse({"view": view, "refreshing": True})
+
+    async def _refresh(self, request: Request) -> Response:
+        """Start a rebuild of one of :data:`REFRESHABLE_VIEWS` (ClickHouse runs it in the background)."""
+
+        async def refresh() -> dict[str, Any]:
+            view = request.path_params["view"]
+            if view not in REFRESHABLE_VIEWS:
+                raise WriteRejected(
+                    404, f"view {view!r} is not refreshable here; refreshable: {', '.join(REFRESHABLE_VIEWS)}"
+                )
+            await run_in_threadpool(self._get_store().refresh_view, view)
+            return {"view": view, "refreshing": True}
+
+        return await self._answer(request, refresh)
 
     async def _endpoint(self, request: Request) -> Response:
-        if not self._authorized(request):
-            return JSONResponse({"error": "missing or wrong admin token (see collector.json)"}, 401)
-        try:
+        async def write() -> dict[str, Any]:
             table = request.path_params["table"]
             if table not in WRITABLE_TABLES:
                 raise WriteRejected(
@@ -187,14 +192,9 @@ class WriteApi:
             except InputError as exc:
                 raise WriteRejected(413, str(exc)) from None
             receipt = await run_in_threadpool(self.write, table, body, key)
-        except WriteRejected as exc:
-            doc = {"error": str(exc), "field": exc.field, "kind": "InputError"}
-            return JSONResponse(doc, exc.status)
-        except StoreUnavailable as exc:
-            return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 503)
-        except TracelockError as exc:
-            return JSONResponse({"error": str(exc), "kind": type(exc).__name__}, 400)
-        return JSONResponse(receipt.as_dict())
+            return receipt.as_dict()
+
+        return await self._answer(request, write)
 
     def write(self, table: str, body: bytes, key: str | None) -> _Receipt:
         """Validate and store one request's rows exactly once (see the module docstring)."""

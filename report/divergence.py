@@ -24,8 +24,8 @@ from typing import Any
 from tracelock.errors import InputError
 from tracelock.report.dimensions import Dimension
 from tracelock.report.failures import FailureTypes, fold_failures
-from tracelock.report.query import ReportQuery, Window
-from tracelock.report.rollup import SUMMARIES, live_source
+from tracelock.report.query import ReportQuery, Window, bucket_seconds
+from tracelock.report.rollup import timeline_source
 from tracelock.report.stats import MIN_UNITS, RateChange, compare_rates
 from tracelock.store.base import Store
 
@@ -246,14 +246,6 @@ def _flag(result: SliceResult, overall: SliceResult | None, settings: dict[str, 
         result.flags.insert(0, "blind_spot")
 
 
-def bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
-    span = max(1.0, (last - first).total_seconds())
-    for step in (10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400):
-        if span / step <= buckets:
-            return step
-    return 30 * 86400
-
-
 def divergence_report(
     store: Store,
     baseline: dict[Dimension, str],
@@ -281,18 +273,13 @@ def divergence_report(
     q = ReportQuery()
     slice_sql, arm_sql = q.slice_expr(by), q.arm_expr(baseline, candidate)
     either = f"({q.match_expr(baseline)} OR {q.match_expr(candidate)})"
-    source = live_source(store, window, max_stale_s)
-    bounds = source.bounds(store, q, either, window)
+    source, bounds = timeline_source(store, q, either, window, max_stale_s)
     if not bounds["partial_rows"]:
         raise InputError(
             f"no production trace of the baseline or the candidate in window {window.describe()} "
             "(empty window, or keys that production does not carry)"
         )
     q.params["bucket_seconds"] = bucket_seconds(bounds["first"], bounds["last"])
-    if not source.fits(q.params["bucket_seconds"]):
-        source = SUMMARIES
-        bounds = source.bounds(store, q, either, window)
-        q.params["bucket_seconds"] = bucket_seconds(bounds["first"], bounds["last"])
     live = source.live(q, slice_sql=slice_sql, arm_sql=arm_sql, filter_sql=either, window=window)
     rows = q.run(store, "divergence_online", live=live)
     online_rows = [r for r in rows if not r["is_timeline"]]

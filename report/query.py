@@ -21,7 +21,7 @@ from tracelock.report.dimensions import Dimension
 from tracelock.store.base import Store
 from tracelock.store.schema import sql_dir
 
-__all__ = ["ReportQuery", "Window", "load_query", "parse_time"]
+__all__ = ["ReportQuery", "Window", "bucket_seconds", "load_query", "parse_time"]
 
 _RELATIVE = re.compile(r"^(\d+)([smhdw])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
@@ -90,6 +90,14 @@ class Window:
         since = "" if self.since == EPOCH else self.since.isoformat()
         until = "" if self.until == FAR_FUTURE else self.until.isoformat()
         return f"[{since or '-inf'}, {until or '+inf'})"
+
+
+def bucket_seconds(first: datetime, last: datetime, buckets: int = 40) -> int:
+    span = max(1.0, (last - first).total_seconds())
+    for step in (10, 30, 60, 300, 900, 1800, 3600, 3 * 3600, 6 * 3600, 12 * 3600, 86400, 7 * 86400):
+        if span / step <= buckets:
+            return step
+    return 30 * 86400
 
 
 @dataclass

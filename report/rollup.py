@@ -26,10 +26,19 @@ from datetime import datetime, timezone
 from typing import Any
 
 from tracelock.errors import QueryError, TracelockError
-from tracelock.report.query import ReportQuery, Window, load_query
+from tracelock.report.query import ReportQuery, Window, bucket_seconds, load_query
 from tracelock.store.base import Store
 
-__all__ = ["GRAIN_S", "REFRESH_GAP_S", "ROLLUP", "SUMMARIES", "LiveSource", "RollupState", "live_source"]
+__all__ = [
+    "GRAIN_S",
+    "REFRESH_GAP_S",
+    "ROLLUP",
+    "SUMMARIES",
+    "LiveSource",
+    "RollupState",
+    "live_source",
+    "timeline_source",
+]
 
 _log = logging.getLogger("tracelock.report")
 
@@ -110,10 +119,6 @@ class LiveSource:
 
     rollup: bool
 
-    def fits(self, bucket_seconds: int) -> bool:
-        """Whether time buckets of this size can be read from this source."""
-        return not self.rollup or bucket_seconds % GRAIN_S == 0
-
     def live(
         self,
         q: ReportQuery,
@@ -160,3 +165,17 @@ def live_source(store: Store, window: Window, max_stale_s: float = 0.0) -> LiveS
         except TracelockError as exc:  # a rebuild only makes later reports faster
             _log.warning("could not ask for a rebuild of %s: %s", VIEW, exc)
     return ROLLUP if state.usable(max_stale_s) else SUMMARIES
+
+
+def timeline_source(
+    store: Store, q: ReportQuery, filter_sql: str, window: Window, max_stale_s: float = 0.0
+) -> tuple[LiveSource, dict[str, Any]]:
+    """The source of a report with a time axis, and the bounds its buckets are sized from: the rollup
+    only when those buckets (:func:`~tracelock.report.query.bucket_seconds`) are whole hours."""
+    source = live_source(store, window, max_stale_s)
+    bounds = source.bounds(store, q, filter_sql, window)
+    whole_hours = not bounds["partial_rows"] or bucket_seconds(bounds["first"], bounds["last"]) % GRAIN_S == 0
+    if source.rollup and not whole_hours:
+        source = SUMMARIES
+        bounds = source.bounds(store, q, filter_sql, window)
+    return source, bounds
