@@ -4,10 +4,11 @@ The collector's INSERT (``SpanWriter``) runs into Null-engine copies of ``otel_t
 their registry columns, in interleaved rounds (process CPU time, ClickHouse's threads included, pinned to
 one core):
 
-- ``as rendered``: the columns as migration 0040 defines them (canonical key for tracelock's rows, every
-  alias and JSON expander as fallback for other writers' rows);
-- ``canonical only``: each column reads its canonical key alone (the lower bound for tracelock's own rows:
-  what they would cost if no other writer had to be served);
+- ``other writers``: the columns of a table with other writers (migration 0040, ``tracelock init
+  --other-writers``: canonical key for tracelock's rows, every alias and JSON expander as fallback for
+  other writers' rows);
+- ``canonical only``: each column reads its canonical key alone (migration 0090: a table only
+  tracelock's collector writes);
 - ``no JSON expanders``: the fallbacks without the Langfuse/OpenInference JSON members;
 - ``constants``: every registry column a constant (the floor without any registry column work);
 - ``DEFAULT, writer supplies``: the columns DEFAULT instead of MATERIALIZED, and the writer's SELECT
@@ -16,7 +17,7 @@ one core):
   ``Map(LowCardinality(String), String)`` first.
 
 ClickHouse evaluates MATERIALIZED expressions eagerly on INSERT (both branches of every ``if``), which is
-why tracelock's rows pay for the fallbacks they never take.
+why tracelock's rows pay for the fallbacks they never take where the table has other writers.
 
     python bench/registry_columns.py [--requests 16] [--rounds 5]
 """
@@ -41,7 +42,7 @@ from tracelock.collector.exporters.clickhouse.spans_sql import render_insert
 from tracelock.collector.processors.normalize.normalize import default_rewrite
 from tracelock.semconv import KEY_BY_NAME, Key
 from tracelock.semconv import columns as registry_columns
-from tracelock.semconv.columns import SPAN_COLUMNS, SpanColumn
+from tracelock.semconv.columns import SPAN_COLUMNS, SpanColumn, Writers, span_columns
 from tracelock.store import apply_migrations
 from tracelock.store.chdb_store import ChdbStore
 
@@ -51,33 +52,24 @@ _LINKS = "`Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes
 _SELECT_END = "AS `Links.Attributes`\nFROM"
 
 
-def columns_with(text_expression: Callable[[Key], str]) -> list[SpanColumn]:
+def columns_with(text_expression: Callable[[Key, Writers], str]) -> list[SpanColumn]:
     """The registry's span columns rendered with another text expression per key."""
     saved = registry_columns._text_expression
     registry_columns._text_expression = text_expression
     try:
         return [
-            registry_columns._span_column(KEY_BY_NAME[c.key]) if c.key in KEY_BY_NAME else c
+            registry_columns._span_column(KEY_BY_NAME[c.key], Writers.ANY) if c.key in KEY_BY_NAME else c
             for c in SPAN_COLUMNS
         ]
     finally:
         registry_columns._text_expression = saved
 
 
-def canonical(key: Key) -> str:
-    maps = (
-        ("SpanAttributes",)
-        if key.side is registry_columns.Side.SPAN
-        else ("SpanAttributes", "ResourceAttributes")
-    )
-    return registry_columns._first_text([registry_columns._at(m, key.name) for m in maps])
-
-
-def without_json(key: Key) -> str:
+def without_json(key: Key, writers: Writers) -> str:
     saved = registry_columns._EXPANDER_SQL
     registry_columns._EXPANDER_SQL = {}
     try:
-        return RENDERED(key)
+        return RENDERED(key, writers)
     finally:
         registry_columns._EXPANDER_SQL = saved
 
@@ -115,8 +107,8 @@ def main() -> None:
     apply_migrations(store)
     store.command("SYSTEM STOP MERGES")
     variants: dict[str, tuple[str, list[SpanColumn], str]] = {
-        "as rendered": ("null_rendered", list(SPAN_COLUMNS), "MATERIALIZED"),
-        "canonical only": ("null_canonical", columns_with(canonical), "MATERIALIZED"),
+        "other writers": ("null_rendered", list(SPAN_COLUMNS), "MATERIALIZED"),
+        "canonical only": ("null_canonical", list(span_columns(Writers.TRACELOCK)), "MATERIALIZED"),
         "no JSON expanders": ("null_no_json", columns_with(without_json), "MATERIALIZED"),
         "constants": (
             "null_constants",
@@ -133,7 +125,7 @@ def main() -> None:
         store.command(f"CREATE TABLE {table} AS otel_traces ENGINE = Null")
         for c in columns:
             store.command(f"ALTER TABLE {table} MODIFY COLUMN `{c.name}` {c.type} {kind} {c.expression}")
-    span_writer.render_insert = partial(supplying, columns_with(canonical))  # type: ignore[assignment]
+    span_writer.render_insert = partial(supplying, list(span_columns(Writers.TRACELOCK)))  # type: ignore[assignment]
     rewrite = default_rewrite()
     bodies = workload_bodies("sdk", args.requests, SPANS_PER_TRACE)
     spans = args.requests * SPANS_PER_REQUEST

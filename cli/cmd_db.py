@@ -36,6 +36,13 @@ __all__ = ["register"]
     "resumable, and a second run adds nothing.",
 )
 @click.option("--since", help="With --backfill: only spans from then on (ISO-8601, or 7d/6h ago).")
+@click.option(
+    "--other-writers/--tracelock-only",
+    default=None,
+    help="Whether otel_traces also gets spans from another writer (the contrib ClickHouse exporter): "
+    "then its shared-key columns fall back to the alias names, at ~4 us of insert CPU a span. "
+    "Default: as it is (set on adoption, or when the table holds spans tracelock did not stamp).",
+)
 @click.pass_context
 def init(
     ctx: click.Context,
@@ -45,6 +52,7 @@ def init(
     retention: str | None,
     backfill: bool,
     since: str | None,
+    other_writers: bool | None,
 ) -> None:
     """Create the database and tables, or migrate them to this version of tracelock.
 
@@ -73,10 +81,25 @@ def init(
         console.print(
             f"[green]schema ready[/] in {store.description} database {store.database}; applied: {names}"
         )
+        _report_writers(store, other_writers, cluster)
         if backfill:
             from tracelock.report.query import parse_time  # backfill only: kept out of every command's start
 
             _backfill(store, parse_time(since, option="--since") if since else None)
+
+
+def _report_writers(store: Store, other_writers: bool | None, cluster: str | None) -> None:
+    """Apply ``--other-writers/--tracelock-only`` when given, and say what the columns read now."""
+    from tracelock.semconv.columns import Writers
+    from tracelock.store.schema import set_writers, writers_of
+
+    if other_writers is not None:
+        set_writers(store, Writers.ANY if other_writers else Writers.TRACELOCK, cluster)
+    if writers_of(store) is Writers.ANY:
+        text = "canonical keys, else the alias names (another writer's spans too; --tracelock-only if not)"
+    else:
+        text = "canonical keys only (only tracelock's collector writes it; --other-writers if not)"
+    console.print(f"otel_traces shared-key columns: {text}")
 
 
 def _retention(days: int | None, text: str | None) -> tuple[int, str] | None:

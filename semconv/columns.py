@@ -9,12 +9,18 @@ Two kinds of rows reach ``otel_traces``. tracelock's collector adds the canonica
 stamps ``tracelock.origin`` on every span, so for those rows a column reads the canonical key (span, then
 resource). Rows of other writers (the contrib ClickHouse exporter) carry only what the instrumentation
 sent: for them a column falls back to the aliases, converted, and to the JSON members the expanders read.
+
+The fallbacks are rendered only for a table that has other writers (:class:`Writers`). ClickHouse
+evaluates every branch of a MATERIALIZED expression on insert, for every row, so the ~200 expression nodes
+of the fallback chains cost tracelock's own rows ~3.7 µs a span although they never take them
+(``bench/registry_columns.py``): a table only tracelock's collector writes reads the canonical keys alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import Enum
 
 from tracelock.semconv.index import KEY_BY_NAME, READ_FALLBACKS
 from tracelock.semconv.model import Category, Fold, Key, Side, ValueType
@@ -27,10 +33,13 @@ __all__ = [
     "SUMMARY_COLUMNS",
     "SpanColumn",
     "SummaryColumn",
+    "Writers",
     "column_of",
     "columns_of",
     "render_column_migration",
     "render_summary_select",
+    "render_writers_change",
+    "span_columns",
 ]
 
 _S, _R = "SpanAttributes", "ResourceAttributes"
@@ -48,6 +57,13 @@ PARSE_FAILURE_EXCEPTION_TYPES = (
     "OutputParserException",
     "SyntaxError",
 )
+
+
+class Writers(Enum):
+    """Who writes ``otel_traces``, which decides what its registry columns read."""
+
+    TRACELOCK = "tracelock"  # only tracelock's collector: the canonical keys it added at ingest
+    ANY = "any"  # other writers too (the contrib exporter): the aliases and JSON members as fallbacks
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,12 +160,12 @@ def _first_text(candidates: list[str]) -> str:
     return f"multiIf({branches}, '')"
 
 
-def _text_expression(key: Key) -> str:
+def _text_expression(key: Key, writers: Writers) -> str:
     """The key's text: canonical (span, then resource) for tracelock's rows, every fallback for others."""
     maps = (_S,) if key.side is Side.SPAN else (_S, _R)
     canonical = _first_text([_at(m, key.name) for m in maps])
     fallbacks = [c for m in maps for c in _candidates(key, m)]
-    if len(fallbacks) == len(maps):
+    if writers is Writers.TRACELOCK or len(fallbacks) == len(maps):
         return canonical
     return f"if({_STAMPED}, {canonical}, {_first_text(fallbacks)})"
 
@@ -177,23 +193,25 @@ _ORIGIN_SQL = (
 )
 
 
-def _span_column(key: Key) -> SpanColumn:
+def _span_column(key: Key, writers: Writers) -> SpanColumn:
     assert key.column is not None
     comment = f"{key.name}: {key.brief}"
     if key.name == "tracelock.origin":
         return SpanColumn(key.column, key.name, "LowCardinality(String)", _ORIGIN_SQL, comment)
     if key.type is ValueType.BOOL:
-        flag = f"{_text_expression(key)} {_FLAG_TRUE}"
+        flag = f"{_text_expression(key, writers)} {_FLAG_TRUE}"
         derived = _DERIVED_FLAGS.get(key.name)
         return SpanColumn(key.column, key.name, "UInt8", f"{flag} OR {derived}" if derived else flag, comment)
     if key.type is ValueType.INT:
-        return SpanColumn(key.column, key.name, "UInt64", f"toUInt64OrZero({_text_expression(key)})", comment)
+        return SpanColumn(
+            key.column, key.name, "UInt64", f"toUInt64OrZero({_text_expression(key, writers)})", comment
+        )
     if key.type is ValueType.FLOAT:
         return SpanColumn(
-            key.column, key.name, "Float64", f"toFloat64OrZero({_text_expression(key)})", comment
+            key.column, key.name, "Float64", f"toFloat64OrZero({_text_expression(key, writers)})", comment
         )
     kind = "String" if key.category is Category.IDENTITY else "LowCardinality(String)"
-    return SpanColumn(key.column, key.name, kind, _text_expression(key), comment)
+    return SpanColumn(key.column, key.name, kind, _text_expression(key, writers), comment)
 
 
 def _is(attr: str, values: tuple[str, ...]) -> str:
@@ -225,10 +243,13 @@ def _operation_kind() -> SpanColumn:
     return SpanColumn("OperationKind", "", "LowCardinality(String)", expression, comment)
 
 
-SPAN_COLUMNS: tuple[SpanColumn, ...] = (
-    *(_span_column(k) for k in KEYS if k.column is not None),
-    _operation_kind(),
-)
+def span_columns(writers: Writers) -> tuple[SpanColumn, ...]:
+    """The registry columns of ``otel_traces`` for a table with these writers (same names and types)."""
+    return (*(_span_column(k, writers) for k in KEYS if k.column is not None), _operation_kind())
+
+
+#: the columns with every fallback, as migration 0040 defined them (names and types are the same in both)
+SPAN_COLUMNS: tuple[SpanColumn, ...] = span_columns(Writers.ANY)
 _COLUMN_BY_KEY = {c.key: c.name for c in SPAN_COLUMNS if c.key}
 
 
@@ -346,6 +367,18 @@ def render_column_migration() -> str:
         "DROP VIEW IF EXISTS trace_summaries_final;\n\n"
         f"CREATE VIEW IF NOT EXISTS trace_summaries_final\nAS {render_final_select()};\n"
     )
+
+
+def render_writers_change(writers: Writers) -> str:
+    """The statement that redefines the registry columns for ``writers``: the columns whose expression
+    differs between the two, each MODIFY a metadata change (rows already stored keep their values)."""
+    other = Writers.ANY if writers is Writers.TRACELOCK else Writers.TRACELOCK
+    mods = ",\n".join(
+        f"    MODIFY COLUMN `{c.name}` {c.type} MATERIALIZED {c.expression} COMMENT {_q(c.comment)}"
+        for c, o in zip(span_columns(writers), span_columns(other), strict=True)
+        if c.expression != o.expression
+    )
+    return f"ALTER TABLE otel_traces\n{mods}"
 
 
 for _key in KEY_BY_NAME.values():  # a fold needs a column to fold

@@ -66,8 +66,12 @@ NOTES = """\
   association property, other than the keys mapped above, is stamped `tracelock.label.<key>`; at most 32
   per span, values up to 256 characters, the rest counted in `tracelock.labels.dropped`. Langfuse SDKs
   JSON-encode metadata values (`"enterprise"` with the quotes): they are decoded.
-- Columns: `otel_traces` rows written by tracelock's collector read the canonical keys; rows of other
-  writers (the contrib ClickHouse exporter) fall back to the aliases above. Trace summaries take the model,
+- Columns: `otel_traces` rows written by tracelock's collector read the canonical keys; where the table
+  has other writers (the contrib ClickHouse exporter), their rows fall back to the aliases above.
+  ClickHouse evaluates every branch of a MATERIALIZED column on insert, so the fallbacks cost each span
+  ~4 µs even when it is tracelock's: they are there only on a table with other writers (adopted by
+  `tracelock init`, or holding spans without the `tracelock.origin` stamp when migration 0090 ran), and
+  `tracelock init --other-writers` / `--tracelock-only` switches. Trace summaries take the model,
   provider and tokens from the trace's LLM-operation spans (not embedding, retrieval or tool spans);
   embedding tokens are `EmbeddingTokens`.
 - Signals for any client: `tracelock.retrieval.empty` also from an OpenInference RETRIEVER span without

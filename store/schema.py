@@ -9,6 +9,11 @@ Adopting a table another writer made (the contrib ClickHouse exporter's ``otel_t
 ``CREATE TABLE IF NOT EXISTS`` meets an existing table, the computed columns of tracelock's definition
 (MATERIALIZED, DEFAULT, ALIAS) that the table lacks are added; its own columns are never altered.
 Those columns are computed on read for rows already there, so views and backfills see them.
+
+Who writes ``otel_traces`` decides what its registry columns read (:class:`~tracelock.semconv.columns.
+Writers`): the canonical keys alone when only tracelock's collector writes it (fast), the aliases too
+when another writer does. A statement marked ``-- tracelock:unless_other_writers`` (migration 0090) is
+skipped on a table with other writers; :func:`set_writers` switches a table either way.
 """
 
 from __future__ import annotations
@@ -20,9 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tracelock.errors import SchemaError
 from tracelock.store.base import Store, check_identifier
+
+if TYPE_CHECKING:
+    from tracelock.semconv.columns import Writers
 
 __all__ = [
     "Migration",
@@ -31,12 +40,15 @@ __all__ = [
     "apply_migrations",
     "cluster_statements",
     "computed_columns",
+    "has_other_writers",
     "load_migrations",
     "migration_statements",
     "parse_retention",
     "retention_statements",
+    "set_writers",
     "split_statements",
     "strip_cluster",
+    "writers_of",
 ]
 
 _FILE = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -132,13 +144,16 @@ def apply_migrations(
             f"(it knows up to {known}); upgrade tracelock"
         )
     applied = []
+    adopted: set[str] = set()
     for migration in migrations:
         if migration.version == 0 or migration.version in done:
             continue
         for statement in migration_statements(migration, cluster):
+            if _UNLESS_OTHER_WRITERS in statement and ("otel_traces" in adopted or has_other_writers(store)):
+                continue
             try:
-                if cluster is None:
-                    adopt_existing_table(store, statement)
+                if cluster is None and adopt_existing_table(store, statement):
+                    adopted.update(_CREATE_TABLE.findall(statement))
                 store.command(statement)
             except Exception as exc:
                 raise SchemaError(f"migration {migration.name} failed: {exc}") from exc
@@ -186,6 +201,45 @@ def adopt_existing_table(store: Store, statement: str) -> list[str]:
             store.command(f"ALTER TABLE {name} ADD COLUMN IF NOT EXISTS `{column}` {definition}")
             added.append(column)
     return added
+
+
+_UNLESS_OTHER_WRITERS = "-- tracelock:unless_other_writers"
+#: rows looked at for another writer's spans: an adopted table's are nearly all its writer's, so the first
+#: block read finds one; a table only tracelock writes is read up to this bound, not whole
+_OTHER_WRITER_ROWS = 1_000_000
+
+
+def has_other_writers(store: Store) -> bool:
+    """Whether ``otel_traces`` holds a span tracelock's collector did not write (no ``tracelock.origin``
+    stamp), among the first :data:`_OTHER_WRITER_ROWS` rows read. Only the map's keys are read."""
+    found = store.query(
+        "SELECT count() FROM (SELECT 1 FROM otel_traces "
+        "WHERE NOT has(SpanAttributes.keys, 'tracelock.origin') LIMIT 1) "
+        f"SETTINGS max_rows_to_read = {_OTHER_WRITER_ROWS}, read_overflow_mode = 'break'"
+    ).scalar()
+    return bool(found)
+
+
+def set_writers(store: Store, writers: Writers, cluster: str | None = None) -> None:
+    """Redefine the registry columns of ``otel_traces`` for ``writers``: rows inserted from now on read
+    the canonical keys alone (:attr:`Writers.TRACELOCK`) or fall back to the aliases (:attr:`Writers.ANY`);
+    rows already stored keep their values."""
+    from tracelock.semconv.columns import render_writers_change  # renders ~60 KB of SQL: only when asked
+
+    change = Migration(0, "writers", render_writers_change(writers) + ";\n")
+    for statement in migration_statements(change, cluster):
+        store.command(statement)
+
+
+def writers_of(store: Store) -> Writers:
+    """What the registry columns of ``otel_traces`` read now: the fallbacks test the stamp first."""
+    from tracelock.semconv.columns import Writers
+
+    expression = store.query(
+        "SELECT default_expression FROM system.columns WHERE database = currentDatabase() "
+        "AND table = 'otel_traces' AND name = 'RequestModel'"
+    ).scalar()
+    return Writers.ANY if "tracelock.origin" in str(expression or "") else Writers.TRACELOCK
 
 
 # Tables whose rows expire with the retention setting, and the time column that ages them. The trace-id

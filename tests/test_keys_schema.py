@@ -1,13 +1,21 @@
-"""The applied schema is the registry's rendering, rows of other writers get canonical columns, and the
-migration upgrades a store that already holds spans."""
+"""The applied schema is the registry's rendering, rows of other writers get canonical columns where the
+table has other writers, and the migrations upgrade a store that already holds spans."""
 
 from __future__ import annotations
 
 import json
 
-from tracelock.semconv.columns import SPAN_COLUMNS, SUMMARY_COLUMNS, render_column_migration
+import pytest
+
+from tracelock.semconv.columns import (
+    SPAN_COLUMNS,
+    SUMMARY_COLUMNS,
+    Writers,
+    render_column_migration,
+    render_writers_change,
+)
 from tracelock.store import Store, apply_migrations, load_migrations
-from tracelock.store.schema import split_statements
+from tracelock.store.schema import has_other_writers, set_writers, split_statements, writers_of
 
 
 def _columns(store: Store, table: str) -> dict[str, tuple[str, str, str]]:
@@ -23,7 +31,8 @@ def test_the_migrated_schema_is_what_the_registry_renders(store: Store) -> None:
     """A registry change without a migration fails here: the probe tables get today's rendering."""
     store.command("CREATE TABLE probe_traces AS otel_traces")
     store.command("CREATE TABLE probe_summaries AS trace_summaries")
-    for statement in split_statements(render_column_migration()):
+    rendered = [*split_statements(render_column_migration()), render_writers_change(Writers.TRACELOCK)]
+    for statement in rendered:
         if statement.startswith("ALTER TABLE"):
             probe = statement.replace("ALTER TABLE otel_traces", "ALTER TABLE probe_traces", 1)
             store.command(probe.replace("ALTER TABLE trace_summaries", "ALTER TABLE probe_summaries", 1))
@@ -45,7 +54,26 @@ def _insert_as_contrib_exporter(store: Store, attributes: dict[str, str], resour
     )
 
 
+def test_migration_0090_is_the_rendering_of_tracelock_only_columns() -> None:
+    (migration,) = [m for m in load_migrations() if m.version == 90]
+    (statement,) = migration.statements
+    sql = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+    assert sql == render_writers_change(Writers.TRACELOCK)
+
+
+def test_a_table_only_tracelock_writes_reads_canonical_keys_alone(store: Store) -> None:
+    """The fallbacks cost every row on insert: a fresh store has none, so a foreign row gets no keys."""
+    assert writers_of(store) is Writers.TRACELOCK and not has_other_writers(store)
+    _insert_as_contrib_exporter(store, {"llm.token_count.prompt": "120", "langfuse.session.id": "s-1"}, {})
+    assert store.query("SELECT InputTokens, SessionId FROM otel_traces").dicts() == [
+        {"InputTokens": 0, "SessionId": ""}
+    ]
+    assert has_other_writers(store)
+
+
 def test_rows_of_other_writers_fall_back_to_the_aliases(store: Store) -> None:
+    set_writers(store, Writers.ANY)
+    assert writers_of(store) is Writers.ANY
     _insert_as_contrib_exporter(
         store,
         {
@@ -86,8 +114,10 @@ def test_rows_of_other_writers_fall_back_to_the_aliases(store: Store) -> None:
     assert summary == [{"RequestModel": "gpt-4o", "InputTokens": 120, "SessionId": "s-1"}]
 
 
-def test_rows_stamped_by_tracelock_read_only_canonical_keys(store: Store) -> None:
+@pytest.mark.parametrize("writers", list(Writers))
+def test_rows_stamped_by_tracelock_read_only_canonical_keys(store: Store, writers: Writers) -> None:
     """tracelock's collector already copied the aliases: its rows are not second-guessed from them."""
+    set_writers(store, writers)
     _insert_as_contrib_exporter(
         store, {"tracelock.origin": "live", "llm.invocation_parameters": json.dumps({"model": "x"})}, {}
     )
@@ -109,3 +139,14 @@ def test_upgrade_of_a_store_holding_spans(bare_store: Store) -> None:
         "SELECT RequestModel, InputTokens, EmbeddingTokens, SpanCount FROM trace_summaries_final"
     ).dicts()
     assert row == [{"RequestModel": "old-model", "InputTokens": 0, "EmbeddingTokens": 9, "SpanCount": 2}]
+    assert writers_of(bare_store) is Writers.ANY  # it held a span tracelock did not stamp: 0090 skipped
+
+
+def test_upgrade_of_a_store_only_tracelock_wrote_drops_the_fallbacks(bare_store: Store) -> None:
+    migrations = load_migrations()
+    apply_migrations(bare_store, [m for m in migrations if m.version < 90])
+    assert writers_of(bare_store) is Writers.ANY
+    _insert_as_contrib_exporter(bare_store, {"tracelock.origin": "live", "gen_ai.request.model": "m"}, {})
+    assert [m.version for m in apply_migrations(bare_store, migrations)] == [90]
+    assert writers_of(bare_store) is Writers.TRACELOCK
+    assert bare_store.query("SELECT RequestModel FROM otel_traces").scalar() == "m"
