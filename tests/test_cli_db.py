@@ -117,3 +117,20 @@ def test_commands_that_report_what_they_did_speak_json(tmp_path: Path) -> None:
     assert imported.returncode == 0, imported.stderr
     facts = json.loads(imported.stdout)
     assert (facts["rows"], facts["cases"], facts["runs"], facts["format"]) == (2, 2, ["r1"], "jsonl")
+
+
+def test_init_switches_what_the_shared_key_columns_read(tmp_path: Path) -> None:
+    """A fresh store reads canonical keys only; --other-writers adds the alias fallbacks, and says so."""
+    data = str(tmp_path / "d")
+    first = tracelock("init", "--data-dir", data)
+    assert "canonical keys only" in first.stdout, first.stdout
+    shared = tracelock("init", "--data-dir", data, "--other-writers")
+    assert shared.returncode == 0 and "else the alias names" in shared.stdout, shared.stderr
+    sql = (
+        "SELECT default_expression LIKE '%llm.token_count.prompt%' FROM system.columns "
+        "WHERE database = 'tracelock' AND table = 'otel_traces' AND name = 'InputTokens'"
+    )
+    assert tracelock("query", "--data-dir", data, sql).stdout == "1\n"
+    back = tracelock("init", "--data-dir", data, "--tracelock-only")
+    assert "canonical keys only" in back.stdout
+    assert tracelock("query", "--data-dir", data, sql).stdout == "0\n"
