@@ -99,6 +99,12 @@ def _over_limit(texts: str) -> str:
     return f"arrayFilter(x -> lengthUTF8(x.2) > {_MAX}, arrayFilter(x -> length(x.2) > {_MAX}, {texts}))"
 
 
+def _cut(text: str) -> str:
+    """``text`` cut to the limit. A value of at most that many bytes has at most that many characters,
+    so only longer ones are scanned (the writer's lazy ``if``: most values are never read twice)."""
+    return f"if(length({text}) > {_MAX}, leftUTF8({text}, {_MAX}), {text})"
+
+
 def _texts(attributes: str) -> str:
     """(key, full text value) of every attribute, computed once (layer 2) for the pairs to share."""
     return f"arrayMap(kv -> (kv.key, {_value_text('kv.value')}), {attributes})"
@@ -109,19 +115,19 @@ def _pairs(texts: str, *, mark_truncated: bool) -> str:
     ``tracelock.truncated`` naming the attributes whose values were cut, then a copy under its canonical
     key for every alias, sorted by the alias's precedence. Layer 4 keeps the first pair per key, so a
     canonical key the span carries itself beats every alias copy (the as-sent part needs no sort)."""
-    sent = f"arrayMap(x -> (x.1, leftUTF8(x.2, {_MAX}), toUInt32(0)), {texts})"
+    sent = f"arrayMap(x -> (x.1, {_cut('x.2')}, toUInt32(0)), {texts})"
     rank = _RANK.format(k="x.1")
     copies = (
         "arraySort(p -> p.3, arrayMap(x -> (transform(x.1, {aliases_from:Array(String)}, "
-        f"{{aliases_to:Array(String)}}, x.1), leftUTF8(x.2, {_MAX}), {rank}), "
+        f"{{aliases_to:Array(String)}}, x.1), {_cut('x.2')}, {rank}), "
         f"arrayFilter(x -> {rank} > 0, {texts})))"  # transform: a hash lookup, where has() would scan
     )
     parts = [sent]
     if mark_truncated:
         names = f"arrayStringConcat(arrayMap(x -> x.1, {_over_limit(texts)}), ',')"
-        parts.append(
-            f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), arrayFilter(t -> t != '', [{names}]))"
-        )
+        marker = f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), arrayFilter(t -> t != '', [{names}]))"
+        long_value = f"arrayExists(x -> length(x.2) > {_MAX}, {texts})"
+        parts.append(f"if({long_value}, {marker}, [])")
     parts.append(copies)
     return f"arrayConcat({', '.join(parts)})"
 
