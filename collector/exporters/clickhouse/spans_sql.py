@@ -125,7 +125,8 @@ def _pairs(texts: str, *, mark_truncated: bool) -> str:
     parts = [sent]
     if mark_truncated:
         names = f"arrayStringConcat(arrayMap(x -> x.1, {_over_limit(texts)}), ',')"
-        marker = f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), arrayFilter(t -> t != '', [{names}]))"
+        named = f"arrayFilter(t -> t != '', [{names}])"
+        marker = f"arrayMap(t -> ('tracelock.truncated', t, toUInt32(0)), {named})"
         long_value = f"arrayExists(x -> length(x.2) > {_MAX}, {texts})"
         parts.append(f"if({long_value}, {marker}, [])")
     parts.append(copies)
