@@ -48,6 +48,23 @@ def _wire_keys() -> tuple[bytes, ...]:
     return exact + tuple(prefix.encode() for prefix in LABEL_PREFIXES)
 
 
+@cache
+def _needles() -> tuple[bytes, ...]:
+    """The fewest bare names whose absence rules out every wire key: a name or label prefix that
+    contains another (``langfuse.trace.metadata.intent`` contains ``metadata``) needs no search of its
+    own. Each search is a pass over the whole request (~70 µs for 375 KB), so 20 keys cost 3 µs a span
+    where these 8 cost ~1; a needle found (``metadata`` in prompt text) only costs the exact search."""
+    from tracelock.semconv.index import LABEL_PREFIXES
+
+    names = {*python_sources(), *LABEL_PREFIXES}
+    return tuple(sorted(n.encode() for n in names if not any(o != n and o in n for o in names)))
+
+
+def might_need_expanding(body: bytes) -> bool:
+    """Whether ``body`` may carry a source name the Python normaliser handles (never a false "no")."""
+    return any(n in body for n in _needles()) and any(key in body for key in _wire_keys())
+
+
 def _plain(value: AnyValue) -> Any:
     kind = value.WhichOneof("value")
     return (
@@ -75,7 +92,7 @@ def _normalize_kvs(attributes: Any, sources: frozenset[str]) -> bool:
 
 def expand_request(body: bytes) -> bytes:
     """``body`` with expanders and value converters applied, or ``body`` itself when none applies."""
-    if not any(key in body for key in _wire_keys()):
+    if not might_need_expanding(body):
         return body
     sources = python_sources()
     request = ExportTraceServiceRequest.FromString(body)
