@@ -170,6 +170,29 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _cpu_by_thread(pid: int) -> dict[str, float]:
+    """CPU seconds of the collector's live threads by thread name (Python's own threads are all named
+    after the process; ClickHouse names its pools: QueryPipelineEx, MergeMutate, ...)."""
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name, rest = (task / "stat").read_text().rsplit(")", 1)
+        except OSError:  # the thread ended meanwhile
+            continue
+        fields = rest.split()
+        comm = name.split("(", 1)[1]
+        out[comm] = out.get(comm, 0.0) + (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return out
+
+
+def _cpu_split(before: dict[str, float], after: dict[str, float], total: float) -> dict[str, float]:
+    """Where the run's CPU went, by thread name, largest first; threads that ended are ``(ended)``."""
+    spent = {k: after[k] - before.get(k, 0.0) for k in after}
+    top = dict(sorted(((k, round(v, 2)) for k, v in spent.items() if v >= 0.05), key=lambda kv: -kv[1]))
+    top["(ended)"] = round(total - sum(spent.values()), 2)
+    return top
+
+
 def _count(admin: str, token: str) -> int:
     response = httpx.post(
         admin + "/admin/query",
@@ -240,6 +263,7 @@ def run(
         time.sleep(idle)
         idle_rss_later = _rss_mb(proc.pid)
         cpu_before = _cpu_seconds(proc.pid)
+        threads_before = _cpu_by_thread(proc.pid)
         started = time.perf_counter()
         if protocol == "grpc":
             _send_grpc(ready["grpc"], bodies, concurrency)
@@ -250,6 +274,7 @@ def run(
             time.sleep(0.02)
         queryable = time.perf_counter() - started
         cpu = _cpu_seconds(proc.pid) - cpu_before
+        by_thread = _cpu_split(threads_before, _cpu_by_thread(proc.pid), cpu)
         rss = _peak_rss_mb(proc.pid)
         after_load = _rss_mb(proc.pid)
         time.sleep(idle)
@@ -264,6 +289,7 @@ def run(
             "queryable_spans_per_s": round(total / queryable),
             "collector_cpu_s": round(cpu, 2),
             "spans_per_collector_cpu_s": round(total / cpu) if cpu else None,
+            "collector_cpu_s_by_thread": by_thread,
             "idle_rss_mb": round(idle_rss),
             "peak_rss_mb": round(rss),
             **(
