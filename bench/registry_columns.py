@@ -10,11 +10,10 @@ one core):
 - ``canonical only``: each column reads its canonical key alone (migration 0090: a table only
   tracelock's collector writes);
 - ``no JSON expanders``: the fallbacks without the Langfuse/OpenInference JSON members;
-- ``constants``: every registry column a constant (the floor without any registry column work);
-- ``DEFAULT, writer supplies``: the columns DEFAULT instead of MATERIALIZED, and the writer's SELECT
-  supplies their canonical values (so only other writers' rows would evaluate the fallback chains);
-- ``DEFAULT, supplied from typed maps``: the same, the writer's lookups on its maps cast to the table's
-  ``Map(LowCardinality(String), String)`` first.
+- ``constants``: every registry column a constant (the floor without any registry column work).
+
+(Two designs measured and dropped on 2026-12-02, DEFAULT columns the writer's SELECT supplies, from
+plain or typed maps, are in bench/RESULTS.md; their variants left with them.)
 
 ClickHouse evaluates MATERIALIZED expressions eagerly on INSERT (both branches of every ``if``), which is
 why tracelock's rows pay for the fallbacks they never take where the table has other writers.
@@ -31,14 +30,12 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from functools import partial
 from pathlib import Path
 
 from collector_ingest import SPANS_PER_REQUEST, workload_bodies
 from sdk_workload import SPANS_PER_TRACE
 
 from tracelock.collector.exporters.clickhouse import writer as span_writer
-from tracelock.collector.exporters.clickhouse.spans_sql import render_insert
 from tracelock.collector.processors.normalize.normalize import default_rewrite
 from tracelock.semconv import KEY_BY_NAME, Key
 from tracelock.semconv import columns as registry_columns
@@ -48,8 +45,6 @@ from tracelock.store.chdb_store import ChdbStore
 
 #: The registry's own text expression, before any variant below swaps it in.
 RENDERED = registry_columns._text_expression
-_LINKS = "`Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`\n)"
-_SELECT_END = "AS `Links.Attributes`\nFROM"
 
 
 def columns_with(text_expression: Callable[[Key, Writers], str]) -> list[SpanColumn]:
@@ -72,23 +67,6 @@ def without_json(key: Key, writers: Writers) -> str:
         return RENDERED(key, writers)
     finally:
         registry_columns._EXPANDER_SQL = saved
-
-
-def supplying(values: list[SpanColumn], source: str, dedup: bool, table: str = "otel_traces") -> str:
-    """The writer's statement, also inserting ``values`` into the registry columns of ``table``."""
-    sql = render_insert(source, dedup, table)
-    if not table.endswith("_supplied"):
-        return sql
-    names = ", ".join(f"`{c.name}`" for c in values)
-    exprs = ",\n".join(f"{c.expression} AS `{c.name}`" for c in values)
-    if table.endswith("_lc_supplied"):  # the lookups on maps of the table's own type (LowCardinality keys)
-        typed = "Map(LowCardinality(String), String)"
-        exprs = exprs.replace("SpanAttributes", f"CAST(SpanAttributes, '{typed}')").replace(
-            "ResourceAttributes", f"CAST(ResourceAttributes, '{typed}')"
-        )
-    return sql.replace(_LINKS, f"{_LINKS[:-2]}, {names}\n)", 1).replace(
-        _SELECT_END, f"AS `Links.Attributes`,\n{exprs}\nFROM", 1
-    )
 
 
 def main() -> None:
@@ -118,14 +96,11 @@ def main() -> None:
             ],
             "MATERIALIZED",
         ),
-        "DEFAULT, writer supplies": ("null_supplied", list(SPAN_COLUMNS), "DEFAULT"),
-        "DEFAULT, supplied from typed maps": ("null_lc_supplied", list(SPAN_COLUMNS), "DEFAULT"),
     }
     for table, columns, kind in variants.values():
         store.command(f"CREATE TABLE {table} AS otel_traces ENGINE = Null")
         for c in columns:
             store.command(f"ALTER TABLE {table} MODIFY COLUMN `{c.name}` {c.type} {kind} {c.expression}")
-    span_writer.render_insert = partial(supplying, list(span_columns(Writers.TRACELOCK)))  # type: ignore[assignment]
     rewrite = default_rewrite()
     bodies = workload_bodies("sdk", args.requests, SPANS_PER_TRACE)
     spans = args.requests * SPANS_PER_REQUEST
