@@ -258,7 +258,7 @@ class ChdbStore(Store):
             for message in messages:
                 out.write(message)
         source = f"file({{spool_path:String}}, 'ProtobufSingle', '{insert.structure}')"
-        sql = insert.render(source) + render_settings(
+        sql = insert.statement(source) + render_settings(
             {**insert.settings, "format_schema": f"{insert.schema}:{insert.message}"}
         )
         try:

@@ -7,6 +7,8 @@ insert path here runs on each commit without a server.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -67,6 +69,7 @@ class ClickHouseStore(Store):
         self.database = check_identifier(kwargs.pop("database", database), "database")
         self.description = f"clickhouse:{kwargs['host']}:{kwargs['port']}"
         settings = {"session_timezone": "UTC"}
+        self._landings: set[str] = set()
         try:
             with translate_errors(self.description):
                 admin = connect(**kwargs, settings=settings)
@@ -124,19 +127,50 @@ class ClickHouseStore(Store):
             )
 
     def insert_protobuf(self, insert: ProtobufInsert, messages: Sequence[bytes]) -> None:
-        """The messages are the body of ``INSERT ... FROM input()``; the schema travels inline
-        (``format_schema_source = 'string'``, ClickHouse >= 25.x)."""
-        sql = insert.render(f"input('{insert.structure}')") + " FORMAT ProtobufSingle"
+        """The messages are the body of a plain ``INSERT INTO <landing> FORMAT ProtobufSingle`` (the
+        schema travels inline, ``format_schema_source = 'string'``); the landing table's materialized
+        view is the insert's SELECT (:meth:`_landing`). One statement, so the insert token, the views
+        and an error apply to the whole batch as with chDB."""
+        landing = self._landing(insert)
         settings = {
             **insert.settings,
             "format_schema_source": "string",
             "format_schema": insert.schema.read_text(),
             "format_schema_message_name": insert.message,
         }
-        with translate_errors(self.description, sql):
-            self._client.command(
-                sql, parameters=dict(insert.params), data=b"".join(messages), settings=settings
+        with translate_errors(self.description, f"INSERT INTO {landing} FORMAT ProtobufSingle"):
+            self._client.raw_insert(
+                landing, None, insert_block=b"".join(messages), fmt="ProtobufSingle", settings=settings
             )
+
+    def _landing(self, insert: ProtobufInsert) -> str:
+        """A Null-engine table of the messages' structure and a materialized view from it into the
+        insert's table: what is inserted into the first becomes rows of the second, converted by the
+        SELECT with its parameters bound once, at CREATE (ClickHouse substitutes them into the view).
+
+        Named by a hash of the SELECT and its parameters, so a writer with another configuration
+        (aliases, limits, prices) gets its own pair and never changes another's. Both exist before this
+        process's first insert into them (``IF NOT EXISTS``: another process, or a run stopped between
+        the two statements, may have made one). A landing table is local to the server that has it: on
+        a cluster, the collector writes through one node.
+        """
+        digest = hashlib.sha256(
+            json.dumps([insert.table, insert.select("x"), dict(insert.params)], default=str).encode()
+        ).hexdigest()
+        landing = f"otlp_landing_{digest[:16]}"
+        if landing not in self._landings:
+            target = check_identifier(insert.table, "table")
+            with translate_errors(self.description, f"CREATE TABLE {landing}"):
+                self._client.command(
+                    f"CREATE TABLE IF NOT EXISTS {landing} ({insert.structure}) ENGINE = Null"
+                )
+                self._client.command(
+                    f"CREATE MATERIALIZED VIEW IF NOT EXISTS {landing}_mv TO {target}\n"
+                    f"AS {insert.select(landing)}",
+                    parameters=dict(insert.params),
+                )
+            self._landings.add(landing)
+        return landing
 
     def close(self) -> None:
         self._client.close()

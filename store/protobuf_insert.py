@@ -1,9 +1,11 @@
-"""The span-writing seam: one ``INSERT ... SELECT`` that reads protobuf messages, per backend.
+"""The span-writing seam: rows of a table from protobuf messages, through one SELECT, per backend.
 
-A writer describes the statement once (:class:`ProtobufInsert`); each store executes it the way its
-backend takes a body: chDB reads a spool file through ``file()`` (its streaming insert does not take
-``INSERT ... SELECT``), a ClickHouse server reads the request body through ``input()`` with the schema
-sent inline. Writers never look at which store they have or reach into its client.
+A writer describes the rows once (:class:`ProtobufInsert`: the target table and the SELECT over a
+source of the messages); each store runs it the way its backend takes a body. chDB reads a spool file
+through ``file()`` in ``INSERT ... SELECT`` (its streaming insert does not take a SELECT). A ClickHouse
+server gets a plain ``INSERT ... FORMAT ProtobufSingle`` into a Null-engine landing table whose
+materialized view is that SELECT: one statement, the same one clickhouse-connect's in-process chDB
+client runs in CI. Writers never look at which store they have or reach into its client.
 """
 
 from __future__ import annotations
@@ -14,22 +16,31 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from tracelock.errors import StoreError
+from tracelock.store.base import check_identifier
 
 __all__ = ["ProtobufInsert", "ProtobufWriter", "protobuf_writer"]
 
 
 @dataclass(frozen=True)
 class ProtobufInsert:
-    """``render(source)`` is the whole statement for a source expression (a ``file(...)`` or
-    ``input(...)`` call reading ``structure``); the messages are ``message`` of the ``schema`` .proto;
-    ``params`` are the statement's bound parameters, ``settings`` the insert's ClickHouse settings."""
+    """Rows of ``table`` (its ``columns``) from ``select(source)``: a SELECT over a source of the
+    messages read as ``structure`` (a ``file(...)`` call, or a table of that structure), each column
+    named as ``table`` names it. The messages are ``message`` of the ``schema`` .proto; ``params`` are the
+    SELECT's bound parameters, ``settings`` the insert's ClickHouse settings."""
 
-    render: Callable[[str], str]
+    table: str
+    columns: tuple[str, ...]
+    select: Callable[[str], str]
     structure: str
     schema: Path
     message: str
     params: Mapping[str, Any] = field(default_factory=dict)
     settings: Mapping[str, object] = field(default_factory=dict)
+
+    def statement(self, source: str) -> str:
+        """``INSERT INTO table (columns) SELECT ...`` reading ``source``."""
+        columns = ", ".join(f"`{check_identifier(c, 'column')}`" for c in self.columns)
+        return f"INSERT INTO {check_identifier(self.table, 'table')}\n({columns})\n{self.select(source)}"
 
 
 @runtime_checkable

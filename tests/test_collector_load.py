@@ -160,11 +160,11 @@ def test_rewrite_limits_and_origin_from_resource(store: Store) -> None:
     assert row["a"]["tracelock.origin"] == "eval" and row["Origin"] == "eval"
 
 
-def test_dedup_write_skips_stored_spans(store: Store, tmp_path) -> None:
+def test_a_batch_written_again_with_its_token_is_stored_once(store: Store, tmp_path) -> None:
     body = build([{}, {}, {}]).SerializeToString()
     writer = SpanWriter(store)
-    writer.write([body], AttributeRewrite())
-    writer.write([body, body], AttributeRewrite(), dedup_trace_ids=[TRACE.hex()])
+    writer.write([body], AttributeRewrite(), token="batch-1")
+    writer.write([body], AttributeRewrite(), token="batch-1")
     assert store.query("SELECT count() FROM otel_traces").scalar() == 3
 
 

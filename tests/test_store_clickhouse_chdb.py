@@ -56,23 +56,73 @@ def test_formatted_insert_with_settings(server_store: Store) -> None:
     assert found.rows == [(r["TraceId"], r["Comment"]) for r in rows]
 
 
-def test_span_writer_server_path_inserts_and_deduplicates(chdb_session_dir: Path, tmp_path: Path) -> None:
-    """The writer's server path (``INSERT ... FROM input()``, the batch as the request body) needs a
-    real server: clickhouse-connect's chDB client appends ``command(data=...)`` to the statement as
-    text, which ClickHouse's ``input()`` does not read (checked: 0 rows, no error)."""
-    store = open_test_store("clickhouse", chdb_session_dir, f"w_{os.urandom(6).hex()}")
+def _requests() -> list[bytes]:
+    """Two requests of 64 spans (16 traces of 4): text, int, double and array values, an alias to copy,
+    resource attributes and span events."""
+    bodies = []
+    for r in range(2):
+        request = ExportTraceServiceRequest()
+        rs = request.resource_spans.add()
+        rs.resource.attributes.add(key="service.name").value.string_value = f"svc-{r}"
+        spans = rs.scope_spans.add().spans
+        for i in range(64):
+            span = spans.add(
+                trace_id=bytes([r + 1, i // 4]) * 8,
+                span_id=bytes([r + 1, i]) * 4,
+                name=f"span-{i % 4}",
+                start_time_unix_nano=1_700_000_000_000_000_000 + i,
+                end_time_unix_nano=1_700_000_000_000_001_000 + i,
+            )
+            span.attributes.add(key="gen_ai.request.model").value.string_value = "gpt-4o"
+            span.attributes.add(key="llm.token_count.prompt").value.int_value = 10 + i
+            span.attributes.add(key="score").value.double_value = i / 7
+            tags = span.attributes.add(key="tags").value.array_value.values
+            tags.add().string_value, tags.add().string_value = "a", "b"
+            event = span.events.add(name="exception", time_unix_nano=1_700_000_000_000_000_500)
+            event.attributes.add(key="exception.type").value.string_value = "ValueError"
+        bodies.append(request.SerializeToString())
+    return bodies
+
+
+_ROWS = (
+    "SELECT TraceId, SpanId, SpanName, SpanAttributes, ResourceAttributes, `Events.Attributes`, "
+    "RequestModel, InputTokens, Origin FROM otel_traces ORDER BY TraceId, SpanId"
+)
+
+
+@pytest.mark.parametrize("kind", ["clickhouse-chdb", "clickhouse"])
+def test_span_writer_server_path_stores_what_the_chdb_path_stores(
+    kind: str, chdb_session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server store's span path (a plain INSERT ... FORMAT ProtobufSingle into a Null landing table
+    whose materialized view converts) against ChdbStore's (INSERT ... SELECT FROM file()): the same
+    rows, the batch token honoured, the summaries folded; in CI through the in-process chDB client."""
+    monkeypatch.chdir(tmp_path)  # in-process, the schema cache of format_schema_source lands in the cwd
+    rewrite = AttributeRewrite(aliases={"llm.token_count.prompt": "gen_ai.usage.input_tokens"})
+    bodies = _requests()
+    reference = open_test_store("chdb", tmp_path / "reference", "r")
+    try:
+        apply_migrations(reference)
+        SpanWriter(reference).write(bodies, rewrite, token="batch-1")
+        expected = reference.query(_ROWS).rows
+    finally:
+        reference.close()
+    store = open_test_store(kind, chdb_session_dir, f"w_{os.urandom(6).hex()}")
     try:
         apply_migrations(store)
-        request = ExportTraceServiceRequest()
-        spans = request.resource_spans.add().scope_spans.add().spans
-        trace_id = os.urandom(16)
-        for _ in range(3):
-            spans.add(trace_id=trace_id, span_id=os.urandom(8), name="s", start_time_unix_nano=1)
-        body = request.SerializeToString()
         writer = SpanWriter(store)
-        writer.write([body], AttributeRewrite())
-        writer.write([body, body], AttributeRewrite(), dedup_trace_ids=[trace_id.hex()])
-        assert store.query("SELECT count() FROM otel_traces").scalar() == 3
+        writer.write(bodies, rewrite, token="batch-1")
+        writer.write(bodies, rewrite, token="batch-1")  # a retry of the same batch
+        assert store.query(_ROWS).rows == expected and len(expected) == 128
+        assert store.query("SELECT sum(SpanCount) FROM trace_summaries_final").scalar() == 128
+        other = AttributeRewrite(aliases={}, max_value_chars=8)  # another configuration: its own view
+        writer.write(bodies[:1], other, token="batch-2")
+        assert store.query("SELECT count() FROM otel_traces").scalar() == 192
+        landings = store.query(
+            "SELECT count() FROM system.tables WHERE database = currentDatabase() "
+            "AND name LIKE 'otlp\\_landing\\_%' AND engine = 'Null'"
+        ).scalar()
+        assert landings == 2
     finally:
         store.command(f"DROP DATABASE IF EXISTS {store.database}")
         store.close()

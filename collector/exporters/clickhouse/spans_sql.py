@@ -11,21 +11,20 @@ joining their bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from tracelock.collector.component import AttributeRewrite
-from tracelock.store.base import check_identifier
 from tracelock.store.schema import sql_dir
 
 __all__ = [
     "INPUT_STRUCTURE",
+    "INSERTED_COLUMNS",
     "SCHEMA_MESSAGE",
     "SCHEMA_PATH",
     "insert_params",
-    "render_insert",
+    "render_select",
 ]
 
 WRITER_SQL_DIR: Path = sql_dir() / "writer"
@@ -153,26 +152,22 @@ def _priced(span: str, resource: str) -> str:
     return f"if({wanted}, mapUpdate({span}, map('tracelock.cost.usd', toString({cost}))), {span})"
 
 
-_DEDUP_WHERE = (
-    "WHERE (TraceId, SpanId) NOT IN (SELECT TraceId, SpanId FROM {table} "
-    "WHERE TraceId IN {dedup_trace_ids:Array(String)}) "
-    "LIMIT 1 BY TraceId, SpanId"  # a replayed copy and a client's retry can meet in one batch
-)
+#: The otel_traces columns the SELECT fills, in its order (the rest are MATERIALIZED).
+INSERTED_COLUMNS = (
+    "Timestamp", "TraceId", "SpanId", "ParentSpanId", "TraceState", "SpanName", "SpanKind", "ServiceName",
+    "ResourceAttributes", "ScopeName", "ScopeVersion", "SpanAttributes", "Duration", "StatusCode",
+    "StatusMessage", "Events.Timestamp", "Events.Name", "Events.Attributes",
+    "Links.TraceId", "Links.SpanId", "Links.TraceState", "Links.Attributes",
+)  # fmt: skip
 
 
 @cache
-def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
-    """The statement reading requests from ``source`` (a ``file(...)`` or ``input(...)`` call) into
-    ``table``: ``otel_traces``, or a table with its columns (the write benchmark uses a Null-engine copy).
-
-    With ``dedup`` spans whose (TraceId, SpanId) is already stored are skipped: used when a batch may
-    have been partly written before (WAL replay after a crash, retry after a failed insert).
-    """
+def render_select(source: str) -> str:
+    """The SELECT reading requests from ``source`` (a ``file(...)`` call, or a landing table) as
+    ``otel_traces`` rows, each column named as the table names it."""
     template = (WRITER_SQL_DIR / "insert_spans.sql").read_text()
     parts = {
         "{source}": source,
-        "{where}": _DEDUP_WHERE if dedup else "",
-        "{table}": check_identifier(table),  # after {where}: the dedup subquery reads the same table
         "{span_texts}": _texts("sp.attributes"),
         "{resource_texts}": _texts("rs.resource.attributes"),
         "{span_pairs}": _pairs("s_texts", mark_truncated=True),
@@ -186,7 +181,7 @@ def render_insert(source: str, dedup: bool, table: str = "otel_traces") -> str:
     return body
 
 
-def insert_params(rewrite: AttributeRewrite, dedup_trace_ids: Iterable[str] = ()) -> dict[str, Any]:
+def insert_params(rewrite: AttributeRewrite) -> dict[str, Any]:
     names = list(rewrite.aliases)
     return {
         "aliases_from": names,
@@ -197,5 +192,4 @@ def insert_params(rewrite: AttributeRewrite, dedup_trace_ids: Iterable[str] = ()
         "price_models": [model for model, _, _ in rewrite.prices],
         "price_in": [per_input for _, per_input, _ in rewrite.prices],
         "price_out": [per_output for _, _, per_output in rewrite.prices],
-        "dedup_trace_ids": sorted(set(dedup_trace_ids)),
     }

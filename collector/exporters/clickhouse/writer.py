@@ -8,16 +8,16 @@ partial rows, correct however many batches a trace's spans arrive in (read ``tra
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from functools import partial
+from collections.abc import Sequence
 
 from tracelock.collector.component import AttributeRewrite
 from tracelock.collector.exporters.clickhouse.spans_sql import (
     INPUT_STRUCTURE,
+    INSERTED_COLUMNS,
     SCHEMA_MESSAGE,
     SCHEMA_PATH,
     insert_params,
-    render_insert,
+    render_select,
 )
 from tracelock.store import Store
 from tracelock.store.protobuf_insert import ProtobufInsert, protobuf_writer
@@ -40,25 +40,19 @@ class SpanWriter:
         self._target = protobuf_writer(store)
         self._lock = threading.Lock()
 
-    def write(
-        self,
-        bodies: Sequence[bytes],
-        rewrite: AttributeRewrite,
-        *,
-        dedup_trace_ids: Iterable[str] | None = None,
-        token: str = "",
-    ) -> None:
-        """Insert the spans of every request in ``bodies``; with ``dedup_trace_ids`` skip stored spans
-        (a scan of the table); with ``token`` store the batch once however often it is written (the
-        tables keep the last tokens, migration 0030)."""
+    def write(self, bodies: Sequence[bytes], rewrite: AttributeRewrite, *, token: str = "") -> None:
+        """Insert the spans of every request in ``bodies``; with ``token`` store the batch once however
+        often it is written (the tables keep the last tokens, migration 0030)."""
         if not bodies:
             return
         insert = ProtobufInsert(
-            render=partial(render_insert, dedup=dedup_trace_ids is not None, table=self.table),
+            table=self.table,
+            columns=INSERTED_COLUMNS,
+            select=render_select,
             structure=INPUT_STRUCTURE,
             schema=SCHEMA_PATH,
             message=SCHEMA_MESSAGE,
-            params=insert_params(rewrite, dedup_trace_ids or ()),
+            params=insert_params(rewrite),
             settings={**_ANY_TIMESTAMPS, **INSERT_SETTINGS, **_dedup_settings(token)},
         )
         with self._lock:

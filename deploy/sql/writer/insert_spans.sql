@@ -3,19 +3,13 @@
 -- adds a canonical copy of every attribute alias (the source attribute stays), truncates long values (naming
 -- them in tracelock.truncated) and stamps tracelock.origin; the collector only hands over bytes.
 -- A span with tokens and no cost is priced from the bound price table ({priced_span_map}).
--- The placeholders {table} {source} {where} {span_texts} {resource_texts} {span_pairs} {resource_pairs}
--- {priced_span_map} {value_kv} are replaced
--- by spans_sql.py with fixed expressions (never with data); values travel as bound query parameters.
+-- The SELECT of the writer's INSERT (chDB) or of its landing table's materialized view (a server); each
+-- column is named as otel_traces names it. The placeholders {source} {span_texts} {resource_texts}
+-- {span_pairs} {resource_pairs} {priced_span_map} {value_kv} are replaced by spans_sql.py with fixed
+-- expressions (never with data); values travel as bound query parameters.
 -- Layers, innermost first: the resource's attributes as text, pairs and map (once per resource), then per
 -- span: flatten, attribute values as text (once), attribute pairs (as sent, then canonical copies by
 -- rank), keep the first pair per key, build rows.
-INSERT INTO {table}
-(
-    Timestamp, TraceId, SpanId, ParentSpanId, TraceState, SpanName, SpanKind, ServiceName,
-    ResourceAttributes, ScopeName, ScopeVersion, SpanAttributes, Duration, StatusCode, StatusMessage,
-    `Events.Timestamp`, `Events.Name`, `Events.Attributes`,
-    `Links.TraceId`, `Links.SpanId`, `Links.TraceState`, `Links.Attributes`
-)
 SELECT
     fromUnixTimestamp64Nano(toInt64(sp.start_time_unix_nano)) AS Timestamp,
     lower(hex(sp.trace_id)) AS TraceId,
@@ -92,4 +86,3 @@ FROM
         )
     )
 )
-{where}
