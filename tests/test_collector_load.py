@@ -213,3 +213,40 @@ def test_langfuse_json_details_and_provider_values_are_expanded(store: Store) ->
         "CustomerTier": "pro",
         "provider": "mistral_ai",
     }
+
+
+def _large_batch(spans: int = 4096) -> bytes:
+    """One request of ``spans`` spans over MergeTree's 10 MB min_bytes_for_wide_part once converted."""
+    span = {"attrs": [_attr("input.value", string_value="v" * 3000)]}
+    return build([span] * spans).SerializeToString()
+
+
+def _part_types(store: Store) -> list[tuple[str, int]]:
+    return [
+        (kind, rows)
+        for kind, rows in store.query(
+            "SELECT part_type, rows FROM system.parts WHERE database = currentDatabase() "
+            "AND table = 'otel_traces' AND active ORDER BY modification_time, name"
+        ).rows
+    ]
+
+
+def test_a_batch_is_written_as_one_compact_part(any_store: Store) -> None:
+    """A Wide part is a file pair per column and substream (215 files); the INSERT's parts are Compact
+    (migration 0100), which costs a fifth less CPU per INSERT."""
+    SpanWriter(any_store).write([_large_batch()], AttributeRewrite())
+    assert _part_types(any_store) == [("Compact", 4096)]
+
+
+def test_migration_0100_on_an_older_schema_keeps_its_parts_and_compacts_new_ones(bare_store: Store) -> None:
+    from tracelock.store import apply_migrations, load_migrations
+
+    shipped = load_migrations()
+    apply_migrations(bare_store, [m for m in shipped if m.version < 100])
+    writer = SpanWriter(bare_store)
+    writer.write([_large_batch()], AttributeRewrite())
+    assert _part_types(bare_store) == [("Wide", 4096)]
+    assert [m.version for m in apply_migrations(bare_store, shipped)] == [100]
+    writer.write([_large_batch()], AttributeRewrite())
+    assert _part_types(bare_store) == [("Wide", 4096), ("Compact", 4096)]
+    assert bare_store.query("SELECT count() FROM otel_traces").scalar() == 8192
