@@ -23,7 +23,7 @@ from tracelock.store.base import (
     to_clickhouse_json,
 )
 from tracelock.store.errors import first_line, translate_errors
-from tracelock.store.protobuf_insert import ProtobufInsert
+from tracelock.store.protobuf_insert import ProtobufInsert, write_length_delimited
 
 __all__ = ["ChdbStore", "convert_row", "held_by_another_process"]
 
@@ -255,9 +255,8 @@ class ChdbStore(Store):
         spool = Path(self.path) / "spool" / f"protobuf-{os.getpid()}-{threading.get_ident()}.bin"
         spool.parent.mkdir(parents=True, exist_ok=True)
         with open(spool, "wb") as out:
-            for message in messages:
-                out.write(message)
-        source = f"file({{spool_path:String}}, 'ProtobufSingle', '{insert.structure}')"
+            write_length_delimited(messages, out)
+        source = f"file({{spool_path:String}}, 'Protobuf', '{insert.structure}')"
         sql = insert.statement(source) + render_settings(
             {**insert.settings, "format_schema": f"{insert.schema}:{insert.message}"}
         )

@@ -8,6 +8,7 @@ insert path here runs on each commit without a server.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timezone
@@ -17,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 from tracelock.errors import ConfigError, StoreUnavailable
 from tracelock.store.base import QueryResult, Store, check_identifier
 from tracelock.store.errors import translate_errors
-from tracelock.store.protobuf_insert import ProtobufInsert
+from tracelock.store.protobuf_insert import ProtobufInsert, write_length_delimited
 
 __all__ = ["ClickHouseStore", "Connect", "parse_clickhouse_url"]
 
@@ -127,7 +128,7 @@ class ClickHouseStore(Store):
             )
 
     def insert_protobuf(self, insert: ProtobufInsert, messages: Sequence[bytes]) -> None:
-        """The messages are the body of a plain ``INSERT INTO <landing> FORMAT ProtobufSingle`` (the
+        """The messages are the body of a plain ``INSERT INTO <landing> FORMAT Protobuf`` (the
         schema travels inline, ``format_schema_source = 'string'``); the landing table's materialized
         view is the insert's SELECT (:meth:`_landing`). One statement, so the insert token, the views
         and an error apply to the whole batch as with chDB."""
@@ -138,9 +139,11 @@ class ClickHouseStore(Store):
             "format_schema": insert.schema.read_text(),
             "format_schema_message_name": insert.message,
         }
-        with translate_errors(self.description, f"INSERT INTO {landing} FORMAT ProtobufSingle"):
+        body = io.BytesIO()
+        write_length_delimited(messages, body)
+        with translate_errors(self.description, f"INSERT INTO {landing} FORMAT Protobuf"):
             self._client.raw_insert(
-                landing, None, insert_block=b"".join(messages), fmt="ProtobufSingle", settings=settings
+                landing, None, insert_block=body.getvalue(), fmt="Protobuf", settings=settings
             )
 
     def _landing(self, insert: ProtobufInsert) -> str:

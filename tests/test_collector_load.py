@@ -215,10 +215,11 @@ def test_langfuse_json_details_and_provider_values_are_expanded(store: Store) ->
     }
 
 
-def _large_batch(spans: int = 4096) -> bytes:
-    """One request of ``spans`` spans over MergeTree's 10 MB min_bytes_for_wide_part once converted."""
+def _large_batch(requests: int = 8, spans: int = 512) -> list[bytes]:
+    """``requests`` requests of ``spans`` spans, ~1.5 MB each: over MergeTree's 10 MB
+    min_bytes_for_wide_part once converted, and over the writer's 1 MiB parsing blocks one by one."""
     span = {"attrs": [_attr("input.value", string_value="v" * 3000)]}
-    return build([span] * spans).SerializeToString()
+    return [build([span] * spans).SerializeToString() for _ in range(requests)]
 
 
 def _part_types(store: Store) -> list[tuple[str, int]]:
@@ -231,11 +232,26 @@ def _part_types(store: Store) -> list[tuple[str, int]]:
     ]
 
 
-def test_a_batch_is_written_as_one_compact_part(any_store: Store) -> None:
+def test_a_batch_is_written_as_one_compact_part(any_store: Store, tmp_path, monkeypatch) -> None:
     """A Wide part is a file pair per column and substream (215 files); the INSERT's parts are Compact
     (migration 0100), which costs a fifth less CPU per INSERT."""
-    SpanWriter(any_store).write([_large_batch()], AttributeRewrite())
+    monkeypatch.chdir(tmp_path)  # in-process, the server store's schema cache lands in the cwd
+    SpanWriter(any_store).write(_large_batch(), AttributeRewrite())
     assert _part_types(any_store) == [("Compact", 4096)]
+
+
+def test_a_batch_parsed_in_several_blocks_is_one_part_and_stored_once(
+    any_store: Store, tmp_path, monkeypatch
+) -> None:
+    """The writer parses a batch in blocks of 1 MiB (less memory at once); the rows reach the table as one
+    block, so the batch is one part, and written again under its token it is skipped as a whole."""
+    monkeypatch.chdir(tmp_path)
+    writer = SpanWriter(any_store)
+    batch = _large_batch(requests=12, spans=256)
+    writer.write(batch, AttributeRewrite(), token="batch-7")
+    writer.write(batch, AttributeRewrite(), token="batch-7")
+    assert _part_types(any_store) == [("Compact", 3072)]
+    assert any_store.query("SELECT count() FROM trace_summaries_final").scalar() == 1
 
 
 def test_migration_0100_on_an_older_schema_keeps_its_parts_and_compacts_new_ones(bare_store: Store) -> None:
@@ -244,9 +260,9 @@ def test_migration_0100_on_an_older_schema_keeps_its_parts_and_compacts_new_ones
     shipped = load_migrations()
     apply_migrations(bare_store, [m for m in shipped if m.version < 100])
     writer = SpanWriter(bare_store)
-    writer.write([_large_batch()], AttributeRewrite())
+    writer.write(_large_batch(), AttributeRewrite())
     assert _part_types(bare_store) == [("Wide", 4096)]
     assert [m.version for m in apply_migrations(bare_store, shipped)] == [100]
-    writer.write([_large_batch()], AttributeRewrite())
+    writer.write(_large_batch(), AttributeRewrite())
     assert _part_types(bare_store) == [("Wide", 4096), ("Compact", 4096)]
     assert bare_store.query("SELECT count() FROM otel_traces").scalar() == 8192

@@ -94,7 +94,7 @@ _ROWS = (
 def test_span_writer_server_path_stores_what_the_chdb_path_stores(
     kind: str, chdb_session_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The server store's span path (a plain INSERT ... FORMAT ProtobufSingle into a Null landing table
+    """The server store's span path (a plain INSERT ... FORMAT Protobuf into a Null landing table
     whose materialized view converts) against ChdbStore's (INSERT ... SELECT FROM file()): the same
     rows, the batch token honoured, the summaries folded; in CI through the in-process chDB client."""
     monkeypatch.chdir(tmp_path)  # in-process, the schema cache of format_schema_source lands in the cwd

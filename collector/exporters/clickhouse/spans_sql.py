@@ -1,12 +1,12 @@
 """The INSERT that turns raw OTLP request bytes into ``otel_traces`` rows inside ClickHouse.
 
 Why here and not in Python: flattening 512 spans x 15 attributes through protobuf objects costs ~30 us
-per span in CPython; ClickHouse's ProtobufSingle reader does the same work in C++ while it parses. The
+per span in CPython; ClickHouse's Protobuf reader does the same work in C++ while it parses. The
 statement text lives in ``deploy/sql/writer/insert_spans.sql`` beside the rest of the SQL, with the
 protobuf schema ClickHouse reads (``deploy/sql/writer/otlp_trace.proto``); this module fills the few
-fixed expression placeholders and builds the bound parameters. Concatenated serialized requests are
-themselves one valid request (protobuf merges repeated fields), so a batch of requests is inserted by
-joining their bytes.
+fixed expression placeholders and builds the bound parameters. Each request of a batch is one row of
+the source (``store/protobuf_insert.py`` frames them), so ClickHouse converts a batch a few requests at a
+time.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ _SPAN_T = (
     f"links Array(Tuple(trace_id String, span_id String, trace_state String, attributes {_KV_T})), "
     "status Tuple(message String, code Int32))"
 )
-#: The ClickHouse structure ProtobufSingle reads an ExportTraceServiceRequest into.
+#: The ClickHouse structure the Protobuf format reads an ExportTraceServiceRequest into (a row each).
 INPUT_STRUCTURE = (
     "resource_spans Array(Tuple(resource Tuple(attributes "
     f"{_KV_T}), scope_spans Array(Tuple(scope Tuple(name String, version String), spans Array({_SPAN_T})))))"

@@ -28,7 +28,15 @@ __all__ = ["SpanWriter"]
 # Lazy if() branches in the conversion SELECT (the pricing mapUpdate, the origin stamp) for spans that do not
 # take them. It does not reach otel_traces' MATERIALIZED columns: ClickHouse evaluates those eagerly on
 # INSERT whatever this says (checked with a throwIf branch; bench/RESULTS.md, issue 15).
-INSERT_SETTINGS = {"short_circuit_function_evaluation": "force_enable"}
+#
+# ClickHouse parses the messages into blocks of at most 1 MiB and converts block by block, then squashes the
+# rows into one block for the table: what the conversion holds at once is a few requests' intermediate
+# arrays instead of the whole batch's (~10 KB a span), which halves the memory an INSERT adds at the
+# same CPU (bench/RESULTS.md, issue 18). One block reaches the table, so one part and one insert token.
+INSERT_SETTINGS: dict[str, object] = {
+    "short_circuit_function_evaluation": "force_enable",
+    "input_format_max_block_size_bytes": 1 << 20,
+}
 
 
 class SpanWriter:

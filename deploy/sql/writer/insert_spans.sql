@@ -1,4 +1,4 @@
--- OTLP ExportTraceServiceRequest bytes (ProtobufSingle, schema otlp_trace.proto) -> otel_traces rows.
+-- OTLP ExportTraceServiceRequest bytes (format Protobuf, a row per request; otlp_trace.proto) -> otel_traces rows.
 -- ClickHouse parses the protobuf, flattens resource -> scope -> span, turns AnyValues into strings,
 -- adds a canonical copy of every attribute alias (the source attribute stays), truncates long values (naming
 -- them in tracelock.truncated) and stamps tracelock.origin; the collector only hands over bytes.
