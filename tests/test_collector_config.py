@@ -137,3 +137,13 @@ def test_the_exporters_writer_count_is_checked_at_load() -> None:
         parse_config(config)
     two = parse_config({**DEFAULT_CONFIG, "exporters": {"clickhouse": {"num_consumers": 2}}})
     assert two.exporters["clickhouse"].config.num_consumers == 2
+
+
+@pytest.mark.parametrize(("value", "message"), [(0, "greater than or equal to 1"), ("big", "valid integer")])
+def test_the_exporters_parse_block_size_is_checked_at_load(value: object, message: str) -> None:
+    config = {**DEFAULT_CONFIG, "exporters": {"clickhouse": {"parse_block_mib": value}}}
+    named = rf"exporters::clickhouse::parse_block_mib: Input should be .*{message}"
+    with pytest.raises(ConfigError, match=named):
+        parse_config(config)
+    small = parse_config({**DEFAULT_CONFIG, "exporters": {"clickhouse": {"parse_block_mib": 1}}})
+    assert small.exporters["clickhouse"].config.parse_block_mib == 1

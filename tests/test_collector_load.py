@@ -243,10 +243,10 @@ def test_a_batch_is_written_as_one_compact_part(any_store: Store, tmp_path, monk
 def test_a_batch_parsed_in_several_blocks_is_one_part_and_stored_once(
     any_store: Store, tmp_path, monkeypatch
 ) -> None:
-    """The writer parses a batch in blocks of 1 MiB (less memory at once); the rows reach the table as one
-    block, so the batch is one part, and written again under its token it is skipped as a whole."""
+    """The writer parses a batch in blocks (here 1 MiB: less memory at once); the rows reach the table as
+    one block, so the batch is one part, and written again under its token it is skipped as a whole."""
     monkeypatch.chdir(tmp_path)
-    writer = SpanWriter(any_store)
+    writer = SpanWriter(any_store, parse_block_bytes=1 << 20)
     batch = _large_batch(requests=12, spans=256)
     writer.write(batch, AttributeRewrite(), token="batch-7")
     writer.write(batch, AttributeRewrite(), token="batch-7")

@@ -33,11 +33,12 @@ class ClickHouseExporter(Exporter):
     def start(self, host: Host) -> None:
         endpoint, database = self.config.endpoint, self.config.database
         self._idle = queue.SimpleQueue()
-        self._idle.put(SpanWriter(host.open_store(endpoint, database)))
+        block = self.config.parse_block_mib << 20
+        self._idle.put(SpanWriter(host.open_store(endpoint, database), parse_block_bytes=block))
         for _ in range(self.consumers - 1):
             session = host.open_session(endpoint, database)
             self._sessions.append(session)
-            self._idle.put(SpanWriter(session))
+            self._idle.put(SpanWriter(session, parse_block_bytes=block))
         self._started = True
 
     def consume(self, batch: SpanBatch) -> None:

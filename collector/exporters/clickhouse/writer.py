@@ -22,29 +22,31 @@ from tracelock.collector.exporters.clickhouse.spans_sql import (
 from tracelock.store import Store
 from tracelock.store.protobuf_insert import ProtobufInsert, protobuf_writer
 
-__all__ = ["SpanWriter"]
+__all__ = ["DEFAULT_PARSE_BLOCK_BYTES", "SpanWriter"]
 
 
 # Lazy if() branches in the conversion SELECT (the pricing mapUpdate, the origin stamp) for spans that do not
 # take them. It does not reach otel_traces' MATERIALIZED columns: ClickHouse evaluates those eagerly on
 # INSERT whatever this says (checked with a throwIf branch; bench/RESULTS.md, issue 15).
-#
-# ClickHouse parses the messages into blocks of at most 1 MiB and converts block by block, then squashes the
-# rows into one block for the table: what the conversion holds at once is a few requests' intermediate
-# arrays instead of the whole batch's (~10 KB a span), which halves the memory an INSERT adds at the
-# same CPU (bench/RESULTS.md, issue 18). One block reaches the table, so one part and one insert token.
-INSERT_SETTINGS: dict[str, object] = {
-    "short_circuit_function_evaluation": "force_enable",
-    "input_format_max_block_size_bytes": 1 << 20,
-}
+INSERT_SETTINGS: dict[str, object] = {"short_circuit_function_evaluation": "force_enable"}
+
+#: ClickHouse parses a batch's requests into blocks of at most this many bytes and converts them block by
+#: block, then squashes the rows into one block for the table (one part, one insert token). Smaller blocks
+#: hold less at once (the conversion's intermediate arrays are ~10 KB a span) but pay a per-block cost:
+#: per 32 768-span INSERT, 1 MiB adds ~160 MB at +28 % instructions, 16 MiB ~230 MB at +6 %, the whole
+#: batch ~400 MB (bench/RESULTS.md, issue 18). The exporter's ``parse_block_mib`` sets it.
+DEFAULT_PARSE_BLOCK_BYTES = 16 << 20
 
 
 class SpanWriter:
     """Inserts batches of serialized ExportTraceServiceRequests. Thread-safe (one insert at a time)."""
 
-    def __init__(self, store: Store, table: str = "otel_traces") -> None:
+    def __init__(
+        self, store: Store, table: str = "otel_traces", *, parse_block_bytes: int = DEFAULT_PARSE_BLOCK_BYTES
+    ) -> None:
         self.store = store
         self.table = table
+        self._parse_block: dict[str, object] = {"input_format_max_block_size_bytes": parse_block_bytes}
         self._target = protobuf_writer(store)
         self._lock = threading.Lock()
 
@@ -61,7 +63,7 @@ class SpanWriter:
             schema=SCHEMA_PATH,
             message=SCHEMA_MESSAGE,
             params=insert_params(rewrite),
-            settings={**_ANY_TIMESTAMPS, **INSERT_SETTINGS, **_dedup_settings(token)},
+            settings={**_ANY_TIMESTAMPS, **self._parse_block, **INSERT_SETTINGS, **_dedup_settings(token)},
         )
         with self._lock:
             self._target.insert_protobuf(insert, bodies)
