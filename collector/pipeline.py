@@ -106,7 +106,7 @@ class Pipeline:
         except BaseException:
             self._release(n)
             raise
-        self._enqueue(replace(batch, bodies=(payload,), wal_seqs=(seq,)))
+        self._enqueue(replace(batch, bodies=(), wal_seqs=(seq,)))  # the writer reads it back: wal.read
         self.metrics.spans_accepted.labels(transport).inc(n)
 
     def wait_for_room(self, transport: str, deadline: float | None = None) -> None:
@@ -200,8 +200,8 @@ class Pipeline:
         for worker in self._workers:
             worker.start()
 
-    def _take(self) -> SpanBatch | None:
-        """Wait for a full batch (or the timeout, or a stop) and take it off the queue."""
+    def _take(self) -> list[SpanBatch] | None:
+        """Wait for a full batch (or the timeout, or a stop) and take its parts off the queue."""
         with self._cond:
             while True:
                 queued = sum(b.span_count for _, b in self._queue)
@@ -230,14 +230,25 @@ class Pipeline:
                 _, item = self._queue.popleft()
                 taken.append(item)
                 count += item.span_count
-            return SpanBatch.merge(taken)
+            return taken
 
     def _run(self) -> None:
         while True:
-            batch = self._take()
-            if batch is None:
+            taken = self._take()
+            if taken is None:
+                return
+            try:
+                batch = SpanBatch.merge([self._with_bodies(part) for part in taken])
+            except OSError as exc:  # the log's disk lost acknowledged bytes: stop, stay unready
+                unwritten = sum(part.span_count for part in taken)
+                log.critical("writer stopped: %s; %d spans stay unwritten", exc, unwritten)
                 return
             self._write(batch)
+
+    def _with_bodies(self, part: SpanBatch) -> SpanBatch:
+        """A queued part with its request bytes: this run's admitted requests are queued as WAL
+        records only (read back here, outside the queue's lock); replayed ones keep their bytes."""
+        return part if part.bodies else replace(part, bodies=self.wal.read(part.wal_seqs))
 
     def _write(self, batch: SpanBatch) -> None:
         if not batch.dedup_token and batch.wal_seqs:

@@ -102,3 +102,32 @@ def test_the_next_run_knows_whether_the_last_one_stopped_cleanly(tmp_path: Path)
     again = WriteAheadLog(tmp_path)
     again.open()
     assert not again.previous_stop_was_clean, "the marker must be consumed by the run that read it"
+
+
+def test_unwritten_records_read_back_across_segments_until_written(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path, segment_bytes=100)
+    wal.open()
+    seqs = [wal.append(f"record {i}".encode() * 5) for i in range(6)]  # 3 segments
+    assert wal.read([seqs[4], seqs[0], seqs[2]]) == tuple(f"record {i}".encode() * 5 for i in (4, 0, 2))
+    wal.mark_written(seqs[:2])
+    with pytest.raises(KeyError):
+        wal.read([seqs[0]])  # written: its segment may be gone
+    assert wal.read([seqs[2]]) == (b"record 2" * 5,)
+    wal.close()
+
+
+def test_a_record_moved_or_damaged_on_disk_is_an_oserror_naming_it(tmp_path: Path) -> None:
+    wal = WriteAheadLog(tmp_path)
+    wal.open()
+    first, second = wal.append(b"first"), wal.append(b"second")
+    segment = next(tmp_path.glob("wal-*.log"))
+    data = bytearray(segment.read_bytes())
+    data[-1] ^= 0x01
+    segment.write_bytes(bytes(data))
+    assert wal.read([first]) == (b"first",)
+    with pytest.raises(OSError, match=f"record {second} .* fails its checksum"):
+        wal.read([second])
+    segment.write_bytes(bytes(data[:20]))
+    with pytest.raises(OSError, match=f"record {second} .* is not where it was written"):
+        wal.read([second])
+    wal.close()

@@ -210,3 +210,37 @@ def test_several_consumers_write_at_once_and_the_checkpoint_waits_for_the_oldest
     assert sorted(sink.bodies) == [request(0), request(1)] and p.wal.checkpoint == 2
     assert p.drain(5.0)
     p.wal.close()
+
+
+def test_the_queue_holds_wal_records_not_request_bytes(tmp_path: Path, sink: MemorySink) -> None:
+    """A full queue of acknowledged requests stays on disk, not in the heap: queued parts name their WAL
+    records, and the writer reads the bytes back for the batch it writes."""
+    p = make_pipeline(tmp_path, sink, send_batch_size=3, timeout=5)
+    sink.gate.clear()
+    p.start()
+    for i in range(7):
+        p.ingest(request(i), 1)
+    with p._cond:
+        queued = [batch for _, batch in p._queue]
+    assert queued and all(batch.bodies == () and len(batch.wal_seqs) == 1 for batch in queued)
+    sink.gate.set()
+    assert p.drain(5.0)
+    assert sink.bodies == [request(i) for i in range(7)]
+
+
+def test_a_wal_record_that_does_not_read_back_stops_the_writer_unready(
+    tmp_path: Path, sink: MemorySink, caplog: pytest.LogCaptureFixture
+) -> None:
+    p = make_pipeline(tmp_path, sink, send_batch_size=1000, timeout=5)
+    p.start()
+    p.ingest(request(0), 1)
+    segment = next((tmp_path / "wal").glob("wal-*.log"))
+    data = bytearray(segment.read_bytes())
+    data[-1] ^= 0xFF  # the disk flips a bit of the acknowledged request
+    segment.write_bytes(bytes(data))
+    with caplog.at_level("CRITICAL", logger="tracelock.collector"):
+        assert not p.drain(2.0)
+    assert sink.bodies == []
+    assert any("record 1" in r.getMessage() and "checksum" in r.getMessage() for r in caplog.records)
+    assert p.queued_spans == 1  # still counted: /readyz reports the stalled writer
+    p.wal.close()
