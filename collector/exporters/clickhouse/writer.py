@@ -33,9 +33,9 @@ INSERT_SETTINGS: dict[str, object] = {"short_circuit_function_evaluation": "forc
 #: ClickHouse parses a batch's requests into blocks of at most this many bytes and converts them block by
 #: block, then squashes the rows into one block for the table (one part, one insert token). Smaller blocks
 #: hold less at once (the conversion's intermediate arrays are ~10 KB a span) but pay a per-block cost:
-#: per 32 768-span INSERT, 1 MiB adds ~160 MB at +28 % instructions, 16 MiB ~230 MB at +6 %, the whole
-#: batch ~400 MB (bench/RESULTS.md, issue 18). The exporter's ``parse_block_mib`` sets it.
-DEFAULT_PARSE_BLOCK_BYTES = 16 << 20
+#: 2 MiB keeps the embedded collector under 600 MB of peak RSS under the SDK load at ~13 % more INSERT
+#: instructions than 16 MiB (bench/RESULTS.md, issue 18). The exporter's ``parse_block_mib`` sets it.
+DEFAULT_PARSE_BLOCK_BYTES = 2 << 20
 
 
 class SpanWriter:
