@@ -13,7 +13,7 @@ from tracelock.board.serve import BoardServer
 from tracelock.collector.admin import ADMIN_FILE, AdminServer
 from tracelock.collector.config import CollectorConfig
 from tracelock.collector.graph import Graph
-from tracelock.collector.heap import return_large_buffers_to_the_os
+from tracelock.collector.heap import return_chdb_pages_sooner, return_large_buffers_to_the_os
 from tracelock.collector.host import Host
 from tracelock.store import StoreSettings
 
@@ -81,7 +81,8 @@ def run_collector(config: CollectorConfig, settings: StoreSettings) -> int:
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    return_large_buffers_to_the_os()  # the process's allocator, so here and not in Collector
+    return_large_buffers_to_the_os()  # the process's allocators, so here and not in Collector
+    return_chdb_pages_sooner()  # before the store loads chDB
     collector = Collector(config, settings)
     collector.start()
     ready = {"status": "ready", "admin": collector.admin.url, **collector.addresses()}

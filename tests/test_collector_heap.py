@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import subprocess
 import sys
@@ -44,3 +45,58 @@ def test_freed_requests_leave_the_heap_once_the_threshold_is_fixed() -> None:
 
 def test_the_call_is_idempotent_in_process() -> None:
     assert return_large_buffers_to_the_os() and return_large_buffers_to_the_os()
+
+
+# chDB's jemalloc keeps freed pages 5 s unless told otherwise before the library loads.
+_CHDB_LOAD = """
+import sys, time
+from tracelock.collector.heap import return_chdb_pages_sooner
+if sys.argv[1] == "sooner":
+    assert return_chdb_pages_sooner()
+import chdb
+assert not return_chdb_pages_sooner()  # too late once chDB is loaded
+def anon_mb():
+    return next(int(l.split()[1]) // 1024 for l in open("/proc/self/status") if l.startswith("RssAnon"))
+chdb.query("SELECT 1")
+before = anon_mb()
+chdb.query("SELECT length(groupArray(toString(number))) FROM numbers(4000000)")  # ~150 MB, then freed
+for _ in range(20):
+    chdb.query("SELECT 1")
+    time.sleep(0.05)
+print(anon_mb() - before)
+"""
+
+
+def _chdb_retained_mb(mode: str) -> int:
+    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
+    out = subprocess.run(
+        [sys.executable, "-c", _CHDB_LOAD, mode], capture_output=True, text=True, check=True, env=env
+    )
+    return int(out.stdout)
+
+
+def test_chdb_returns_a_querys_freed_pages_within_a_second_once_told_before_it_loads() -> None:
+    assert _chdb_retained_mb("default") > 80  # jemalloc as chDB builds it: 5 s
+    assert _chdb_retained_mb("sooner") < 40
+
+
+def test_the_collector_command_sets_it_before_anything_loads_chdb() -> None:
+    probe = (
+        "import sys\n"
+        "from tracelock.collector.config import parse_config, read_config\n"
+        "from tracelock.collector.service import run_collector\n"
+        "parse_config(read_config(None), 'defaults')\n"
+        "from tracelock.collector.heap import return_chdb_pages_sooner\n"
+        "print('chdb' in sys.modules, return_chdb_pages_sooner())\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.split() == ["False", "True"]
+
+
+def test_an_operators_own_allocator_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("JE_MALLOC_CONF", "dirty_decay_ms:2000")
+    from tracelock.collector.heap import return_chdb_pages_sooner
+
+    assert not return_chdb_pages_sooner()
+    assert os.environ["JE_MALLOC_CONF"] == "dirty_decay_ms:2000"
