@@ -9,7 +9,7 @@ off; an mmap per request costs a few microseconds, ~0.01 µs a span.
 
 chDB allocates through its own jemalloc, built to keep freed pages for 5 s (``dirty_decay_ms:5000``) for
 the next query to reuse: after each INSERT (~150 MB) and merge that is memory the collector no longer
-uses and still holds. Returning it after 100 ms took another 15-20 MB off the peak for ~8 % more
+uses and still holds. Returning it after 100 ms took another 15-20 MB off the peak for ~9 % more
 collector CPU (page faults); at once (0 ms) cost 70 % more. ``JE_MALLOC_CONF=dirty_decay_ms:5000`` in
 the collector's environment restores chDB's own setting (bench/RESULTS.md, issue 18).
 """
