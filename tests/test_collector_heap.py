@@ -60,24 +60,32 @@ def anon_mb():
 chdb.query("SELECT 1")
 before = anon_mb()
 chdb.query("SELECT length(groupArray(toString(number))) FROM numbers(4000000)")  # ~150 MB, then freed
+added, freed_at = anon_mb() - before, time.monotonic()
 for _ in range(20):
     chdb.query("SELECT 1")
     time.sleep(0.05)
-print(anon_mb() - before)
+print(added, anon_mb() - before, time.monotonic() - freed_at)
 """
 
 
-def _chdb_retained_mb(mode: str) -> int:
+def _chdb_retained(mode: str) -> tuple[float, float, float]:
+    """(MB the query left right after it, MB left ~1 s later, seconds between the two)."""
     env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
     out = subprocess.run(
         [sys.executable, "-c", _CHDB_LOAD, mode], capture_output=True, text=True, check=True, env=env
     )
-    return int(out.stdout)
+    added, left, seconds = map(float, out.stdout.split())
+    return added, left, seconds
 
 
 def test_chdb_returns_a_querys_freed_pages_within_a_second_once_told_before_it_loads() -> None:
-    assert _chdb_retained_mb("default") > 80  # jemalloc as chDB builds it: 5 s
-    assert _chdb_retained_mb("sooner") < 40
+    added, left, _ = _chdb_retained("sooner")
+    assert added > 60 and left < 0.15 * added, (added, left)  # 1-3 MB of ~170 in quiet and loaded runs
+    # jemalloc as chDB builds it returns them over 5 s (a smooth curve: about half left after 2.7 s
+    # on a loaded machine, most after 1 s on a quiet one)
+    added, left, seconds = _chdb_retained("default")
+    if seconds < 2.5:
+        assert left > 0.3 * added, (added, left, seconds)
 
 
 def test_the_collector_command_sets_it_before_anything_loads_chdb() -> None:
