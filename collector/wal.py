@@ -19,6 +19,7 @@ a query.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import json
@@ -180,22 +181,19 @@ class WriteAheadLog:
         with self._lock:
             places = [(seq, *self._where[seq], self._sizes[seq]) for seq in seqs]
         payloads: list[bytes] = []
-        handles: dict[Path, io.BufferedReader] = {}
-        try:
+        with contextlib.ExitStack() as stack:
+            handles: dict[Path, io.BufferedReader] = {}
             for seq, path, offset, size in places:
-                handle = handles.get(path) or handles.setdefault(path, open(path, "rb"))  # noqa: SIM115
-                handle.seek(offset)
-                header = handle.read(_HEADER.size)
-                length, crc, found = _HEADER.unpack(header) if len(header) == _HEADER.size else (0, 0, 0)
-                payload = handle.read(size)
-                if (length, found) != (size, seq) or len(payload) != size:
-                    raise OSError(f"write-ahead log record {seq} in {path} is not where it was written")
-                if zlib.crc32(payload) != crc:
-                    raise OSError(f"write-ahead log record {seq} in {path} fails its checksum")
+                if path not in handles:
+                    handles[path] = stack.enter_context(open(path, "rb"))
+                handles[path].seek(offset)
+                try:
+                    found, payload, _ = _unframe(handles[path].read(_HEADER.size + size), 0)
+                except _BadFrame as exc:
+                    raise OSError(f"write-ahead log record {seq} in {path} {exc}") from None
+                if found != seq or len(payload) != size:
+                    raise OSError(f"write-ahead log record {seq} in {path} {_MOVED}")
                 payloads.append(payload)
-        finally:
-            for handle in handles.values():
-                handle.close()
         return tuple(payloads)
 
     def _open_file(self) -> io.FileIO:
@@ -327,19 +325,36 @@ def _write_all(file: io.FileIO, data: bytes) -> None:
         view = view[written:]
 
 
+class _BadFrame(ValueError):
+    """A record frame that is cut short or fails its checksum (its message says which)."""
+
+
+_MOVED = "is not where it was written"
+
+
+def _unframe(data: bytes, pos: int) -> tuple[int, bytes, int]:
+    """(seq, payload, end) of the record framed at ``pos`` in ``data``, or _BadFrame."""
+    if pos + _HEADER.size > len(data):
+        raise _BadFrame(_MOVED)
+    size, crc, seq = _HEADER.unpack_from(data, pos)
+    end = pos + _HEADER.size + size
+    if end > len(data):
+        raise _BadFrame(_MOVED)
+    payload = data[pos + _HEADER.size : end]
+    if zlib.crc32(payload) != crc:
+        raise _BadFrame("fails its checksum")
+    return seq, payload, end
+
+
 def _read_segment(path: Path) -> tuple[list[tuple[int, bytes]], int]:
     """Records of one segment and the offset where the last intact record ends."""
     data = path.read_bytes()
     records: list[tuple[int, bytes]] = []
     pos = 0
-    while pos + _HEADER.size <= len(data):
-        size, crc, seq = _HEADER.unpack_from(data, pos)
-        end = pos + _HEADER.size + size
-        if end > len(data):
-            break
-        payload = data[pos + _HEADER.size : end]
-        if zlib.crc32(payload) != crc:
-            break
+    while True:
+        try:
+            seq, payload, end = _unframe(data, pos)
+        except _BadFrame:  # a torn tail (or damage): nothing after it was acknowledged intact
+            return records, pos
         records.append((seq, payload))
         pos = end
-    return records, pos

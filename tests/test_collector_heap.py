@@ -68,13 +68,17 @@ print(added, anon_mb() - before, time.monotonic() - freed_at)
 """
 
 
+def _run_without_allocator_setting(script: str, *args: str) -> str:
+    """``script``'s output, run in a fresh interpreter whose environment sets no JE_MALLOC_CONF."""
+    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
+    return subprocess.run(
+        [sys.executable, "-c", script, *args], capture_output=True, text=True, check=True, env=env
+    ).stdout
+
+
 def _chdb_retained(mode: str) -> tuple[float, float, float]:
     """(MB the query left right after it, MB left ~1 s later, seconds between the two)."""
-    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
-    out = subprocess.run(
-        [sys.executable, "-c", _CHDB_LOAD, mode], capture_output=True, text=True, check=True, env=env
-    )
-    added, left, seconds = map(float, out.stdout.split())
+    added, left, seconds = map(float, _run_without_allocator_setting(_CHDB_LOAD, mode).split())
     return added, left, seconds
 
 
@@ -97,9 +101,7 @@ def test_the_collector_command_sets_it_before_anything_loads_chdb() -> None:
         "from tracelock.collector.heap import return_chdb_pages_sooner\n"
         "print('chdb' in sys.modules, return_chdb_pages_sooner())\n"
     )
-    env = {k: v for k, v in os.environ.items() if k != "JE_MALLOC_CONF"}
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, env=env)
-    assert out.stdout.split() == ["False", "True"]
+    assert _run_without_allocator_setting(probe).split() == ["False", "True"]
 
 
 def test_an_operators_own_allocator_setting_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
