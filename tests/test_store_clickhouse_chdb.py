@@ -100,7 +100,9 @@ def test_span_writer_server_path_stores_what_the_chdb_path_stores(
     monkeypatch.chdir(tmp_path)  # in-process, the schema cache of format_schema_source lands in the cwd
     rewrite = AttributeRewrite(aliases={"llm.token_count.prompt": "gen_ai.usage.input_tokens"})
     bodies = _requests()
-    reference = open_test_store("chdb", tmp_path / "reference", "r")
+    # the shared directory, its own database: chDB serves one directory per process, and an earlier test
+    # file on this worker may still hold it
+    reference = open_test_store("chdb", chdb_session_dir, f"r_{os.urandom(6).hex()}")
     try:
         apply_migrations(reference)
         SpanWriter(reference).write(bodies, rewrite, token="batch-1")
