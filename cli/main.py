@@ -22,6 +22,7 @@ from tracelock.cli.exit_codes import EXIT_FAILED, EXIT_USAGE
 from tracelock.cli.output import console, print_error
 from tracelock.errors import ConfigError, TracelockError
 from tracelock.store import StoreSettings
+from tracelock.store.chdb_loading import load_chdb_without_pyarrow
 from tracelock.store.factory import DEFAULT_DATA_DIR
 
 __all__ = ["app", "main"]
@@ -100,6 +101,7 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI, turning tracelock errors into one line and an exit code."""
     args = hoist_global_options(list(sys.argv[1:] if argv is None else argv))
+    load_chdb_without_pyarrow()  # this process is the CLI's own
     try:
         app(args=args, prog_name="tracelock")
     except ConfigError as exc:

@@ -22,6 +22,7 @@ from tracelock.store.base import (
     render_settings,
     to_clickhouse_json,
 )
+from tracelock.store.chdb_loading import chdb_session_module
 from tracelock.store.errors import first_line, translate_errors
 from tracelock.store.protobuf_insert import ProtobufInsert, write_length_delimited
 
@@ -153,8 +154,7 @@ class ChdbStore(Store):
     """One chDB session on a data directory, selected database, serialised calls."""
 
     def __init__(self, path: str | Path, database: str = "tracelock") -> None:
-        from chdb import session as chdb_session
-
+        chdb_session = chdb_session_module()
         self.path = str(Path(path).resolve())
         self.database = check_identifier(database, "database")
         self.description = f"chdb:{self.path}"
