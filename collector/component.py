@@ -84,8 +84,10 @@ class SpanBatch:
 
     ``bodies`` are protobuf bytes, each a valid request; their concatenation is one valid request.
     ``wal_seqs`` are the write-ahead-log records the batch came from (empty outside the collector).
-    While queued in a pipeline, this run's requests carry no ``bodies``, only ``wal_seqs``: the writer
-    reads the bytes back from the log (``WriteAheadLog.read``) when it takes the batch.
+    While queued in a pipeline, requests (this run's and those replayed from an earlier run) carry no
+    ``bodies``, only ``wal_seqs``: the writer reads the bytes back from the log (``WriteAheadLog.read``)
+    when it takes the batch. A replayed batch reaches the processors without bodies: its records already
+    hold what they produced.
     ``replay`` is True when the batch comes from the WAL of an earlier run or is a retry.
     ``dedup_token`` identifies the batch's insert: an exporter passes it to the store so that writing
     the same batch again (a retry, a replay after a crash) stores it once (ClickHouse

@@ -167,16 +167,23 @@ class Pipeline:
             self.metrics.queue_spans.set(self._admitted)
             self._cond.notify_all()
 
-    def replay(self, records: Sequence[tuple[int, bytes]], span_counter: Callable[[bytes], int]) -> int:
-        """Queue WAL records left from a previous run, oldest first. The records of a batch that was
-        being inserted at the crash are queued together under that insert's token, so that ClickHouse
-        skips them if the insert had committed."""
+    def replay(self, seqs: Sequence[int], span_counter: Callable[[bytes], int]) -> int:
+        """Queue the WAL records a previous run left (``WriteAheadLog.open``), oldest first. The records
+        of a batch that was being inserted at the crash are queued together under that insert's token,
+        so that ClickHouse skips them if the insert had committed.
+
+        Records are read one at a time, to count their spans, and queued without their bytes, as this
+        run's own are: a full log (1 GiB by default) is never in memory at once. They hold what the
+        processors produced in the run that logged them, so processors see a replayed batch without
+        bodies and add only what they add to every batch (the rewrite); they do not stamp it twice.
+        """
         prepared: dict[int, SpanBatch] = {}
-        for seq, payload in records:
-            batch = SpanBatch(bodies=(payload,), span_count=span_counter(payload), replay=True)
+        for seq in seqs:
+            (payload,) = self.wal.read((seq,))
+            batch = SpanBatch(bodies=(), span_count=span_counter(payload), replay=True)
             for processor in self.processors:
                 batch = processor.consume(batch)
-            prepared[seq] = replace(batch, wal_seqs=(seq,), replay=True)
+            prepared[seq] = replace(batch, bodies=(), wal_seqs=(seq,), replay=True)
             self.metrics.wal_replayed.inc()
         groups = [
             replace(SpanBatch.merge([prepared.pop(s) for s in seqs]), dedup_token=token)
@@ -246,8 +253,8 @@ class Pipeline:
             self._write(batch)
 
     def _with_bodies(self, part: SpanBatch) -> SpanBatch:
-        """A queued part with its request bytes: this run's admitted requests are queued as WAL
-        records only (read back here, outside the queue's lock); replayed ones keep their bytes."""
+        """A queued part with its request bytes: admitted and replayed requests are queued as WAL
+        records only (read back here, outside the queue's lock); retried batches keep their bytes."""
         return part if part.bodies else replace(part, bodies=self.wal.read(part.wal_seqs))
 
     def _write(self, batch: SpanBatch) -> None:

@@ -31,6 +31,7 @@ import uuid
 import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
 from tracelock.errors import Overloaded
 
@@ -61,7 +62,7 @@ class WriteAheadLog:
         self._checkpoint = 0
         self._done: set[int] = set()
         self._sizes: dict[int, int] = {}
-        self._where: dict[int, tuple[Path, int]] = {}  # this run's unwritten records: segment, offset
+        self._where: dict[int, tuple[Path, int]] = {}  # unwritten records: segment, offset
         self._segments: list[tuple[int, Path]] = []  # (first seq, path), oldest first
         self.pending_bytes = 0
         self._damaged = False
@@ -71,8 +72,10 @@ class WriteAheadLog:
         self.recent_digests: set[bytes] = set()  # after an unclean stop: every record still in the log
 
     # -- start: recover ------------------------------------------------------------------------------
-    def open(self) -> list[tuple[int, bytes]]:
-        """Open the log and return the records not yet marked written (seq, payload), oldest first.
+    def open(self) -> list[int]:
+        """Open the log and return the sequence numbers of the records not yet marked written, oldest
+        first; :meth:`read` reads them. Only their places are kept: a backlog of up to ``max_bytes``
+        (1 GiB by default) left by a crash would otherwise be in memory all at once at the next start.
 
         Also sets :attr:`previous_stop_was_clean`: False when an earlier run used this log and did not
         close it after writing everything (killed, crashed, or stopped before its queue drained).
@@ -86,7 +89,7 @@ class WriteAheadLog:
         if checkpoint_file.exists():
             text = checkpoint_file.read_text().strip()
             self._checkpoint = int(text) if text.isdigit() else 0
-        pending: list[tuple[int, bytes]] = []
+        pending: list[int] = []
         last_seq = self._checkpoint
         for path in sorted(self.directory.glob("wal-*.log")):
             records, good_end = _read_segment(path)
@@ -95,17 +98,18 @@ class WriteAheadLog:
                     fh.truncate(good_end)
             first = records[0][0] if records else last_seq + 1
             self._segments.append((first, path))
-            for seq, payload in records:
+            for seq, payload, offset in records:
                 last_seq = max(last_seq, seq)
                 if not self.previous_stop_was_clean:
                     self.recent_digests.add(digest(payload))
                 if seq > self._checkpoint:
-                    pending.append((seq, payload))
+                    pending.append(seq)
                     self._sizes[seq] = len(payload)
+                    self._where[seq] = (path, offset)
                     self.pending_bytes += len(payload)
         self._next_seq = last_seq + 1
         self._synced = last_seq
-        self._read_inflight({seq for seq, _ in pending})
+        self._read_inflight(set(pending))
         self._remember_digests()
         self._open_segment()
         return pending
@@ -171,7 +175,7 @@ class WriteAheadLog:
         return seq
 
     def read(self, seqs: Iterable[int]) -> tuple[bytes, ...]:
-        """The payloads of records this run appended and has not marked written, from their segments.
+        """The payloads of records not yet marked written (replayed or appended by this run).
 
         The queue holds a batch's sequence numbers, not its bytes: a full queue (100 000 spans, ~75 MB
         of requests) would otherwise stay in the process's heap as well as in the log, and glibc keeps
@@ -313,7 +317,7 @@ _RECENT = "recent-digests"
 RESEND_WINDOW_S = 300.0
 
 
-def digest(payload: bytes) -> bytes:
+def digest(payload: bytes | memoryview) -> bytes:
     """A record's identity for resend detection (128-bit BLAKE2b)."""
     return hashlib.blake2b(payload, digest_size=16).digest()
 
@@ -332,7 +336,10 @@ class _BadFrame(ValueError):
 _MOVED = "is not where it was written"
 
 
-def _unframe(data: bytes, pos: int) -> tuple[int, bytes, int]:
+_Buffer = TypeVar("_Buffer", bytes, memoryview)
+
+
+def _unframe(data: _Buffer, pos: int) -> tuple[int, _Buffer, int]:
     """(seq, payload, end) of the record framed at ``pos`` in ``data``, or _BadFrame."""
     if pos + _HEADER.size > len(data):
         raise _BadFrame(_MOVED)
@@ -346,15 +353,16 @@ def _unframe(data: bytes, pos: int) -> tuple[int, bytes, int]:
     return seq, payload, end
 
 
-def _read_segment(path: Path) -> tuple[list[tuple[int, bytes]], int]:
-    """Records of one segment and the offset where the last intact record ends."""
-    data = path.read_bytes()
-    records: list[tuple[int, bytes]] = []
+def _read_segment(path: Path) -> tuple[list[tuple[int, memoryview, int]], int]:
+    """Records of one segment (seq, payload, offset of its frame) and the offset where the last intact
+    record ends. Payloads are views of the segment's bytes, gone with them once the caller is done."""
+    data = memoryview(path.read_bytes())
+    records: list[tuple[int, memoryview, int]] = []
     pos = 0
     while True:
         try:
             seq, payload, end = _unframe(data, pos)
         except _BadFrame:  # a torn tail (or damage): nothing after it was acknowledged intact
             return records, pos
-        records.append((seq, payload))
+        records.append((seq, payload, pos))
         pos = end

@@ -65,7 +65,7 @@ def stored_counts(data_dir: Path, service: str) -> dict[str, int]:
 def _mark_inflight(wal_dir: Path, token: str) -> None:
     """What the killed run would have left had it begun inserting its pending records as one batch."""
     wal = WriteAheadLog(wal_dir, fsync=False)
-    seqs = [seq for seq, _ in wal.open()]
+    seqs = wal.open()
     wal.close(clean=False)
     (wal_dir / f"inflight-{token}").write_text(json.dumps(seqs))
 

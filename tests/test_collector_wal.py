@@ -11,6 +11,12 @@ from tracelock.collector.wal import WriteAheadLog
 from tracelock.errors import Overloaded
 
 
+def _reopened(wal: WriteAheadLog) -> list[tuple[int, bytes]]:
+    """Open ``wal`` and read back what it hands over for replay: (seq, payload), oldest first."""
+    seqs = wal.open()
+    return list(zip(seqs, wal.read(seqs), strict=True))
+
+
 def test_unwritten_records_come_back_after_reopen(tmp_path: Path) -> None:
     wal = WriteAheadLog(tmp_path)
     assert wal.open() == []
@@ -20,7 +26,7 @@ def test_unwritten_records_come_back_after_reopen(tmp_path: Path) -> None:
     assert wal.checkpoint == 2
     wal.close()
     again = WriteAheadLog(tmp_path)
-    assert again.open() == [(3, b"record 2"), (4, b"record 3"), (5, b"record 4")]
+    assert _reopened(again) == [(3, b"record 2"), (4, b"record 3"), (5, b"record 4")]
     assert again.append(b"next") == 6
 
 
@@ -33,7 +39,7 @@ def test_torn_tail_is_cut_and_earlier_records_survive(tmp_path: Path) -> None:
     segment = next(tmp_path.glob("wal-*.log"))
     segment.write_bytes(segment.read_bytes()[:-5])  # crash in the middle of the second append
     again = WriteAheadLog(tmp_path)
-    assert again.open() == [(1, b"complete")]
+    assert _reopened(again) == [(1, b"complete")]
     assert again.append(b"after") == 2
 
 
@@ -77,7 +83,7 @@ def test_concurrent_appends_share_fsyncs_and_lose_nothing(tmp_path: Path) -> Non
         t.join()
     wal.close()
     assert sorted(got) == list(range(1, 401))
-    records = WriteAheadLog(tmp_path).open()
+    records = _reopened(WriteAheadLog(tmp_path))
     assert len(records) == 400 and {p for _, p in records} == {
         f"{n}-{i}".encode() for n in range(8) for i in range(50)
     }
@@ -114,6 +120,22 @@ def test_unwritten_records_read_back_across_segments_until_written(tmp_path: Pat
         wal.read([seqs[0]])  # written: its segment may be gone
     assert wal.read([seqs[2]]) == (b"record 2" * 5,)
     wal.close()
+
+
+def test_a_backlog_is_handed_over_as_record_numbers_and_read_back_from_its_segments(tmp_path: Path) -> None:
+    """A crash can leave max_bytes (1 GiB) unwritten: the next start must not hold it all in memory."""
+    wal = WriteAheadLog(tmp_path, segment_bytes=100)
+    wal.open()
+    seqs = [wal.append(f"record {i}".encode() * 5) for i in range(6)]  # 3 segments
+    wal.mark_written(seqs[:1])
+    wal.close()
+    again = WriteAheadLog(tmp_path, segment_bytes=100)
+    pending = again.open()
+    assert pending == seqs[1:] and again.pending_bytes == 5 * len(b"record 0" * 5)
+    assert again.read([pending[4], pending[0]]) == (b"record 5" * 5, b"record 1" * 5)
+    again.mark_written(pending[:3])  # the first two segments are wholly written now
+    assert again.read([pending[3]]) == (b"record 4" * 5,) and len(list(tmp_path.glob("wal-*.log"))) == 2
+    again.close()
 
 
 def test_a_record_moved_or_damaged_on_disk_is_an_oserror_naming_it(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -136,7 +137,7 @@ def test_a_stop_with_spans_only_in_the_wal_does_not_claim_drained(tmp_path: Path
     assert time.monotonic() - started < 5  # the retry wait is interrupted
     p.wal.close(clean=False)
     again = WriteAheadLog(tmp_path / "wal", fsync=False)
-    assert [payload for _, payload in again.open()] == [request(i) for i in range(3)]
+    assert list(again.read(again.open())) == [request(i) for i in range(3)]
     again.close()
 
 
@@ -162,7 +163,7 @@ def test_a_resend_is_recognised_in_the_run_after_next(tmp_path: Path) -> None:
     second = WriteAheadLog(tmp_path / "wal", fsync=False, segment_bytes=1)
     pending = second.open()
     second.append(request(2))  # rotates: the first segment is now wholly below the checkpoint
-    second.mark_written([seq for seq, _ in pending] + [2])
+    second.mark_written([*pending, 2])
     assert not list((tmp_path / "wal").glob("wal-00000000000000000001.log"))
     second.close(clean=False)
     third = WriteAheadLog(tmp_path / "wal", fsync=False)
@@ -226,6 +227,42 @@ def test_the_queue_holds_wal_records_not_request_bytes(tmp_path: Path, sink: Mem
     sink.gate.set()
     assert p.drain(5.0)
     assert sink.bodies == [request(i) for i in range(7)]
+
+
+class _Stamp:
+    """A processor that changes every body it sees (as the seed sampler stamps the spans it flags)."""
+
+    def consume(self, batch: SpanBatch) -> SpanBatch:
+        return replace(batch, bodies=tuple(body + b"+stamped" for body in batch.bodies))
+
+
+def test_a_replayed_backlog_is_queued_as_wal_records_and_written_as_logged(tmp_path: Path) -> None:
+    """A crash can leave a full WAL (1 GiB): the next start must not hold it in memory, and the records
+    already hold what the processors made of them, so they are not processed twice."""
+    first = WriteAheadLog(tmp_path / "wal", fsync=False)
+    first.open()
+    stamped = Pipeline(
+        [_Stamp()], MemorySink(), BatchConfig(timeout=60), first, CollectorMetrics(), retry=FAST
+    )
+    for i in range(5):
+        stamped.ingest(request(i), 1)  # logged stamped; killed before the writer ran
+    first.close(clean=False)
+
+    again = WriteAheadLog(tmp_path / "wal", fsync=False)
+    sink = MemorySink()
+    sink.gate.clear()
+    p = Pipeline(
+        [_Stamp()], sink, BatchConfig(timeout=0.01, send_batch_size=2), again, CollectorMetrics(), retry=FAST
+    )
+    p.start()
+    assert p.replay(again.open(), lambda _payload: 1) == 5
+    with p._cond:
+        queued = [batch for _, batch in p._queue]
+    assert queued and all(batch.bodies == () and batch.replay for batch in queued)
+    sink.gate.set()
+    assert p.drain(5.0)
+    assert sink.bodies == [request(i) + b"+stamped" for i in range(5)]
+    again.close()
 
 
 def test_a_wal_record_that_does_not_read_back_stops_the_writer_unready(
