@@ -183,7 +183,7 @@ class Pipeline:
             batch = SpanBatch(bodies=(), span_count=span_counter(payload), replay=True)
             for processor in self.processors:
                 batch = processor.consume(batch)
-            prepared[seq] = replace(batch, bodies=(), wal_seqs=(seq,), replay=True)
+            prepared[seq] = replace(batch, wal_seqs=(seq,))
             self.metrics.wal_replayed.inc()
         groups = [
             replace(SpanBatch.merge([prepared.pop(s) for s in seqs]), dedup_token=token)
